@@ -1,0 +1,293 @@
+/*
+ * codec.c - the codec layer: frames <-> struct ipp_msg.
+ *
+ * Decoding is where untrusted bytes become structs, so every check lives
+ * here: the delimiter and part count (frame.c), the signature over the raw
+ * JSON bytes, and that header, parent_header, metadata and content are
+ * JSON objects and the header names a string msg_type and msg_id.  What a
+ * daemon sees past ipp_msg_decode() is well-formed in that sense; the
+ * meaning of the content is still the daemon's to check.
+ *
+ * Building signs exactly the bytes that are sent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipp.h"
+
+#define JSON_DUMP_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(17))
+
+void
+ipp_msg_init(struct ipp_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	ipp_frames_init(&m->fr);
+}
+
+static void
+msg_drop_json(struct ipp_msg *m)
+{
+	json_decref(m->header);
+	json_decref(m->parent);
+	json_decref(m->metadata);
+	json_decref(m->content);
+	m->header = m->parent = m->metadata = m->content = NULL;
+	m->msg_type = m->msg_id = NULL;
+}
+
+void
+ipp_msg_release(struct ipp_msg *m)
+{
+	msg_drop_json(m);
+	ipp_frames_release(&m->fr);
+	ipp_msg_init(m);
+}
+
+static json_t *
+parse_object(const struct ipp_frames *fr, int i, const char *what, char *why,
+    size_t whylen)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(ipp_frame_data(fr, i), ipp_frame_len(fr, i),
+	    JSON_ALLOW_NUL, &jerr);
+	if (v == NULL) {
+		if (why != NULL)
+			snprintf(why, whylen, "%s is not JSON: %s", what,
+			    jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		if (why != NULL)
+			snprintf(why, whylen, "%s is not a JSON object", what);
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+int
+ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
+    size_t whylen)
+{
+	static const char *names[4] = { "header", "parent_header", "metadata",
+	    "content" };
+	const void *parts[4];
+	size_t lens[4];
+	json_t *obj[4] = { NULL, NULL, NULL, NULL };
+	json_t *t, *id;
+	int d, i;
+
+	msg_drop_json(m);
+	if ((d = ipp_frames_delim(&m->fr)) == -1) {
+		if (why != NULL)
+			snprintf(why, whylen, "no '%s' delimiter followed by 5 "
+			    "parts in %d-part message", IPP_DELIM, m->fr.n);
+		errno = EPROTO;
+		return -1;
+	}
+	for (i = 0; i < 4; i++) {
+		parts[i] = ipp_frame_data(&m->fr, d + 2 + i);
+		lens[i] = ipp_frame_len(&m->fr, d + 2 + i);
+	}
+	if (ipp_session_verify(s, ipp_frame_data(&m->fr, d + 1),
+	    ipp_frame_len(&m->fr, d + 1), parts, lens) == -1) {
+		int e = errno;
+
+		if (why != NULL)
+			snprintf(why, whylen, "%s", e == EALREADY ?
+			    "duplicate signature (replayed message)" :
+			    ipp_frame_len(&m->fr, d + 1) == 0 ?
+			    "unsigned message" : "invalid signature");
+		errno = e;
+		return -1;
+	}
+	for (i = 0; i < 4; i++) {
+		if ((obj[i] = parse_object(&m->fr, d + 2 + i, names[i], why,
+		    whylen)) == NULL)
+			goto bad;
+	}
+	t = json_object_get(obj[0], "msg_type");
+	id = json_object_get(obj[0], "msg_id");
+	if (!json_is_string(t) || !json_is_string(id)) {
+		if (why != NULL)
+			snprintf(why, whylen, "header lacks string msg_type "
+			    "or msg_id");
+		goto bad;
+	}
+	m->header = obj[0];
+	m->parent = obj[1];
+	m->metadata = obj[2];
+	m->content = obj[3];
+	m->msg_type = json_string_value(t);
+	m->msg_id = json_string_value(id);
+	m->nids = d;
+	m->sig = d + 1;
+	m->buf0 = d + 6;
+	return 0;
+bad:
+	for (i = 0; i < 4; i++)
+		json_decref(obj[i]);
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+ipp_msg_recv(struct ipp_session *s, void *sock, struct ipp_msg *m, int flags,
+    char *why, size_t whylen)
+{
+	msg_drop_json(m);
+	if (ipp_frames_recv(sock, &m->fr, flags) == -1) {
+		if (why != NULL)
+			snprintf(why, whylen, "receive: %s", zmq_strerror(errno));
+		return -1;
+	}
+	if (ipp_msg_decode(s, m, why, whylen) == -1) {
+		int e = errno;
+
+		ipp_frames_clear(&m->fr);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+ipp_json_dump(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_DUMP_FLAGS);
+
+	if (s == NULL)
+		errno = ENOMEM;
+	return s;
+}
+
+json_t *
+ipp_header_new(struct ipp_session *s, const char *msg_type)
+{
+	char id[160], date[40];
+
+	ipp_session_msg_id(s, id, sizeof(id));
+	ipp_iso_now(date, sizeof(date));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "msg_id", id,
+	    "msg_type", msg_type, "username", s->username, "session",
+	    s->session, "date", date, "version", IPP_PROTOCOL_VERSION);
+}
+
+/*
+ * Write delimiter, signature and the four dumped parts at the end of out.
+ */
+static int
+append_signed(struct ipp_session *s, struct ipp_frames *out,
+    const json_t *const obj[4])
+{
+	char *txt[4] = { NULL, NULL, NULL, NULL };
+	const void *parts[4];
+	size_t lens[4];
+	char sig[IPP_SIG_HEXLEN + 1];
+	int i, rc = -1;
+
+	for (i = 0; i < 4; i++) {
+		if ((txt[i] = ipp_json_dump(obj[i])) == NULL)
+			goto out;
+		parts[i] = txt[i];
+		lens[i] = strlen(txt[i]);
+	}
+	ipp_sign(s, parts, lens, sig);
+	if (ipp_frames_add(out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
+	    ipp_frames_add(out, sig, strlen(sig)) == -1)
+		goto out;
+	for (i = 0; i < 4; i++)
+		if (ipp_frames_add(out, parts[i], lens[i]) == -1)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < 4; i++)
+		free(txt[i]);
+	return rc;
+}
+
+int
+ipp_msg_build(struct ipp_session *s, struct ipp_frames *out,
+    const struct ipp_buf *ids, int nids, const char *msg_type,
+    json_t *header_new, const json_t *parent, json_t *metadata_new,
+    json_t *content_new)
+{
+	json_t *empty = json_object();
+	const json_t *obj[4];
+	int i, rc = -1, e = ENOMEM;
+
+	ipp_frames_clear(out);
+	if (header_new == NULL)
+		header_new = ipp_header_new(s, msg_type);
+	if (metadata_new == NULL)
+		metadata_new = json_object();
+	if (content_new == NULL)
+		content_new = json_object();
+	if (empty == NULL || header_new == NULL || metadata_new == NULL ||
+	    content_new == NULL)
+		goto out;
+	obj[0] = header_new;
+	obj[1] = parent ? parent : empty;
+	obj[2] = metadata_new;
+	obj[3] = content_new;
+	for (i = 0; i < nids; i++)
+		if (ipp_frames_add(out, ids[i].data, ids[i].len) == -1)
+			goto out;
+	if (append_signed(s, out, obj) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		ipp_frames_clear(out);
+	json_decref(empty);
+	json_decref(header_new);
+	json_decref(metadata_new);
+	json_decref(content_new);
+	if (rc == -1)
+		errno = e;
+	return rc;
+}
+
+int
+ipp_msg_reseal(struct ipp_session *s, struct ipp_msg *m)
+{
+	struct ipp_frames tail;
+	const json_t *obj[4] = { m->header, m->parent, m->metadata,
+	    m->content };
+	int i, rc = -1;
+
+	ipp_frames_init(&tail);
+	if (append_signed(s, &tail, obj) == -1)
+		goto out;
+	/* tail = delim sig h p md c: replace parts delim..content in place */
+	for (i = 0; i < 6; i++) {
+		zmq_msg_close(&m->fr.f[m->sig - 1 + i]);
+		m->fr.f[m->sig - 1 + i] = tail.f[i];
+		zmq_msg_init(&tail.f[i]);
+	}
+	/* the caller may have replaced these strings in the header */
+	m->msg_type = json_string_value(json_object_get(m->header, "msg_type"));
+	m->msg_id = json_string_value(json_object_get(m->header, "msg_id"));
+	rc = 0;
+out:
+	ipp_frames_release(&tail);
+	return rc;
+}
+
+json_t *
+ipp_error_content(const char *ename, const char *fmt, ...)
+{
+	char evalue[1024], tb[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(evalue, sizeof(evalue), fmt, ap);
+	va_end(ap);
+	snprintf(tb, sizeof(tb), "%s: %s", ename, evalue);
+	return json_pack("{s:s, s:s, s:s, s:[s], s:{}}", "status", "error",
+	    "ename", ename, "evalue", evalue, "traceback", tb, "engine_info");
+}

@@ -1,0 +1,2 @@
+libipp/codec.o: libipp/codec.c libipp/ipp.h
+libipp/ipp.h:

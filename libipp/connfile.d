@@ -1,0 +1,2 @@
+libipp/connfile.o: libipp/connfile.c libipp/ipp.h
+libipp/ipp.h:

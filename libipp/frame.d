@@ -1,0 +1,2 @@
+libipp/frame.o: libipp/frame.c libipp/ipp.h
+libipp/ipp.h:

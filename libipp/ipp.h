@@ -1,0 +1,286 @@
+/*
+ * ipp.h - the shared protocol library of hubd, engined, launch and ippfs.
+ *
+ * libipp speaks ipyparallel 7.1's wire protocol: Jupyter messages over
+ * ZeroMQ, signed with HMAC-SHA256.  It is built in three layers and the
+ * daemons only ever use the top one:
+ *
+ *   framing (frame.c)   zmq multipart <-> struct ipp_frames: routing
+ *                       identities, the "<IDS|MSG>" delimiter, part counts.
+ *   codec   (codec.c)   frames <-> struct ipp_msg: signature check with
+ *                       replay protection, the four JSON parts, buffers.
+ *   session (session.c) keys, msg_id and date generation, message building.
+ *
+ * Around them: connection files (connfile.c), profile directories
+ * (profile.c), logging (log.c) and small helpers (util.c).
+ *
+ * Error convention: functions return -1 or NULL with errno set and leave
+ * their outputs untouched on failure.  Nothing here calls exit().
+ * Ownership: X_init/X_release act on caller-provided storage, X_new/X_free
+ * allocate; X_destroy(&p) frees and sets p to NULL.  A json_t argument whose
+ * parameter name ends in "_new" is stolen, as in jansson.
+ */
+#ifndef IPP_H
+#define IPP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <zmq.h>
+
+#define IPP_PROTOCOL_VERSION	"5.3"	/* Jupyter message spec version we send */
+#define IPP_DELIM		"<IDS|MSG>"
+#define IPP_DELIM_LEN		9
+#define IPP_SIG_HEXLEN		64	/* hex HMAC-SHA256 */
+#define IPP_MAX_IDS		16	/* routing frames we accept before the delimiter */
+#define IPP_MAX_FRAMES		65536	/* bound on parts of one message */
+
+/* ---------------------------------------------------------------- frame.c */
+
+/*
+ * A received or to-be-sent multipart message, kept as zmq_msg_t so that
+ * large buffers are relayed without copies.
+ */
+struct ipp_frames {
+	zmq_msg_t	*f;
+	int		 n;
+	int		 cap;
+};
+
+void	 ipp_frames_init(struct ipp_frames *);
+void	 ipp_frames_release(struct ipp_frames *);
+/* Drop every part, keep the storage. */
+void	 ipp_frames_clear(struct ipp_frames *);
+/* Receive one whole multipart message; -1 with errno (EAGAIN, E2BIG...). */
+int	 ipp_frames_recv(void *sock, struct ipp_frames *, int flags);
+/*
+ * Send parts [from, n) and then release them: after the call the frames
+ * are empty whether it succeeded or not.
+ */
+int	 ipp_frames_send(void *sock, struct ipp_frames *, int from, int flags);
+/* Append a copy of data / a reference-shared copy of a zmq_msg_t. */
+int	 ipp_frames_add(struct ipp_frames *, const void *data, size_t len);
+int	 ipp_frames_add_msg(struct ipp_frames *, zmq_msg_t *shared);
+int	 ipp_frames_insert(struct ipp_frames *, int at, const void *, size_t);
+void	 ipp_frames_remove(struct ipp_frames *, int at);
+/* Swap parts a and b in place (relays swap routing identities). */
+void	 ipp_frames_swap(struct ipp_frames *, int a, int b);
+/* Index of the delimiter, checking that at least 5 parts follow; -1/EPROTO. */
+int	 ipp_frames_delim(const struct ipp_frames *);
+
+static inline const void *
+ipp_frame_data(const struct ipp_frames *fr, int i)
+{
+	return zmq_msg_data(&fr->f[i]);
+}
+
+static inline size_t
+ipp_frame_len(const struct ipp_frames *fr, int i)
+{
+	return zmq_msg_size(&fr->f[i]);
+}
+
+/* -------------------------------------------------------------- session.c */
+
+struct ipp_replay;
+
+/*
+ * The signing identity of one program: the HMAC key from the connection
+ * file, our session id (the engine uuid for engines) and a msg_id counter.
+ */
+struct ipp_session {
+	unsigned char	*key;
+	size_t		 keylen;
+	char		 session[64];
+	char		 username[64];
+	unsigned long	 counter;
+	long		 pid;
+	struct ipp_replay *replay;	/* NULL: no replay check */
+};
+
+/* key may be NULL/empty (then messages are unsigned and not checked). */
+int	 ipp_session_init(struct ipp_session *, const char *key,
+	    const char *session_id);
+void	 ipp_session_release(struct ipp_session *);
+/* Turn replay protection on (history of up to `cap` digests). */
+int	 ipp_session_enable_replay(struct ipp_session *, size_t cap);
+/* 8 hex + '-' + 24 hex, like jupyter_client's new_id(); buf >= 34 bytes. */
+void	 ipp_new_id(char *buf, size_t len);
+/* Next msg_id "<session>_<pid>_<n>" into buf. */
+void	 ipp_session_msg_id(struct ipp_session *, char *buf, size_t len);
+/* ISO-8601 UTC with microseconds and 'Z'; buf >= 32 bytes. */
+void	 ipp_iso_now(char *buf, size_t len);
+void	 ipp_iso_format(double t, char *buf, size_t len);
+/* Parse an ISO-8601 date (with or without zone) to seconds; -1 on error. */
+double	 ipp_iso_parse(const char *);
+double	 ipp_now(void);			/* CLOCK_REALTIME seconds */
+double	 ipp_monotonic(void);		/* CLOCK_MONOTONIC seconds */
+
+/* Lowercase hex HMAC-SHA256 of the concatenation of parts (no NUL). */
+void	 ipp_sign(const struct ipp_session *, const void *const parts[4],
+	    const size_t lens[4], char out[IPP_SIG_HEXLEN + 1]);
+
+/*
+ * Verify a received hex signature over the four parts: 0 ok, -1 with errno
+ * EACCES (missing or wrong) or EALREADY (replayed).
+ */
+int	 ipp_session_verify(struct ipp_session *, const void *sig,
+	    size_t siglen, const void *const parts[4], const size_t lens[4]);
+
+/* ---------------------------------------------------------------- codec.c */
+
+/*
+ * A decoded message.  json parts are owned (decref'd by release); msg_type
+ * and msg_id point into header.  Buffers stay in `fr`, from index
+ * `buf0` on; the raw header..content parts are fr parts sig+1..sig+4, so a
+ * relay can forward the original bytes untouched.
+ */
+struct ipp_msg {
+	struct ipp_frames fr;
+	int		 nids;		/* routing parts before the delimiter */
+	int		 sig;		/* index of the signature part */
+	int		 buf0;		/* index of the first buffer */
+	json_t		*header;
+	json_t		*parent;
+	json_t		*metadata;
+	json_t		*content;
+	const char	*msg_type;
+	const char	*msg_id;
+};
+
+void	 ipp_msg_init(struct ipp_msg *);
+void	 ipp_msg_release(struct ipp_msg *);
+static inline int
+ipp_msg_nbufs(const struct ipp_msg *m)
+{
+	return m->fr.n - m->buf0;
+}
+
+/*
+ * Decode the frames held in m->fr (filled by ipp_frames_recv).  Checks the
+ * delimiter, part counts, the signature (constant time; EACCES when wrong
+ * or missing, EALREADY when replayed), and that the four parts are JSON
+ * objects with a string msg_type (EBADMSG).  What failed is written to
+ * why (may be NULL).  Only the JSON objects are set on success.
+ */
+int	 ipp_msg_decode(struct ipp_session *, struct ipp_msg *, char *why,
+	    size_t whylen);
+/* Receive and decode; on failure the frames are dropped. */
+int	 ipp_msg_recv(struct ipp_session *, void *sock, struct ipp_msg *,
+	    int flags, char *why, size_t whylen);
+
+/*
+ * Build a complete message: ids (nids parts, may be 0), delimiter,
+ * signature, header, parent, metadata, content, then nbufs buffers.
+ * header_new, metadata_new and content_new are stolen; parent is borrowed
+ * (NULL means {}).  When header_new is NULL a header of type msg_type is
+ * made.  The result goes to `out`, which is cleared first.
+ */
+struct ipp_buf {
+	const void	*data;
+	size_t		 len;
+};
+int	 ipp_msg_build(struct ipp_session *, struct ipp_frames *out,
+	    const struct ipp_buf *ids, int nids, const char *msg_type,
+	    json_t *header_new, const json_t *parent, json_t *metadata_new,
+	    json_t *content_new);
+/* Header object of a new message. */
+json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
+/* Re-sign a decoded message after its header/metadata changed: rewrites
+ * parts sig..sig+4 of m->fr from the json objects. */
+int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
+/* Compact JSON text of v into a newly malloc'd string (NULL on ENOMEM). */
+char	*ipp_json_dump(const json_t *);
+/* Content of a failed request, as ipyparallel's wrap_exception. */
+json_t	*ipp_error_content(const char *ename, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------- connfile.c */
+
+/* The fields of ipcontroller-{client,engine}.json. */
+struct ipp_conninfo {
+	char		 interface[256];	/* "tcp://127.0.0.1" */
+	char		 location[256];
+	char		 ssh[256];
+	char		 key[256];
+	char		 signature_scheme[32];
+	char		 task_scheme[32];
+	char		 curve_serverkey[64];	/* "" when null */
+	int		 registration;
+	int		 control;
+	int		 mux;
+	int		 task;
+	int		 iopub;
+	int		 notification;
+	int		 hb_ping;
+	int		 hb_pong;
+	int		 broadcast[8];		/* client file: one; engine: leaves */
+	int		 nbroadcast;
+};
+
+/* Load a connection file; -1 with errno, and a reason in why. */
+int	 ipp_conninfo_load(const char *path, struct ipp_conninfo *,
+	    char *why, size_t whylen);
+/* Write atomically with mode 0600. engine=1 writes the engine flavour. */
+int	 ipp_conninfo_save(const char *path, const struct ipp_conninfo *,
+	    int engine);
+/* "tcp://127.0.0.1:5555" (or "ipc://path-5555") into buf. */
+void	 ipp_conninfo_url(const struct ipp_conninfo *, int port, char *buf,
+	    size_t len);
+
+/* -------------------------------------------------------------- profile.c */
+
+struct ipp_profile {
+	char	 dir[1024];		/* .../profile_<name> */
+	char	 security[1100];
+	char	 log[1100];
+	char	 pid[1100];
+	char	 cluster_id[128];
+};
+
+/*
+ * Resolve the profile directory from an explicit --profile-dir, else
+ * $IPYTHONDIR (or ~/.ipython) / profile_<name>.  create=1 makes the
+ * directories (security 0700).
+ */
+int	 ipp_profile_init(struct ipp_profile *, const char *profile_dir,
+	    const char *profile_name, const char *cluster_id, int create);
+/* security/ipcontroller[-<cluster_id>]-<which>.json; which "client"/"engine". */
+void	 ipp_profile_connfile(const struct ipp_profile *, const char *which,
+	    char *buf, size_t len);
+
+/* ------------------------------------------------------------------ log.c */
+
+enum { LOG_LVL_DEBUG = 10, LOG_LVL_INFO = 20, LOG_LVL_WARN = 30,
+    LOG_LVL_ERROR = 40, LOG_LVL_CRITICAL = 50 };
+
+/* name prefixes each line; path NULL logs to stderr. */
+int	 log_init(const char *name, int level, const char *path);
+void	 log_setlevel(int);
+int	 log_getlevel(void);
+/* "DEBUG", "info", "20" ... -> level; -1 when unknown. */
+int	 log_parselevel(const char *);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ----------------------------------------------------------------- util.c */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t, size_t);
+char	*xstrdup(const char *);
+/* Write a whole file atomically (tmp + rename) with the given mode. */
+int	 ipp_write_file(const char *path, const void *, size_t, int mode);
+/* mkdir -p with mode for the last component. */
+int	 ipp_mkdirs(const char *path, int mode);
+/* Random bytes as lowercase hex (len*2+1 buffer). */
+void	 ipp_random_hex(char *out, size_t nbytes);
+/* Generate an HMAC key like ipyparallel's: 8 hex '-' 24 hex. */
+void	 ipp_new_key(char *buf, size_t len);
+
+#endif /* IPP_H */

@@ -1,0 +1,2 @@
+libipp/log.o: libipp/log.c libipp/ipp.h
+libipp/ipp.h:

@@ -1,0 +1,2 @@
+libipp/profile.o: libipp/profile.c libipp/ipp.h
+libipp/ipp.h:

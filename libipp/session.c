@@ -1,0 +1,351 @@
+/*
+ * session.c - who signs: the HMAC key, our session id, msg_id and date
+ * generation, and the replay history.
+ *
+ * Signatures follow jupyter_client: lowercase hex HMAC-SHA256 over header,
+ * parent_header, metadata and content concatenated, exactly as the bytes
+ * travel (never re-serialised before checking).  libsodium's HMAC hashes
+ * keys longer than the block size as RFC 2104 requires.
+ *
+ * Replay protection keeps the digests of recently accepted messages, as
+ * jupyter_client does (65,536 by default).  When full, the oldest tenth is
+ * forgotten; jupyter_client forgets a random tenth, which gives no stronger
+ * guarantee.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <pwd.h>
+
+#include <sodium.h>
+
+#include "ipp.h"
+
+/* Open-addressing set of 32-byte digests plus a FIFO for eviction. */
+struct ipp_replay {
+	unsigned char	(*fifo)[32];
+	size_t		 cap, head, count;
+	uint32_t	*slot;		/* 1 + fifo index, 0 empty, UINT32_MAX gone */
+	size_t		 nslot;
+};
+
+static int sodium_ready;
+
+static void
+lib_init(void)
+{
+	if (!sodium_ready) {
+		if (sodium_init() < 0)
+			abort();	/* no usable randomness: nothing is safe */
+		sodium_ready = 1;
+	}
+}
+
+int
+ipp_session_init(struct ipp_session *s, const char *key, const char *sid)
+{
+	const char *u;
+	size_t kl = key ? strlen(key) : 0;
+
+	lib_init();
+	memset(s, 0, sizeof(*s));
+	if (kl > 0) {
+		if ((s->key = malloc(kl)) == NULL)
+			return -1;
+		memcpy(s->key, key, kl);
+		s->keylen = kl;
+	}
+	if (sid != NULL && *sid != '\0')
+		snprintf(s->session, sizeof(s->session), "%s", sid);
+	else
+		ipp_new_id(s->session, sizeof(s->session));
+	if ((u = getenv("USER")) == NULL || *u == '\0')
+		u = "username";
+	snprintf(s->username, sizeof(s->username), "%s", u);
+	s->pid = (long)getpid();
+	return 0;
+}
+
+static void
+replay_free(struct ipp_replay *r)
+{
+	if (r == NULL)
+		return;
+	free(r->fifo);
+	free(r->slot);
+	free(r);
+}
+
+void
+ipp_session_release(struct ipp_session *s)
+{
+	if (s->key != NULL) {
+		sodium_memzero(s->key, s->keylen);
+		free(s->key);
+	}
+	replay_free(s->replay);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+ipp_session_enable_replay(struct ipp_session *s, size_t cap)
+{
+	struct ipp_replay *r;
+
+	if (cap < 16)
+		cap = 16;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->cap = cap;
+	r->nslot = 1;
+	while (r->nslot < cap * 2)
+		r->nslot <<= 1;
+	r->fifo = calloc(cap, 32);
+	r->slot = calloc(r->nslot, sizeof(*r->slot));
+	if (r->fifo == NULL || r->slot == NULL) {
+		replay_free(r);
+		errno = ENOMEM;
+		return -1;
+	}
+	replay_free(s->replay);
+	s->replay = r;
+	return 0;
+}
+
+static size_t
+replay_hash(const unsigned char *d, size_t mask)
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));	/* digests are uniformly distributed */
+	return (size_t)h & mask;
+}
+
+/* Rebuild the index from the FIFO: used after eviction left tombstones. */
+static void
+replay_reindex(struct ipp_replay *r)
+{
+	size_t i, mask = r->nslot - 1;
+
+	memset(r->slot, 0, r->nslot * sizeof(*r->slot));
+	for (i = 0; i < r->count; i++) {
+		size_t fi = (r->head + i) % r->cap;
+		size_t h = replay_hash(r->fifo[fi], mask);
+
+		while (r->slot[h] != 0)
+			h = (h + 1) & mask;
+		r->slot[h] = (uint32_t)fi + 1;
+	}
+}
+
+/* 1 when the digest was seen before; otherwise remember it and return 0. */
+static int
+replay_check_add(struct ipp_replay *r, const unsigned char d[32])
+{
+	size_t mask = r->nslot - 1, h = replay_hash(d, mask), fi;
+
+	while (r->slot[h] != 0) {
+		uint32_t v = r->slot[h];
+
+		if (v != UINT32_MAX && memcmp(r->fifo[v - 1], d, 32) == 0)
+			return 1;
+		h = (h + 1) & mask;
+	}
+	if (r->count == r->cap) {
+		size_t drop = r->cap / 10 + 1;
+
+		r->head = (r->head + drop) % r->cap;
+		r->count -= drop;
+		replay_reindex(r);
+		h = replay_hash(d, mask);
+		while (r->slot[h] != 0)
+			h = (h + 1) & mask;
+	}
+	fi = (r->head + r->count) % r->cap;
+	memcpy(r->fifo[fi], d, 32);
+	r->slot[h] = (uint32_t)fi + 1;
+	r->count++;
+	return 0;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void
+hexify(const unsigned char *in, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdig[in[i] >> 4];
+		out[2 * i + 1] = hexdig[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void
+sign_raw(const struct ipp_session *s, const void *const parts[4],
+    const size_t lens[4], unsigned char mac[32])
+{
+	crypto_auth_hmacsha256_state st;
+	int i;
+
+	crypto_auth_hmacsha256_init(&st, s->key, s->keylen);
+	for (i = 0; i < 4; i++)
+		crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
+	crypto_auth_hmacsha256_final(&st, mac);
+}
+
+void
+ipp_sign(const struct ipp_session *s, const void *const parts[4],
+    const size_t lens[4], char out[IPP_SIG_HEXLEN + 1])
+{
+	unsigned char mac[32];
+
+	if (s->keylen == 0) {
+		out[0] = '\0';
+		return;
+	}
+	sign_raw(s, parts, lens, mac);
+	hexify(mac, sizeof(mac), out);
+}
+
+/* Comparison is constant time on the decoded digest. */
+int
+ipp_session_verify(struct ipp_session *s, const void *sig, size_t siglen,
+    const void *const parts[4], const size_t lens[4])
+{
+	unsigned char mac[32], got[32];
+	size_t bin = 0;
+
+	if (s->keylen == 0)
+		return 0;
+	if (siglen != IPP_SIG_HEXLEN ||
+	    sodium_hex2bin(got, sizeof(got), sig, siglen, NULL, &bin,
+	    NULL) != 0 || bin != sizeof(got)) {
+		errno = EACCES;
+		return -1;
+	}
+	sign_raw(s, parts, lens, mac);
+	if (sodium_memcmp(mac, got, sizeof(mac)) != 0) {
+		errno = EACCES;
+		return -1;
+	}
+	if (s->replay != NULL && replay_check_add(s->replay, mac)) {
+		errno = EALREADY;
+		return -1;
+	}
+	return 0;
+}
+
+void
+ipp_random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[64];
+
+	lib_init();
+	if (nbytes > sizeof(b))
+		nbytes = sizeof(b);
+	randombytes_buf(b, nbytes);
+	hexify(b, nbytes, out);
+}
+
+void
+ipp_new_id(char *buf, size_t len)
+{
+	char h[33];
+
+	ipp_random_hex(h, 16);
+	snprintf(buf, len, "%.8s-%.24s", h, h + 8);
+}
+
+void
+ipp_new_key(char *buf, size_t len)
+{
+	ipp_new_id(buf, len);
+}
+
+void
+ipp_session_msg_id(struct ipp_session *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s_%ld_%lu", s->session, s->pid, ++s->counter);
+}
+
+double
+ipp_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+ipp_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+ipp_iso_format(double t, char *buf, size_t len)
+{
+	time_t sec = (time_t)t;
+	long usec = (long)((t - (double)sec) * 1e6 + 0.5);
+	struct tm tm;
+	char d[32];
+
+	if (usec >= 1000000) {
+		sec++;
+		usec -= 1000000;
+	}
+	gmtime_r(&sec, &tm);
+	strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06ldZ", d, usec);
+}
+
+void
+ipp_iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char d[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06ldZ", d, ts.tv_nsec / 1000);
+}
+
+double
+ipp_iso_parse(const char *s)
+{
+	struct tm tm;
+	double frac = 0;
+	const char *p;
+	char *end;
+	long off = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, hh = 0, mm = 0;
+
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) < 1 &&
+		    sscanf(p + 1, "%2d%2d", &hh, &mm) < 1)
+			return -1;
+		off = sign * (hh * 3600L + mm * 60L);
+	} else if (*p != 'Z' && *p != '\0')
+		return -1;
+	return (double)timegm(&tm) - (double)off + frac;
+}

@@ -1,0 +1,2 @@
+libipp/session.o: libipp/session.c libipp/ipp.h
+libipp/ipp.h:

@@ -1,0 +1,2 @@
+libipp/util.o: libipp/util.c libipp/ipp.h
+libipp/ipp.h:
