@@ -7,16 +7,18 @@ include config.mk
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) \
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) \
 	      -MMD -MP
 LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
-	   libipp/profile.c libipp/log.c libipp/util.c
+	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 
 HUBD_SRCS = $(wildcard hubd/*.c)
 HUBD_OBJS = $(HUBD_SRCS:.c=.o)
+# the task-history backends, also linked into their unit test
+DB_OBJS   = $(patsubst %.c,%.o,$(wildcard hubd/db_*.c))
 
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
@@ -38,6 +40,9 @@ hubd/hubd: $(HUBD_OBJS) libipp/libipp.a
 
 tools/%: tools/%.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< libipp/libipp.a $(LDLIBS)
+
+tests/unit/t_db: tests/unit/t_db.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(DB_OBJS) libipp/libipp.a $(LDLIBS)
 
 tests/unit/t_%: tests/unit/t_%.o tests/unit/tap.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o libipp/libipp.a $(LDLIBS)

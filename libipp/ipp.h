@@ -15,7 +15,8 @@
  * (profile.c), logging (log.c) and small helpers (util.c).
  *
  * Error convention: functions return -1 or NULL with errno set and leave
- * their outputs untouched on failure.  Nothing here calls exit().
+ * their outputs untouched on failure.  Only the program helpers xmalloc()
+ * and fatal() exit.
  * Ownership: X_init/X_release act on caller-provided storage, X_new/X_free
  * allocate; X_destroy(&p) frees and sets p to NULL.  A json_t argument whose
  * parameter name ends in "_new" is stolen, as in jansson.
@@ -267,6 +268,24 @@ void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ------------------------------------------------------------------ map.c */
+
+struct ipp_map;
+struct ipp_map	*ipp_map_new(void);
+void		 ipp_map_free(struct ipp_map *);
+void		*ipp_map_get(const struct ipp_map *, const char *key);
+void		*ipp_map_getn(const struct ipp_map *, const void *key, size_t);
+/* Insert or replace; -1/ENOMEM leaves the map unchanged. */
+int		 ipp_map_put(struct ipp_map *, const char *key, void *val);
+int		 ipp_map_putn(struct ipp_map *, const void *key, size_t,
+		    void *val);
+/* Remove and return the value (NULL when absent). */
+void		*ipp_map_del(struct ipp_map *, const char *key);
+void		*ipp_map_deln(struct ipp_map *, const void *key, size_t);
+size_t		 ipp_map_count(const struct ipp_map *);
+void		 ipp_map_foreach(const struct ipp_map *,
+		    void (*fn)(void *arg, const char *key, void *val), void *arg);
 
 /* ----------------------------------------------------------------- util.c */
 

@@ -12,7 +12,6 @@
  * forgotten; jupyter_client forgets a random tenth, which gives no stronger
  * guarantee.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

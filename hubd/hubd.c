@@ -1,0 +1,454 @@
+/*
+ * hubd.c - main(), the sockets and the one event loop of the controller.
+ *
+ * Start-up: parse ipcontroller-compatible options (options.c), resolve
+ * the profile, bind every channel (reusing the ports of existing
+ * connection files under --reuse), write ipcontroller-{client,engine}.json,
+ * start the DB thread, then loop.  The loop polls all sockets, drains each
+ * readable one in bounded batches so no peer can starve the heartbeat,
+ * and runs timers (heartbeat beats, task timeouts, lingering records)
+ * between polls.  Signal handlers only set hub->quit.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hubd.h"
+
+#define BATCH	256	/* messages taken from one socket per loop turn */
+
+struct hub *the_hub;
+
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Bind sock on the configured interface; *port 0 picks one (pool or OS). */
+static void
+bind_sock(struct hub *h, void *sock, int *port, const char *what)
+{
+	char url[512], ep[512];
+	size_t len = sizeof(ep);
+	const char *p;
+
+	if (*port == 0 && h->cfg.nports > 0)
+		*port = h->cfg.ports[--h->cfg.nports];
+	if (*port != 0)
+		ipp_conninfo_url(&h->ci, *port, url, sizeof(url));
+	else if (strcmp(h->cfg.transport, "ipc") == 0)
+		fatalx("ipc transport needs --ports or --reuse");
+	else
+		snprintf(url, sizeof(url), "%s:*", h->ci.interface);
+	if (zmq_bind(sock, url) == -1)
+		fatalx("cannot bind %s socket to '%s': %s", what, url,
+		    zmq_strerror(errno));
+	if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) == -1 ||
+	    (p = strrchr(ep, strcmp(h->cfg.transport, "ipc") == 0 ? '-' :
+	    ':')) == NULL)
+		fatalx("cannot read endpoint of %s socket", what);
+	*port = atoi(p + 1);
+	log_debug("%s bound to %s", what, ep);
+}
+
+static void *
+new_sock(struct hub *h, int type, const char *identity)
+{
+	void *s;
+	int zero = 0, one = 1, linger = 1000;
+
+	if ((s = zmq_socket(h->zctx, type)) == NULL)
+		fatalx("zmq_socket: %s", zmq_strerror(errno));
+	/* ipyparallel's relays are unbounded: a full queue must never drop */
+	zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	if (identity != NULL)
+		zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
+	if (type == ZMQ_ROUTER)
+		/* an engine reconnecting under its uuid replaces the old pipe */
+		zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof(one));
+	return s;
+}
+
+int
+hub_send(struct hub *h, void *sock, struct ipp_frames *fr)
+{
+	if (ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT) == -1) {
+		if (errno != EHOSTUNREACH)
+			log_warnx("send failed: %s", zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+hub_reply(struct hub *h, void *sock, const void *rid, size_t ridlen,
+    const char *msg_type, const json_t *parent, json_t *content_new,
+    const struct ipp_buf *bufs, int nbufs)
+{
+	struct ipp_frames out;
+	struct ipp_buf id = { rid, ridlen };
+	int i;
+
+	ipp_frames_init(&out);
+	if (ipp_msg_build(&h->sess, &out, &id, rid ? 1 : 0, msg_type, NULL,
+	    parent, NULL, content_new) == -1) {
+		log_warn("cannot build %s", msg_type);
+		ipp_frames_release(&out);
+		return;
+	}
+	for (i = 0; i < nbufs; i++)
+		ipp_frames_add(&out, bufs[i].data, bufs[i].len);
+	hub_send(h, sock, &out);
+	ipp_frames_release(&out);
+}
+
+void
+hub_notify(struct hub *h, const char *msg_type, json_t *content_new)
+{
+	hub_reply(h, h->notif, NULL, 0, msg_type, NULL, content_new, NULL, 0);
+}
+
+static void
+setup_interface(struct hub *h)
+{
+	char host[256];
+
+	if (strcmp(h->cfg.transport, "ipc") == 0)
+		snprintf(h->ci.interface, sizeof(h->ci.interface), "ipc://%s",
+		    h->cfg.ip);
+	else
+		snprintf(h->ci.interface, sizeof(h->ci.interface), "%s://%s",
+		    h->cfg.transport, h->cfg.ip);
+	if (h->cfg.location[0] == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(h->ci.location, sizeof(h->ci.location), "%s", host);
+	} else
+		snprintf(h->ci.location, sizeof(h->ci.location), "%s",
+		    h->cfg.location);
+	snprintf(h->ci.signature_scheme, sizeof(h->ci.signature_scheme),
+	    "hmac-sha256");
+	snprintf(h->ci.task_scheme, sizeof(h->ci.task_scheme), "%s",
+	    h->cfg.scheme);
+}
+
+/*
+ * --reuse: take ports and key from the files a previous run left, so
+ * engines and clients that still hold them reconnect to us.  Client-side
+ * ports come from the client file, engine-side ones from the engine file.
+ */
+static void
+load_reused(struct hub *h, struct ipp_conninfo *cli, struct ipp_conninfo *eng)
+{
+	char why[512];
+
+	memset(cli, 0, sizeof(*cli));
+	memset(eng, 0, sizeof(*eng));
+	if (!h->cfg.reuse)
+		return;
+	if (ipp_conninfo_load(h->client_file, cli, why, sizeof(why)) == -1 ||
+	    ipp_conninfo_load(h->engine_file, eng, why, sizeof(why)) == -1) {
+		log_info("--reuse: no usable connection files (%s); "
+		    "starting fresh", why);
+		memset(cli, 0, sizeof(*cli));
+		memset(eng, 0, sizeof(*eng));
+		return;
+	}
+	snprintf(h->ci.key, sizeof(h->ci.key), "%s", cli->key);
+	log_info("reusing connection files in %s", h->prof.security);
+}
+
+static void
+setup_sockets(struct hub *h)
+{
+	struct ipp_conninfo cli, eng;
+	int port, i;
+
+	load_reused(h, &cli, &eng);
+	if (h->ci.key[0] == '\0' && !h->cfg.curve)
+		ipp_new_key(h->ci.key, sizeof(h->ci.key));
+
+	h->reg = new_sock(h, ZMQ_ROUTER, NULL);
+	h->ci.registration = cli.registration;
+	bind_sock(h, h->reg, &h->ci.registration, "registration");
+	h->notif = new_sock(h, ZMQ_PUB, NULL);
+	h->ci.notification = cli.notification;
+	bind_sock(h, h->notif, &h->ci.notification, "notification");
+
+	/* client side and engine side of each relay: different ports */
+	h->mux_c = new_sock(h, ZMQ_ROUTER, "mux_in");
+	h->mux_e = new_sock(h, ZMQ_ROUTER, "mux_out");
+	h->ctl_c = new_sock(h, ZMQ_ROUTER, "control_in");
+	h->ctl_e = new_sock(h, ZMQ_ROUTER, "control_out");
+	h->task_c = new_sock(h, ZMQ_ROUTER, "task_in");
+	h->task_e = new_sock(h, ZMQ_ROUTER, "task_out");
+	h->iopub_e = new_sock(h, ZMQ_SUB, NULL);
+	zmq_setsockopt(h->iopub_e, ZMQ_SUBSCRIBE, "", 0);
+	h->iopub_c = new_sock(h, ZMQ_PUB, NULL);
+	h->bc_c = new_sock(h, ZMQ_ROUTER, "sub_scheduler_0");
+	for (i = 0; i < HUB_MAX_LEAVES; i++) {
+		char ident[32];
+
+		snprintf(ident, sizeof(ident), "sub_scheduler_0%d", i);
+		h->bc_e[i] = new_sock(h, ZMQ_ROUTER, ident);
+	}
+	h->hb_ping = new_sock(h, ZMQ_PUB, NULL);
+	h->hb_pong = new_sock(h, ZMQ_ROUTER, NULL);
+
+	port = cli.mux; bind_sock(h, h->mux_c, &port, "mux (client)");
+	h->ci.mux = port;
+	port = cli.control; bind_sock(h, h->ctl_c, &port, "control (client)");
+	h->ci.control = port;
+	port = cli.task; bind_sock(h, h->task_c, &port, "task (client)");
+	h->ci.task = port;
+	port = cli.iopub; bind_sock(h, h->iopub_c, &port, "iopub (client)");
+	h->ci.iopub = port;
+	port = cli.nbroadcast ? cli.broadcast[0] : 0;
+	bind_sock(h, h->bc_c, &port, "broadcast (client)");
+	h->ci.broadcast[0] = port;
+	h->ci.nbroadcast = 1;
+
+	/* engine-side ports are written to the engine file only */
+	h->eports.mux = eng.mux;
+	bind_sock(h, h->mux_e, &h->eports.mux, "mux (engine)");
+	h->eports.control = eng.control;
+	bind_sock(h, h->ctl_e, &h->eports.control, "control (engine)");
+	h->eports.task = eng.task;
+	bind_sock(h, h->task_e, &h->eports.task, "task (engine)");
+	h->eports.iopub = eng.iopub;
+	bind_sock(h, h->iopub_e, &h->eports.iopub, "iopub (engine)");
+	h->eports.hb_ping = eng.hb_ping;
+	bind_sock(h, h->hb_ping, &h->eports.hb_ping, "heartbeat ping");
+	h->eports.hb_pong = eng.hb_pong;
+	bind_sock(h, h->hb_pong, &h->eports.hb_pong, "heartbeat pong");
+	for (i = 0; i < HUB_MAX_LEAVES; i++) {
+		h->eports.broadcast[i] = i < eng.nbroadcast ?
+		    eng.broadcast[i] : 0;
+		bind_sock(h, h->bc_e[i], &h->eports.broadcast[i],
+		    "broadcast (engine)");
+	}
+	h->eports.nbroadcast = HUB_MAX_LEAVES;
+
+	/*
+	 * Watch the heartbeat socket for dropped connections: a killed
+	 * engine's TCP connection closes at once, long before it misses
+	 * enough beats.
+	 */
+	if (zmq_socket_monitor(h->hb_pong, "inproc://hubd-hbmon",
+	    ZMQ_EVENT_DISCONNECTED) == -1)
+		fatalx("zmq_socket_monitor: %s", zmq_strerror(errno));
+	h->hb_mon = zmq_socket(h->zctx, ZMQ_PAIR);
+	if (zmq_connect(h->hb_mon, "inproc://hubd-hbmon") == -1)
+		fatalx("monitor connect: %s", zmq_strerror(errno));
+}
+
+static void
+write_connection_files(struct hub *h)
+{
+	struct ipp_conninfo c = h->ci;
+
+	snprintf(c.ssh, sizeof(c.ssh), "%s", h->cfg.ssh);
+	if (ipp_conninfo_save(h->client_file, &c, 0) == -1)
+		fatal("cannot write '%s'", h->client_file);
+	c.mux = h->eports.mux;
+	c.control = h->eports.control;
+	c.task = h->eports.task;
+	c.iopub = h->eports.iopub;
+	c.hb_ping = h->eports.hb_ping;
+	c.hb_pong = h->eports.hb_pong;
+	memcpy(c.broadcast, h->eports.broadcast, sizeof(c.broadcast));
+	c.nbroadcast = h->eports.nbroadcast;
+	snprintf(c.ssh, sizeof(c.ssh), "%s", h->cfg.enginessh);
+	if (ipp_conninfo_save(h->engine_file, &c, 1) == -1)
+		fatal("cannot write '%s'", h->engine_file);
+	log_info("connection files written to %s", h->prof.security);
+}
+
+/* The dispatch table: which handler drains which socket. */
+struct sock_handler {
+	size_t	 off;		/* offset of the socket in struct hub */
+	int	 (*fn)(struct hub *, int arg);
+	int	 arg;
+	const char *name;
+};
+
+#define HS(field, fn, arg) { offsetof(struct hub, field), fn, arg, #field }
+
+static const struct sock_handler handlers[] = {
+	HS(hb_pong, registry_on_pong, 0),
+	HS(hb_mon, registry_on_monitor_event, 0),
+	HS(reg, query_dispatch, 0),
+	HS(db_pair, query_db_result, 0),
+	HS(mux_c, relay_mux_client, 0),
+	HS(mux_e, relay_mux_engine, 0),
+	HS(task_c, relay_task_client, 0),
+	HS(task_e, sched_engine_reply, 0),
+	HS(ctl_c, relay_ctl_client, 0),
+	HS(ctl_e, relay_ctl_engine, 0),
+	HS(bc_c, bcast_client, 0),
+	HS(bc_e[0], bcast_engine, 0),
+	HS(bc_e[1], bcast_engine, 1),
+	HS(iopub_e, relay_iopub, 0),
+};
+#define NHANDLERS (int)(sizeof(handlers) / sizeof(handlers[0]))
+
+static void *
+handler_sock(struct hub *h, const struct sock_handler *hs)
+{
+	return *(void **)((char *)h + hs->off);
+}
+
+static void
+run_loop(struct hub *h)
+{
+	zmq_pollitem_t items[NHANDLERS];
+	int i, k, timeout;
+	double now, wake;
+
+	for (i = 0; i < NHANDLERS; i++) {
+		items[i].socket = handler_sock(h, &handlers[i]);
+		items[i].fd = -1;
+		items[i].events = ZMQ_POLLIN;
+	}
+	while (!h->quit) {
+		now = ipp_monotonic();
+		wake = registry_next_wake(h);
+		if (task_next_wake(h) < wake)
+			wake = task_next_wake(h);
+		if (h->shutdown_at > 0 && h->shutdown_at < wake)
+			wake = h->shutdown_at;
+		timeout = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
+		if (h->engines_dirty && timeout > 100)
+			timeout = 100;
+		if (zmq_poll(items, NHANDLERS, timeout) == -1 &&
+		    errno != EINTR)
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		if (got_signal) {
+			log_info("signal %d: shutting down", (int)got_signal);
+			break;
+		}
+		for (i = 0; i < NHANDLERS; i++) {
+			if (!(items[i].revents & ZMQ_POLLIN))
+				continue;
+			for (k = 0; k < BATCH; k++)
+				if (handlers[i].fn(h, handlers[i].arg) <= 0)
+					break;
+		}
+		now = ipp_monotonic();
+		registry_tick(h, now);
+		task_tick(h, now);
+		if (h->rescan)
+			sched_run_queue(h);
+		registry_save_if_dirty(h);
+		if (h->shutdown_at > 0 && now >= h->shutdown_at)
+			h->quit = 1;
+	}
+}
+
+static void
+cleanup(struct hub *h)
+{
+	void **socks[] = { &h->reg, &h->notif, &h->mux_c, &h->mux_e,
+	    &h->ctl_c, &h->ctl_e, &h->task_c, &h->task_e, &h->bc_c,
+	    &h->bc_e[0], &h->bc_e[1], &h->iopub_e, &h->iopub_c, &h->hb_ping,
+	    &h->hb_pong, &h->hb_mon };
+	size_t i;
+
+	registry_save_if_dirty(h);
+	hubdb_close(&h->db);
+	if (!h->cfg.reuse) {
+		unlink(h->client_file);
+		unlink(h->engine_file);
+	}
+	zmq_socket_monitor(h->hb_pong, NULL, 0);
+	for (i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
+		if (*socks[i] != NULL) {
+			zmq_close(*socks[i]);
+			*socks[i] = NULL;
+		}
+	registry_release(h);
+	zmq_ctx_term(h->zctx);
+	ipp_session_release(&h->sess);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct hub *h = xcalloc(1, sizeof(*h));
+	struct sigaction sa;
+	struct db_config dbc;
+	const struct db_ops *dbo;
+	char why[512], logpath[1200];
+
+	the_hub = h;
+	h->started = ipp_monotonic();
+	hub_config_defaults(&h->cfg);
+	hub_parse_args(&h->cfg, argc, argv);
+	log_init("hubd", h->cfg.log_level, NULL);
+	if ((h->sched = sched_lookup(h->cfg.scheme)) == NULL)
+		fatalx("unknown scheme '%s'", h->cfg.scheme);
+	if (ipp_profile_init(&h->prof, h->cfg.profile_dir, h->cfg.profile,
+	    h->cfg.cluster_id, 1) == -1)
+		fatal("cannot set up profile directory");
+	if (h->cfg.log_to_file) {
+		snprintf(logpath, sizeof(logpath), "%s/hubd-%s-%ld.log",
+		    h->prof.log, h->cfg.cluster_id, (long)getpid());
+		if (log_init("hubd", h->cfg.log_level, logpath) == -1)
+			fatal("cannot open log file '%s'", logpath);
+	}
+	ipp_profile_connfile(&h->prof, "client", h->client_file,
+	    sizeof(h->client_file));
+	ipp_profile_connfile(&h->prof, "engine", h->engine_file,
+	    sizeof(h->engine_file));
+	if (h->cfg.db_path[0] == '\0')
+		snprintf(h->cfg.db_path, sizeof(h->cfg.db_path),
+		    "%s/hubd-tasks%s%s.db", h->prof.dir,
+		    h->cfg.cluster_id[0] ? "-" : "", h->cfg.cluster_id);
+	snprintf(h->engines_file, sizeof(h->engines_file),
+	    "%s/engines%s.json", h->prof.log, h->cfg.cluster_id);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((h->zctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new failed");
+	setup_interface(h);
+	setup_sockets(h);
+	if (ipp_session_init(&h->sess, h->ci.key, NULL) == -1 ||
+	    ipp_session_enable_replay(&h->sess, 65536) == -1)
+		fatal("session");
+
+	memset(&dbc, 0, sizeof(dbc));
+	dbc.path = h->cfg.db_path[0] ? h->cfg.db_path : NULL;
+	dbc.record_limit = h->cfg.record_limit;
+	dbc.size_limit = h->cfg.size_limit;
+	if ((dbo = db_backend_lookup(h->cfg.db)) == NULL)
+		fatalx("unknown db backend '%s'", h->cfg.db);
+	if ((h->db = hubdb_open(h, dbo, &dbc, why, sizeof(why))) == NULL)
+		fatalx("cannot open task database: %s", why);
+	h->db_pair = hubdb_socket(h->db);
+	registry_init(h);
+	sched_init(h);
+	if ((h->tasks = ipp_map_new()) == NULL)
+		fatalx("out of memory");
+	write_connection_files(h);
+	log_info("hubd ready: registration %s:%d, scheme %s, db %s",
+	    h->ci.interface, h->ci.registration, h->sched->name, dbo->name);
+	run_loop(h);
+	cleanup(h);
+	free(h);
+	return 0;
+}

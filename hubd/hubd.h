@@ -1,0 +1,308 @@
+/*
+ * hubd.h - private structures and prototypes of hubd, the controller.
+ *
+ * hubd is one process with one event loop (hubd.c) that owns every
+ * ZeroMQ socket of the controller side of ipyparallel 7.1's protocol:
+ * the registration/query ROUTER, the notification PUB, the mux, control,
+ * task and broadcast relays, iopub, and the heartbeat.  Where ipcontroller
+ * runs nine processes joined by a monitor channel, hubd calls functions.
+ * The one exception is the task history: backends (db.h) run on a DB
+ * thread (db.c) so that disk writes never stall the loop.
+ *
+ * All state hangs off struct hub and is touched only by the loop thread.
+ */
+#ifndef HUBD_H
+#define HUBD_H
+
+#include <sys/queue.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "ipp.h"
+#include "db.h"
+
+#define HUB_MAX_LEAVES	2	/* broadcast leaf ports, as ipcontroller */
+#define HUB_PING_RING	8	/* recent pings whose echo counts */
+#define UUID_MAX	128
+
+enum engine_state {
+	ENGINE_INCOMING,	/* registration replied, no pong yet */
+	ENGINE_REGISTERED,
+	ENGINE_DEAD
+};
+
+struct task;
+
+TAILQ_HEAD(taskq, task);
+
+struct engine {
+	TAILQ_ENTRY(engine) lru;	/* registered engines, LRU first */
+	int		 id;
+	char		 uuid[UUID_MAX];
+	enum engine_state state;
+	double		 registered_at;	/* monotonic */
+	double		 last_pong;	/* monotonic send time of ping echoed */
+	int		 misses;
+	int		 hb_fd;		/* connection fd of its heart, or -1 */
+	double		 suspect_until;	/* probing after a disconnect, or 0 */
+	/* task scheduler */
+	int		 load;		/* outstanding load-balanced tasks */
+	struct ipp_map	*done_ok;	/* msg_ids completed here (follow) */
+	struct ipp_map	*done_fail;
+	/* bookkeeping for queue_request */
+	struct taskq	 mux_pending;
+	struct taskq	 task_pending;
+	long		 ncompleted;
+};
+
+TAILQ_HEAD(engineq, engine);
+
+enum task_queue { TQ_MUX, TQ_TASK, TQ_BCAST };
+enum task_state { TS_WAITING, TS_RUNNING, TS_DONE };
+
+/* A dependency as the task scheduler sees it (ipyparallel's Dependency). */
+struct dep {
+	char	**ids;
+	int	 n;
+	int	 all, success, failure;
+};
+
+/*
+ * A request the hub has seen and not yet forgotten.  Mux and task
+ * requests live here while pending; after completion they linger briefly
+ * so late iopub output still reaches the record.
+ */
+struct task {
+	TAILQ_ENTRY(task) q;		/* engine's pending list, or lingering */
+	TAILQ_ENTRY(task) wq;		/* scheduler's waiting queue */
+	char		 msg_id[UUID_MAX * 2];
+	enum task_queue	 queue;
+	enum task_state	 state;
+	struct engine	*engine;	/* where it runs, or NULL */
+	char		 engine_uuid[UUID_MAX];
+	char		 client_rid[64];	/* routing id of the client */
+	size_t		 client_ridlen;
+	int		 has_client;
+	struct ipp_frames frames;	/* [DELIM ...] kept for dispatch/retry */
+	json_t		*header;	/* request header (for error replies) */
+	json_t		*reqmeta;	/* broadcast: request metadata */
+	/* load-balancing */
+	struct dep	 after, follow;
+	char		**targets;	/* engine uuids, or NULL for any */
+	int		 ntargets;
+	char		**blacklist;
+	int		 nblacklist;
+	int		 retries;
+	double		 timeout_at;	/* monotonic, 0 none */
+	int		 waiting;	/* in the scheduler's queue */
+	unsigned long	 seq;		/* submission order */
+	/* output collected from iopub until the record is final */
+	json_t		*io;		/* {stdout, stderr, ...} fields */
+	double		 linger_until;
+};
+
+struct bcast;
+
+struct hub_config {
+	char		 profile[256];
+	char		 profile_dir[1024];
+	char		 cluster_id[128];
+	char		 ip[256];
+	char		 transport[16];
+	char		 location[256];
+	char		 ssh[256];
+	char		 enginessh[256];
+	char		 scheme[32];
+	char		 db[16];	/* sqlite memory none */
+	char		 db_path[1024];
+	int		 ports[32];	/* --ports pool */
+	int		 nports;
+	int		 ping_ms;
+	int		 max_misses;
+	int		 hwm;
+	int		 reuse;
+	int		 restore;
+	int		 curve;
+	int		 log_level;
+	int		 log_to_file;
+	long		 record_limit;
+	long long	 size_limit;
+	double		 registration_timeout;
+};
+
+struct sched_ops;
+
+struct hub {
+	struct hub_config cfg;
+	struct ipp_profile prof;
+	struct ipp_session sess;
+	struct ipp_conninfo ci;		/* client file; shared fields */
+	struct ipp_conninfo eports;	/* engine-side ports */
+	void		*zctx;
+	/* sockets */
+	void		*reg;		/* ROUTER: registration + queries */
+	void		*notif;		/* PUB */
+	void		*mux_c, *mux_e;
+	void		*ctl_c, *ctl_e;
+	void		*task_c, *task_e;
+	void		*bc_c, *bc_e[HUB_MAX_LEAVES];
+	void		*iopub_e, *iopub_c;
+	void		*hb_ping, *hb_pong;
+	void		*hb_mon;	/* monitor of hb_pong: disconnects */
+	void		*db_pair;	/* results from the DB thread */
+	char		 client_file[1100], engine_file[1100];
+	char		 engines_file[1100];
+	/* engines */
+	struct ipp_map	*engines_by_uuid;
+	struct engine	**engines_by_id;	/* index = id, NULL gaps */
+	int		 nengine_slots;
+	struct engineq	 lru;		/* registered, least recently used first */
+	int		 nregistered;
+	int		 nincoming;
+	int		 next_id;
+	struct ipp_map	*restored;	/* uuid -> id from engines.json */
+	int		 engines_dirty;
+	/* heartbeat */
+	double		 t0;
+	double		 next_beat;
+	double		 last_beat;
+	char		 pings[HUB_PING_RING][32];
+	double		 ping_t[HUB_PING_RING];
+	int		 ping_head;
+	double		 next_fast_ping;
+	/* tasks */
+	struct ipp_map	*tasks;		/* msg_id -> struct task */
+	struct taskq	 waiting;	/* scheduler FIFO */
+	int		 nwaiting;
+	struct taskq	 lingering;
+	struct ipp_map	*all_ok;	/* completed load-balanced ids */
+	struct ipp_map	*all_fail;
+	struct ipp_map	*all_ids;	/* every id submitted to the scheduler */
+	const struct sched_ops *sched;
+	int		 rescan;	/* an engine dropped below HWM */
+	struct ipp_map	*graph;		/* dep msg_id -> struct waiters */
+	unsigned long	 seq;
+	double		 next_timeout;
+	int		 ntimeouts;	/* waiting tasks with a timeout */
+	struct ipp_map	*bcasts;	/* original msg_id -> struct bcast */
+	long		 ntasks_done;
+	/* DB */
+	struct hubdb	*db;
+	/* life */
+	volatile sig_atomic_t quit;
+	double		 shutdown_at;	/* monotonic, 0 none */
+	double		 started;
+};
+
+/* hubd.c */
+extern struct hub *the_hub;
+int	 hub_send(struct hub *, void *sock, struct ipp_frames *);
+void	 hub_notify(struct hub *, const char *msg_type, json_t *content_new);
+/* Reply on a ROUTER: [rid] + message of msg_type with parent. */
+void	 hub_reply(struct hub *, void *sock, const void *rid, size_t ridlen,
+	    const char *msg_type, const json_t *parent, json_t *content_new,
+	    const struct ipp_buf *bufs, int nbufs);
+
+/* options.c */
+void	 hub_config_defaults(struct hub_config *);
+void	 hub_parse_args(struct hub_config *, int argc, char **argv);
+
+/* registry.c */
+void	 registry_init(struct hub *);
+void	 registry_release(struct hub *);
+void	 registry_register(struct hub *, const void *rid, size_t ridlen,
+	    struct ipp_msg *);
+void	 registry_unregister(struct hub *, struct engine *, const char *why);
+/* Socket handlers return 1 after handling a message, 0 when none is left. */
+int	 registry_on_pong(struct hub *, int);
+int	 registry_on_monitor_event(struct hub *, int);
+void	 registry_tick(struct hub *, double now);
+double	 registry_next_wake(struct hub *);
+struct engine *engine_by_uuid(struct hub *, const char *);
+struct engine *engine_by_id(struct hub *, long);
+void	 registry_save_if_dirty(struct hub *);
+json_t	*registry_engines_json(struct hub *);
+
+/* relay.c */
+int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what);
+struct task *reply_task(struct hub *, struct ipp_msg *);
+int	 relay_mux_client(struct hub *, int);
+int	 relay_mux_engine(struct hub *, int);
+int	 relay_ctl_client(struct hub *, int);
+int	 relay_ctl_engine(struct hub *, int);
+int	 relay_iopub(struct hub *, int);
+
+/* task.c */
+struct task *task_new(struct hub *, const char *msg_id, enum task_queue);
+void	 task_free(struct task *);
+void	 task_forget(struct hub *, struct task *);
+struct task *task_find(struct hub *, const char *msg_id);
+json_t	*task_record_fields(struct ipp_msg *, enum task_queue);
+void	 task_complete(struct hub *, struct task *, struct ipp_msg *reply,
+	    int delivered);
+void	 task_fail_engine(struct hub *, struct engine *);
+/* Put the record of a new request into the DB, copying its buffers. */
+void	 task_record_new(struct hub *, struct ipp_msg *, enum task_queue,
+	    const char *engine_uuid);
+void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
+	    json_t *metadata_new, int to_client);
+void	 task_tick(struct hub *, double now);
+double	 task_next_wake(struct hub *);
+void	 task_iopub(struct hub *, struct ipp_msg *);
+
+/*
+ * A load-balancing scheme: given the loads of the engines a task may run
+ * on, in least-recently-used order, pick an index.  One file per scheme
+ * (sched_*.c); ipyparallel's TaskScheduler schemes.
+ */
+struct sched_ops {
+	const char	*name;
+	int		 (*choose)(const int *loads, int n);
+	int		 pure;		/* no HWM, dependencies or targets */
+};
+
+extern const struct sched_ops sched_leastload_ops, sched_lru_ops,
+    sched_plainrandom_ops, sched_twobin_ops, sched_weighted_ops,
+    sched_pure_ops;
+/* Uniform random integer in [0, n). */
+int	 sched_random(int n);
+
+/* sched.c */
+void	 sched_init(struct hub *);
+void	 sched_submit(struct hub *, struct ipp_msg *, int has_client);
+int	 sched_engine_reply(struct hub *, int);
+void	 sched_engine_added(struct hub *, struct engine *);
+void	 sched_engine_removed(struct hub *, struct engine *);
+void	 sched_run_queue(struct hub *);
+void	 sched_engine_lost_task(struct hub *, struct engine *, struct task *);
+void	 sched_check_timeouts(struct hub *, double now);
+double	 sched_next_timeout(struct hub *);
+int	 relay_task_client(struct hub *, int);
+const struct sched_ops *sched_lookup(const char *name);
+
+/* bcast.c */
+int	 bcast_client(struct hub *, int);
+int	 bcast_engine(struct hub *, int leaf);
+void	 bcast_engine_lost(struct hub *, struct task *, const char *uuid);
+
+/* query.c */
+int	 query_dispatch(struct hub *, int);
+int	 query_db_result(struct hub *, int);
+void	 query_resubmit(struct hub *, const void *rid, size_t ridlen,
+	    const json_t *parent, json_t *records, struct db_bufs *bufs);
+
+/* db.c: the DB thread */
+struct hubdb;
+struct hubdb *hubdb_open(struct hub *, const struct db_ops *,
+	    const struct db_config *, char *why, size_t whylen);
+void	 hubdb_close(struct hubdb **);
+void	 hubdb_put(struct hubdb *, struct db_record *rec_moved);
+void	 hubdb_update(struct hubdb *, const char *msg_id, json_t *fields_new,
+	    struct db_bufs *rbufs_moved, int fetched);
+/* Hand a whole query to the DB thread; the reply is sent from the loop. */
+void	 hubdb_query(struct hubdb *, const void *rid, size_t ridlen,
+	    struct ipp_msg *req, json_t *extra_new);
+void	*hubdb_socket(struct hubdb *);
+void	 hubdb_stats(struct hubdb *, long *records, long long *bytes);
+
+#endif /* HUBD_H */

@@ -1,0 +1,484 @@
+/*
+ * registry.c - engines: registration, heartbeats, death, engines.json.
+ *
+ * Registration follows ipyparallel 7.1: the engine sends
+ * registration_request on the query socket and gets its id at once; it
+ * counts as registered when its heart first echoes one of our pings.
+ * ipcontroller waits for the next full beat (1-2 periods, about 4 s with
+ * the default 3 s period); hubd sends extra "fast" pings while engines are
+ * waiting, so registration completes within milliseconds.
+ *
+ * Death has three signals: unregistration_request (sent by ipengine's
+ * nanny when the engine process dies), a shutdown_reply seen on iopub,
+ * and silence.  Silence is measured in beats: an engine whose heart has
+ * not echoed the previous beat's ping misses one; more than max_misses in
+ * a row and it is dead.  Because a killed engine's TCP connection closes
+ * at once, hubd also watches the heartbeat socket for disconnects: the
+ * engines behind that connection become suspects and get a probe ping;
+ * one that does not echo it within PROBE_WAIT is dead.  Probing instead
+ * of trusting the event guards against file descriptor reuse.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubd.h"
+
+#define PROBE_WAIT	0.5	/* seconds a suspect has to echo the probe */
+#define SAVE_EVERY	0.2	/* engines.json at most this often */
+
+static double last_save;
+static int nsuspects;	/* engines being probed */
+
+struct engine *
+engine_by_uuid(struct hub *h, const char *uuid)
+{
+	return ipp_map_get(h->engines_by_uuid, uuid);
+}
+
+struct engine *
+engine_by_id(struct hub *h, long id)
+{
+	if (id < 0 || id >= h->nengine_slots)
+		return NULL;
+	return h->engines_by_id[id];
+}
+
+static int
+id_in_use(struct hub *h, long id)
+{
+	return engine_by_id(h, id) != NULL;
+}
+
+static struct engine *
+engine_new(struct hub *h, const char *uuid, int id)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->id = id;
+	e->hb_fd = -1;
+	e->done_ok = ipp_map_new();
+	e->done_fail = ipp_map_new();
+	if (e->done_ok == NULL || e->done_fail == NULL)
+		fatalx("out of memory");
+	TAILQ_INIT(&e->mux_pending);
+	TAILQ_INIT(&e->task_pending);
+	if (id >= h->nengine_slots) {
+		int n = h->nengine_slots ? h->nengine_slots : 64;
+
+		while (n <= id)
+			n *= 2;
+		h->engines_by_id = xrealloc(h->engines_by_id, (size_t)n,
+		    sizeof(*h->engines_by_id));
+		memset(&h->engines_by_id[h->nengine_slots], 0,
+		    (size_t)(n - h->nengine_slots) * sizeof(struct engine *));
+		h->nengine_slots = n;
+	}
+	h->engines_by_id[id] = e;
+	if (ipp_map_put(h->engines_by_uuid, e->uuid, e) == -1)
+		fatalx("out of memory");
+	if (id >= h->next_id)
+		h->next_id = id + 1;
+	return e;
+}
+
+static void
+engine_free(struct hub *h, struct engine *e)
+{
+	ipp_map_del(h->engines_by_uuid, e->uuid);
+	if (e->id < h->nengine_slots && h->engines_by_id[e->id] == e)
+		h->engines_by_id[e->id] = NULL;
+	ipp_map_free(e->done_ok);
+	ipp_map_free(e->done_fail);
+	free(e);
+}
+
+static void
+load_engines_file(struct hub *h)
+{
+	json_error_t jerr;
+	json_t *o, *engs, *v;
+	const char *k;
+
+	if ((o = json_load_file(h->engines_file, 0, &jerr)) == NULL) {
+		log_info("no engines to restore (%s)", jerr.text);
+		return;
+	}
+	engs = json_object_get(o, "engines");
+	json_object_foreach(engs, k, v) {
+		char *end;
+		long id = strtol(k, &end, 10);
+
+		if (*end != '\0' || id < 0 || id > 10000000 ||
+		    !json_is_string(v) || strlen(json_string_value(v)) >=
+		    UUID_MAX)
+			continue;
+		ipp_map_put(h->restored, json_string_value(v),
+		    (void *)(intptr_t)(id + 1));
+		if (id >= h->next_id)
+			h->next_id = (int)id + 1;
+	}
+	v = json_object_get(o, "next_id");
+	if (json_is_integer(v) && json_integer_value(v) > h->next_id &&
+	    json_integer_value(v) < 10000000)
+		h->next_id = (int)json_integer_value(v);
+	log_info("restoring %zu engines from '%s'",
+	    ipp_map_count(h->restored), h->engines_file);
+	json_decref(o);
+}
+
+void
+registry_init(struct hub *h)
+{
+	h->engines_by_uuid = ipp_map_new();
+	h->restored = ipp_map_new();
+	if (h->engines_by_uuid == NULL || h->restored == NULL)
+		fatalx("out of memory");
+	TAILQ_INIT(&h->lru);
+	h->t0 = ipp_monotonic();
+	h->next_beat = h->t0 + h->cfg.ping_ms / 1000.0;
+	h->last_beat = h->t0;
+	if (h->cfg.reuse)
+		load_engines_file(h);
+}
+
+void
+registry_release(struct hub *h)
+{
+	int i;
+
+	for (i = 0; i < h->nengine_slots; i++)
+		if (h->engines_by_id[i] != NULL)
+			engine_free(h, h->engines_by_id[i]);
+	free(h->engines_by_id);
+	h->engines_by_id = NULL;
+	ipp_map_free(h->engines_by_uuid);
+	ipp_map_free(h->restored);
+}
+
+json_t *
+registry_engines_json(struct hub *h)
+{
+	json_t *o = json_object();
+	struct engine *e;
+	char k[32];
+
+	TAILQ_FOREACH(e, &h->lru, lru) {
+		snprintf(k, sizeof(k), "%d", e->id);
+		json_object_set_new(o, k, json_string(e->uuid));
+	}
+	return o;
+}
+
+void
+registry_save_if_dirty(struct hub *h)
+{
+	json_t *o;
+	char *txt;
+	double now = ipp_monotonic();
+
+	if (!h->engines_dirty || (now - last_save < SAVE_EVERY && !h->quit))
+		return;
+	o = json_pack("{s:o, s:i}", "engines", registry_engines_json(h),
+	    "next_id", h->next_id);
+	if (o == NULL || (txt = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatalx("out of memory");
+	if (ipp_write_file(h->engines_file, txt, strlen(txt), 0644) == -1)
+		log_warn("cannot write '%s'", h->engines_file);
+	free(txt);
+	json_decref(o);
+	h->engines_dirty = 0;
+	last_save = now;
+}
+
+static void
+send_ping(struct hub *h, double now)
+{
+	char *p = h->pings[h->ping_head];
+
+	/* like ipcontroller: the decimal seconds since start; unique */
+	snprintf(p, sizeof(h->pings[0]), "%.6f", now - h->t0);
+	h->ping_t[h->ping_head] = now;
+	h->ping_head = (h->ping_head + 1) % HUB_PING_RING;
+	if (zmq_send(h->hb_ping, p, strlen(p), ZMQ_DONTWAIT) == -1)
+		log_warnx("heartbeat send: %s", zmq_strerror(errno));
+}
+
+/* Send time of the ping whose echo this is, or -1. */
+static double
+ping_time(struct hub *h, const void *data, size_t len)
+{
+	int i;
+
+	for (i = 0; i < HUB_PING_RING; i++)
+		if (strlen(h->pings[i]) == len &&
+		    memcmp(h->pings[i], data, len) == 0)
+			return h->ping_t[i];
+	return -1;
+}
+
+static void
+finish_registration(struct hub *h, struct engine *e)
+{
+	if (e->state == ENGINE_INCOMING)
+		h->nincoming--;
+	e->state = ENGINE_REGISTERED;
+	e->misses = 0;
+	TAILQ_INSERT_TAIL(&h->lru, e, lru);
+	h->nregistered++;
+	h->engines_dirty = 1;
+	log_info("engine %d registered (%s)", e->id, e->uuid);
+	hub_notify(h, "registration_notification",
+	    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+	sched_engine_added(h, e);
+}
+
+void
+registry_register(struct hub *h, const void *rid, size_t ridlen,
+    struct ipp_msg *m)
+{
+	json_t *juuid = json_object_get(m->content, "uuid");
+	json_t *jid = json_object_get(m->content, "id");
+	const char *uuid;
+	struct engine *e;
+	json_t *ci;
+	long id;
+	int i;
+
+	if (!json_is_string(juuid) || *json_string_value(juuid) == '\0' ||
+	    strlen(json_string_value(juuid)) >= UUID_MAX) {
+		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
+		    m->header, ipp_error_content("ValueError",
+		    "registration_request needs a string uuid"), NULL, 0);
+		return;
+	}
+	uuid = json_string_value(juuid);
+	if (engine_by_uuid(h, uuid) != NULL) {
+		log_warnx("registration refused: uuid '%s' already in use",
+		    uuid);
+		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
+		    m->header, ipp_error_content("KeyError",
+		    "uuid '%s' already registered", uuid), NULL, 0);
+		return;
+	}
+	id = -1;
+	if (json_is_integer(jid) && json_integer_value(jid) >= 0 &&
+	    json_integer_value(jid) < 10000000 &&
+	    !id_in_use(h, (long)json_integer_value(jid)))
+		id = (long)json_integer_value(jid);
+	else if (ipp_map_get(h->restored, uuid) != NULL &&
+	    !id_in_use(h, (intptr_t)ipp_map_get(h->restored, uuid) - 1))
+		id = (intptr_t)ipp_map_get(h->restored, uuid) - 1;
+	if (id < 0) {
+		while (id_in_use(h, h->next_id))
+			h->next_id++;
+		id = h->next_id++;
+	}
+	e = engine_new(h, uuid, (int)id);
+	e->state = ENGINE_INCOMING;
+	e->registered_at = ipp_monotonic();
+	h->nincoming++;
+	h->next_fast_ping = 0;	/* ping now: the heart may already listen */
+
+	ci = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:[]}",
+	    "interface", h->ci.interface, "registration", h->ci.registration,
+	    "control", h->eports.control, "mux", h->eports.mux, "task",
+	    h->eports.task, "iopub", h->eports.iopub, "hb_ping",
+	    h->eports.hb_ping, "hb_pong", h->eports.hb_pong, "broadcast");
+	for (i = 0; i < h->eports.nbroadcast; i++)
+		json_array_append_new(json_object_get(ci, "broadcast"),
+		    json_integer(h->eports.broadcast[i]));
+	hub_reply(h, h->reg, rid, ridlen, "registration_reply", m->header,
+	    json_pack("{s:s, s:i, s:i, s:o}", "status", "ok", "id", e->id,
+	    "hb_period", h->cfg.ping_ms, "connection_info", ci), NULL, 0);
+	log_debug("engine %d (%s) registering", e->id, uuid);
+}
+
+void
+registry_unregister(struct hub *h, struct engine *e, const char *why)
+{
+	if (e->state == ENGINE_REGISTERED) {
+		TAILQ_REMOVE(&h->lru, e, lru);
+		h->nregistered--;
+		e->state = ENGINE_DEAD;
+		h->engines_dirty = 1;
+		log_info("engine %d unregistered: %s", e->id, why);
+		hub_notify(h, "unregistration_notification",
+		    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+		sched_engine_removed(h, e);
+		task_fail_engine(h, e);
+	} else {
+		if (e->state == ENGINE_INCOMING)
+			h->nincoming--;
+		log_info("engine %d dropped before registering: %s", e->id,
+		    why);
+	}
+	engine_free(h, e);
+}
+
+static struct engine *
+restore_engine(struct hub *h, const char *uuid)
+{
+	void *v = ipp_map_get(h->restored, uuid);
+	long id = (intptr_t)v - 1;
+	struct engine *e;
+
+	if (v == NULL || id_in_use(h, id))
+		return NULL;
+	ipp_map_del(h->restored, uuid);
+	e = engine_new(h, uuid, (int)id);
+	e->state = ENGINE_DEAD;		/* not incoming: no counter */
+	log_info("engine %ld (%s) restored from engines file", id, uuid);
+	return e;
+}
+
+int
+registry_on_pong(struct hub *h, int arg)
+{
+	struct ipp_frames fr;
+	struct engine *e;
+	char uuid[UUID_MAX];
+	double t;
+	int fd;
+
+	ipp_frames_init(&fr);
+	if (ipp_frames_recv(h->hb_pong, &fr, ZMQ_DONTWAIT) == -1) {
+		ipp_frames_release(&fr);
+		return 0;
+	}
+	if (fr.n != 2 || ipp_frame_len(&fr, 0) >= UUID_MAX)
+		goto out;	/* not a heart: ignore */
+	snprintf(uuid, sizeof(uuid), "%.*s", (int)ipp_frame_len(&fr, 0),
+	    (const char *)ipp_frame_data(&fr, 0));
+	if ((t = ping_time(h, ipp_frame_data(&fr, 1),
+	    ipp_frame_len(&fr, 1))) < 0)
+		goto out;	/* stale or foreign payload */
+	if ((e = engine_by_uuid(h, uuid)) == NULL &&
+	    (e = restore_engine(h, uuid)) == NULL)
+		goto out;
+	if ((fd = zmq_msg_get(&fr.f[0], ZMQ_SRCFD)) >= 0)
+		e->hb_fd = fd;
+	if (t > e->last_pong)
+		e->last_pong = t;
+	if (e->suspect_until > 0 && t >= e->suspect_until - PROBE_WAIT)
+		e->suspect_until = 0;
+	if (e->state != ENGINE_REGISTERED)
+		finish_registration(h, e);
+out:
+	ipp_frames_release(&fr);
+	return 1;
+}
+
+/* A heart connection closed: probe the engines that used it. */
+int
+registry_on_monitor_event(struct hub *h, int arg)
+{
+	struct ipp_frames fr;
+	struct engine *e;
+	uint16_t ev;
+	uint32_t fd;
+	double now = ipp_monotonic();
+	int n = 0;
+
+	ipp_frames_init(&fr);
+	if (ipp_frames_recv(h->hb_mon, &fr, ZMQ_DONTWAIT) == -1) {
+		ipp_frames_release(&fr);
+		return 0;
+	}
+	if (fr.n == 2 && ipp_frame_len(&fr, 0) == 6) {
+		memcpy(&ev, ipp_frame_data(&fr, 0), 2);
+		memcpy(&fd, (const char *)ipp_frame_data(&fr, 0) + 2, 4);
+		if (ev == ZMQ_EVENT_DISCONNECTED) {
+			TAILQ_FOREACH(e, &h->lru, lru)
+				if (e->hb_fd == (int)fd && e->suspect_until == 0) {
+					e->suspect_until = now + PROBE_WAIT;
+					n++;
+				}
+			nsuspects += n;
+			if (n > 0) {
+				log_debug("heart connection %u closed: probing "
+				    "%d engine(s)", fd, n);
+				send_ping(h, now);
+			}
+		}
+	}
+	ipp_frames_release(&fr);
+	return 1;
+}
+
+/* Interval between fast pings: frequent for few engines, gentler at scale. */
+static double
+fast_interval(struct hub *h)
+{
+	double iv = 0.02 + (h->nregistered + h->nincoming) / 20000.0;
+
+	return iv > 0.5 ? 0.5 : iv;
+}
+
+void
+registry_tick(struct hub *h, double now)
+{
+	struct engine *e, *next;
+	double period = h->cfg.ping_ms / 1000.0;
+	int i;
+
+	/* suspects that did not answer their probe */
+	if (nsuspects > 0) {
+		nsuspects = 0;
+		for (e = TAILQ_FIRST(&h->lru); e != NULL; e = next) {
+			next = TAILQ_NEXT(e, lru);
+			if (e->suspect_until > 0 && now >= e->suspect_until)
+				registry_unregister(h, e, "connection closed "
+				    "and no heartbeat after it");
+			else if (e->suspect_until > 0)
+				nsuspects++;
+		}
+	}
+	if (now >= h->next_beat) {
+		/* judge the beat that just ended, then start a new one */
+		for (e = TAILQ_FIRST(&h->lru); e != NULL; e = next) {
+			next = TAILQ_NEXT(e, lru);
+			if (e->last_pong >= h->last_beat) {
+				e->misses = 0;
+				continue;
+			}
+			if (++e->misses > h->cfg.max_misses)
+				registry_unregister(h, e, "heartbeat missed");
+			else if (e->misses == 1)
+				log_debug("engine %d missed a heartbeat",
+				    e->id);
+		}
+		h->last_beat = now;
+		h->next_beat = now + period;
+		send_ping(h, now);
+		/* stalled registrations */
+		for (i = 0; i < h->nengine_slots && h->nincoming > 0; i++) {
+			e = h->engines_by_id[i];
+			if (e != NULL && e->state == ENGINE_INCOMING &&
+			    now - e->registered_at > h->cfg.registration_timeout)
+				registry_unregister(h, e, "no heartbeat "
+				    "after registration");
+		}
+	}
+	if (h->nincoming > 0 && now >= h->next_fast_ping) {
+		send_ping(h, now);
+		h->next_fast_ping = now + fast_interval(h);
+	}
+}
+
+double
+registry_next_wake(struct hub *h)
+{
+	double w = h->next_beat;
+	struct engine *e;
+
+	if (h->nincoming > 0 && h->next_fast_ping < w)
+		w = h->next_fast_ping;
+	if (nsuspects > 0)
+		TAILQ_FOREACH(e, &h->lru, lru)
+			if (e->suspect_until > 0 && e->suspect_until < w)
+				w = e->suspect_until;
+	return w;
+}

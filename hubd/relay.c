@@ -1,0 +1,200 @@
+/*
+ * relay.c - the direct channels: mux, control and iopub.
+ *
+ * mux and control are ROUTER<->ROUTER relays.  A client's DEALER sends
+ * [engine_uuid, DELIM, ...]; our client-side ROUTER prepends the client's
+ * routing id, and swapping the first two frames gives
+ * [engine_uuid, client_rid, DELIM, ...], which the engine-side ROUTER
+ * routes to the engine.  Replies come back the same way reversed.  The
+ * bytes of the message are never re-encoded, so signatures stay valid;
+ * but hubd checks every signature before relaying, so unsigned, forged or
+ * replayed messages go nowhere.
+ *
+ * iopub is SUB (engines publish) -> PUB (clients subscribe), forwarded
+ * verbatim and tapped for task records and for shutdown_reply, which
+ * means the engine is going away.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hubd.h"
+
+/*
+ * Receive and decode one message: 1 decoded, 0 nothing waiting, -1
+ * received but rejected (already logged and dropped).
+ */
+int	hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what);
+
+int
+hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what)
+{
+	char why[256];
+
+	if (ipp_msg_recv(&h->sess, sock, m, ZMQ_DONTWAIT, why,
+	    sizeof(why)) == 0)
+		return 1;
+	if (errno == EAGAIN || errno == EINTR || errno == ETERM)
+		return 0;
+	log_warnx("dropped message on %s socket: %s", what, why);
+	return -1;
+}
+
+static void
+frame_str(struct ipp_msg *m, int i, char *buf, size_t len)
+{
+	size_t n = ipp_frame_len(&m->fr, i);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, ipp_frame_data(&m->fr, i), n);
+	buf[n] = '\0';
+}
+
+static void
+set_client(struct task *t, struct ipp_msg *m)
+{
+	size_t n = ipp_frame_len(&m->fr, 0);
+
+	if (n > sizeof(t->client_rid))
+		n = sizeof(t->client_rid);
+	memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
+	t->client_ridlen = n;
+	t->has_client = 1;
+}
+
+int
+relay_mux_client(struct hub *h, int arg)
+{
+	struct ipp_msg m;
+	struct engine *e;
+	struct task *t;
+	char uuid[UUID_MAX];
+	int rc;
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, h->mux_c, &m, "mux")) <= 0)
+		goto out;
+	if (m.nids != 2) {
+		log_warnx("dropped %s on mux: %d routing frames, want the "
+		    "client's and the engine's", m.msg_type, m.nids);
+		goto out;
+	}
+	if (task_find(h, m.msg_id) != NULL) {
+		log_warnx("dropped %s on mux: msg_id '%s' already in flight",
+		    m.msg_type, m.msg_id);
+		goto out;
+	}
+	frame_str(&m, 1, uuid, sizeof(uuid));
+	t = task_new(h, m.msg_id, TQ_MUX);
+	set_client(t, &m);
+	t->header = json_incref(m.header);
+	e = engine_by_uuid(h, uuid);
+	task_record_new(h, &m, TQ_MUX, e ? e->uuid : NULL);
+	if (e == NULL || e->state != ENGINE_REGISTERED) {
+		task_fabricate_reply(h, t, ipp_error_content("EngineError",
+		    "no registered engine with uuid '%s'", uuid), NULL, 1);
+		goto out;
+	}
+	t->engine = e;
+	t->state = TS_RUNNING;
+	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", e->uuid);
+	TAILQ_INSERT_TAIL(&e->mux_pending, t, q);
+	ipp_frames_swap(&m.fr, 0, 1);
+	hub_send(h, h->mux_e, &m.fr);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}
+
+/* A reply from an engine on mux or task: find its task. */
+struct task *
+reply_task(struct hub *h, struct ipp_msg *m)
+{
+	json_t *pid = json_object_get(m->parent, "msg_id");
+	struct task *t;
+
+	if (!json_is_string(pid))
+		return NULL;
+	t = task_find(h, json_string_value(pid));
+	return t != NULL && t->state != TS_DONE ? t : NULL;
+}
+
+int
+relay_mux_engine(struct hub *h, int arg)
+{
+	struct ipp_msg m;
+	struct task *t;
+	int rc;
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, h->mux_e, &m, "mux (engine side)")) <= 0)
+		goto out;
+	if (m.nids != 2) {
+		log_warnx("dropped %s from engine on mux: %d routing frames",
+		    m.msg_type, m.nids);
+		goto out;
+	}
+	if ((t = reply_task(h, &m)) != NULL)
+		task_complete(h, t, &m, 1);
+	ipp_frames_swap(&m.fr, 0, 1);
+	hub_send(h, h->mux_c, &m.fr);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}
+
+static int
+relay_swap(struct hub *h, void *from, void *to, const char *what)
+{
+	struct ipp_msg m;
+	int rc;
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, from, &m, what)) <= 0)
+		goto out;
+	if (m.nids != 2) {
+		log_warnx("dropped %s on %s: %d routing frames, want 2",
+		    m.msg_type, what, m.nids);
+		goto out;
+	}
+	ipp_frames_swap(&m.fr, 0, 1);
+	hub_send(h, to, &m.fr);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}
+
+int
+relay_ctl_client(struct hub *h, int arg)
+{
+	return relay_swap(h, h->ctl_c, h->ctl_e, "control");
+}
+
+int
+relay_ctl_engine(struct hub *h, int arg)
+{
+	return relay_swap(h, h->ctl_e, h->ctl_c, "control (engine side)");
+}
+
+int
+relay_iopub(struct hub *h, int arg)
+{
+	struct ipp_msg m;
+	struct engine *e;
+	const char *sess;
+	int rc;
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, h->iopub_e, &m, "iopub")) <= 0)
+		goto out;
+	task_iopub(h, &m);
+	if (strcmp(m.msg_type, "shutdown_reply") == 0 &&
+	    (sess = json_string_value(json_object_get(m.header, "session")))
+	    != NULL && (e = engine_by_uuid(h, sess)) != NULL)
+		registry_unregister(h, e, "engine shut down");
+	hub_send(h, h->iopub_c, &m.fr);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}

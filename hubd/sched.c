@@ -1,0 +1,737 @@
+/*
+ * sched.c - the load-balancing task scheduler (LoadBalancedView).
+ *
+ * Semantics follow ipyparallel 7.1's TaskScheduler; the scheme that picks
+ * among eligible engines is pluggable (sched_*.c).  A task carries in its
+ * metadata:
+ *   targets   engine uuids it may run on (empty: any)
+ *   retries   how often to re-run it elsewhere after a failure
+ *   after     time dependency: msg_ids that must finish first
+ *   follow    location dependency: run where those msg_ids ran
+ *   timeout   seconds it may wait in the queue before TaskTimeout
+ * A dependency is a list of msg_ids or {dependencies, all, success,
+ * failure}.  A task depending on itself or on an id this scheduler never
+ * saw fails with InvalidDependency; one whose dependency can no longer be
+ * met fails with ImpossibleDependency.  Those replies come from the
+ * scheduler, with empty metadata and no engine frame, as ipcontroller's.
+ *
+ * HWM bounds outstanding tasks per engine (default 1).  Waiting tasks
+ * stay in one FIFO; a finished task wakes its dependents through `graph`
+ * and an engine dropping below HWM triggers a FIFO rescan that stops as
+ * soon as no engine has room.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubd.h"
+
+/* msg_ids waiting on one dependency id */
+struct waiters {
+	char	**ids;
+	int	 n, cap;
+};
+
+static const struct sched_ops *schemes[] = {
+	&sched_leastload_ops, &sched_lru_ops, &sched_plainrandom_ops,
+	&sched_twobin_ops, &sched_weighted_ops, &sched_pure_ops,
+};
+
+const struct sched_ops *
+sched_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strcmp(schemes[i]->name, name) == 0)
+			return schemes[i];
+	return NULL;
+}
+
+void
+sched_init(struct hub *h)
+{
+	if (h->all_ids != NULL)
+		return;
+	h->all_ids = ipp_map_new();
+	h->all_ok = ipp_map_new();
+	h->all_fail = ipp_map_new();
+	h->graph = ipp_map_new();
+	if (h->all_ids == NULL || h->all_ok == NULL || h->all_fail == NULL ||
+	    h->graph == NULL)
+		fatalx("out of memory");
+	TAILQ_INIT(&h->waiting);
+	TAILQ_INIT(&h->lingering);
+	h->next_timeout = 1e300;
+}
+
+static int
+hwm(struct hub *h)
+{
+	return h->sched->pure ? 0 : h->cfg.hwm;
+}
+
+/* ---------------------------------------------------------------- deps */
+
+static int
+dep_parse(struct dep *d, json_t *v, char *why, size_t whylen)
+{
+	json_t *ids = v, *x;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->all = d->success = 1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_object(v)) {
+		ids = json_object_get(v, "dependencies");
+		if ((x = json_object_get(v, "all")) != NULL)
+			d->all = json_is_true(x);
+		if ((x = json_object_get(v, "success")) != NULL)
+			d->success = json_is_true(x);
+		if ((x = json_object_get(v, "failure")) != NULL)
+			d->failure = json_is_true(x);
+	}
+	if (json_is_string(ids)) {
+		d->ids = xcalloc(1, sizeof(char *));
+		d->ids[d->n++] = xstrdup(json_string_value(ids));
+		return 0;
+	}
+	if (ids == NULL || json_is_null(ids))
+		return 0;
+	if (!json_is_array(ids)) {
+		snprintf(why, whylen, "dependency is not a list of msg_ids");
+		return -1;
+	}
+	d->ids = xcalloc(json_array_size(ids) + 1, sizeof(char *));
+	json_array_foreach(ids, i, x) {
+		if (!json_is_string(x)) {
+			snprintf(why, whylen, "dependency holds a non-string");
+			return -1;
+		}
+		d->ids[d->n++] = xstrdup(json_string_value(x));
+	}
+	return 0;
+}
+
+static int
+in_against(const struct dep *d, const char *id, struct ipp_map *ok,
+    struct ipp_map *fail)
+{
+	return (d->success && ipp_map_get(ok, id) != NULL) ||
+	    (d->failure && ipp_map_get(fail, id) != NULL);
+}
+
+/* Dependency.check */
+static int
+dep_met(const struct dep *d, struct ipp_map *ok, struct ipp_map *fail)
+{
+	int i;
+
+	if (d->n == 0)
+		return 1;
+	for (i = 0; i < d->n; i++) {
+		int in = in_against(d, d->ids[i], ok, fail);
+
+		if (d->all && !in)
+			return 0;
+		if (!d->all && in)
+			return 1;
+	}
+	return d->all;
+}
+
+/* Dependency.unreachable: finished the way it must not have */
+static int
+dep_unreachable(const struct dep *d, struct ipp_map *ok, struct ipp_map *fail)
+{
+	int i;
+
+	if (d->n == 0)
+		return 0;
+	for (i = 0; i < d->n; i++) {
+		int bad = (!d->success && ipp_map_get(ok, d->ids[i])) ||
+		    (!d->failure && ipp_map_get(fail, d->ids[i]));
+
+		if (d->all && bad)
+			return 1;
+		if (!d->all && !bad)
+			return 0;
+	}
+	return !d->all;
+}
+
+/* Drop the ids already satisfied (an `after` that is met needs no wait). */
+static void
+dep_collapse(struct hub *h, struct dep *d)
+{
+	int i, j;
+
+	if (!d->all)
+		return;
+	for (i = j = 0; i < d->n; i++) {
+		if (in_against(d, d->ids[i], h->all_ok, h->all_fail))
+			free(d->ids[i]);
+		else
+			d->ids[j++] = d->ids[i];
+	}
+	d->n = j;
+}
+
+static void
+graph_add(struct hub *h, const char *dep_id, const char *msg_id)
+{
+	struct waiters *w = ipp_map_get(h->graph, dep_id);
+
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		if (ipp_map_put(h->graph, dep_id, w) == -1)
+			fatalx("out of memory");
+	}
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 4;
+		w->ids = xrealloc(w->ids, (size_t)w->cap, sizeof(char *));
+	}
+	w->ids[w->n++] = xstrdup(msg_id);
+}
+
+/* ------------------------------------------------------------ queueing */
+
+static void
+enqueue(struct hub *h, struct task *t)
+{
+	int i;
+
+	if (t->waiting)
+		return;
+	t->waiting = 1;
+	t->state = TS_WAITING;
+	TAILQ_INSERT_TAIL(&h->waiting, t, wq);
+	h->nwaiting++;
+	for (i = 0; i < t->after.n; i++)
+		if (ipp_map_get(h->all_ok, t->after.ids[i]) == NULL &&
+		    ipp_map_get(h->all_fail, t->after.ids[i]) == NULL)
+			graph_add(h, t->after.ids[i], t->msg_id);
+	for (i = 0; i < t->follow.n; i++)
+		if (ipp_map_get(h->all_ok, t->follow.ids[i]) == NULL &&
+		    ipp_map_get(h->all_fail, t->follow.ids[i]) == NULL)
+			graph_add(h, t->follow.ids[i], t->msg_id);
+	if (t->timeout_at > 0) {
+		h->ntimeouts++;
+		if (t->timeout_at < h->next_timeout)
+			h->next_timeout = t->timeout_at;
+	}
+}
+
+static void
+dequeue(struct hub *h, struct task *t)
+{
+	if (!t->waiting)
+		return;
+	TAILQ_REMOVE(&h->waiting, t, wq);
+	h->nwaiting--;
+	t->waiting = 0;
+	if (t->timeout_at > 0)
+		h->ntimeouts--;
+}
+
+static void update_graph(struct hub *, const char *);
+
+static void
+mark_done(struct hub *h, const char *msg_id, int ok, struct engine *e)
+{
+	void *where = (void *)(intptr_t)(e ? e->id + 1 : -1);
+
+	if (ipp_map_put(ok ? h->all_ok : h->all_fail, msg_id, where) == -1)
+		fatalx("out of memory");
+	if (e != NULL && ipp_map_put(ok ? e->done_ok : e->done_fail, msg_id,
+	    where) == -1)
+		fatalx("out of memory");
+}
+
+/* The scheduler's own failure reply: ImpossibleDependency and friends. */
+static void
+fail_task(struct hub *h, struct task *t, const char *ename, const char *text)
+{
+	char id[sizeof(t->msg_id)];
+
+	dequeue(h, t);
+	snprintf(id, sizeof(id), "%s", t->msg_id);
+	log_debug("task %s failed: %s", id, ename);
+	mark_done(h, id, 0, NULL);
+	task_fabricate_reply(h, t, ipp_error_content(ename, "%s", text), NULL,
+	    1);
+	update_graph(h, id);
+}
+
+static int
+strv_has(char **v, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+dispatch(struct hub *h, struct task *t, struct engine *e)
+{
+	struct ipp_frames out;
+	int i;
+
+	ipp_frames_init(&out);
+	if (ipp_frames_add(&out, e->uuid, strlen(e->uuid)) == -1 ||
+	    ipp_frames_add(&out, t->client_rid, t->client_ridlen) == -1)
+		fatalx("out of memory");
+	/* share, not copy: a retry needs the frames again */
+	for (i = 0; i < t->frames.n; i++)
+		if (ipp_frames_add_msg(&out, &t->frames.f[i]) == -1)
+			fatalx("out of memory");
+	hub_send(h, h->task_e, &out);
+	ipp_frames_release(&out);
+	e->load++;
+	TAILQ_REMOVE(&h->lru, e, lru);
+	TAILQ_INSERT_TAIL(&h->lru, e, lru);
+	t->engine = e;
+	t->state = TS_RUNNING;
+	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", e->uuid);
+	TAILQ_INSERT_TAIL(&e->task_pending, t, q);
+}
+
+/*
+ * Try to place t now: 1 dispatched, 0 must wait, -1 failed (t is gone).
+ */
+static int
+maybe_run(struct hub *h, struct task *t)
+{
+	static struct engine **cand;
+	static int *loads, ncap;
+	struct engine *e;
+	int n = 0, any = 0, lim = hwm(h), i;
+
+	if (h->nregistered > ncap) {
+		ncap = h->nregistered * 2;
+		cand = xrealloc(cand, (size_t)ncap, sizeof(*cand));
+		loads = xrealloc(loads, (size_t)ncap, sizeof(*loads));
+	}
+	TAILQ_FOREACH(e, &h->lru, lru) {
+		if (lim > 0 && e->load >= lim)
+			continue;
+		any = 1;
+		if (t->nblacklist && strv_has(t->blacklist, t->nblacklist,
+		    e->uuid))
+			continue;
+		if (t->ntargets && !strv_has(t->targets, t->ntargets, e->uuid))
+			continue;
+		if (t->follow.n && !dep_met(&t->follow, e->done_ok,
+		    e->done_fail))
+			continue;
+		cand[n] = e;
+		loads[n++] = e->load;
+	}
+	if (!any)
+		return 0;
+	if (n == 0) {
+		if (t->follow.n && t->follow.all) {
+			/* met parts of `follow` ran in different places */
+			long where = 0;
+
+			for (i = 0; i < t->follow.n; i++) {
+				void *v = NULL;
+
+				if (t->follow.success)
+					v = ipp_map_get(h->all_ok,
+					    t->follow.ids[i]);
+				if (v == NULL && t->follow.failure)
+					v = ipp_map_get(h->all_fail,
+					    t->follow.ids[i]);
+				if (v == NULL)
+					continue;
+				if (where != 0 && where != (intptr_t)v) {
+					fail_task(h, t, "ImpossibleDependency",
+					    "follow dependencies ran on "
+					    "different engines");
+					return -1;
+				}
+				where = (intptr_t)v;
+			}
+		}
+		if (t->ntargets) {
+			int alive = 0;
+
+			for (i = 0; i < t->ntargets; i++) {
+				if (strv_has(t->blacklist, t->nblacklist,
+				    t->targets[i]))
+					continue;
+				e = engine_by_uuid(h, t->targets[i]);
+				if (e != NULL && e->state == ENGINE_REGISTERED)
+					alive = 1;
+			}
+			if (!alive) {
+				fail_task(h, t, "ImpossibleDependency",
+				    "no target engine left to run the task");
+				return -1;
+			}
+		}
+		return 0;
+	}
+	dequeue(h, t);
+	dispatch(h, t, cand[h->sched->choose(loads, n)]);
+	return 1;
+}
+
+static void
+check_waiting(struct hub *h, struct task *t)
+{
+	if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
+	    dep_unreachable(&t->follow, h->all_ok, h->all_fail))
+		fail_task(h, t, "ImpossibleDependency", "a dependency "
+		    "finished in a way that cannot satisfy it");
+	else if (dep_met(&t->after, h->all_ok, h->all_fail))
+		maybe_run(h, t);
+}
+
+static int
+engines_have_room(struct hub *h)
+{
+	struct engine *e;
+	int lim = hwm(h);
+
+	TAILQ_FOREACH(e, &h->lru, lru)
+		if (lim == 0 || e->load < lim)
+			return 1;
+	return 0;
+}
+
+/*
+ * Re-check every waiting task in FIFO order, stopping once no engine has
+ * room.  A failure may cascade to other waiting tasks (dependents), so
+ * after one the walk restarts from the head; a dispatch only removes the
+ * task itself.
+ */
+void
+sched_run_queue(struct hub *h)
+{
+	struct task *t, *next;
+	int r;
+
+	h->rescan = 0;
+	for (t = TAILQ_FIRST(&h->waiting); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, wq);
+		if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
+		    dep_unreachable(&t->follow, h->all_ok, h->all_fail)) {
+			fail_task(h, t, "ImpossibleDependency", "a dependency "
+			    "finished in a way that cannot satisfy it");
+			next = TAILQ_FIRST(&h->waiting);
+			continue;
+		}
+		if (!dep_met(&t->after, h->all_ok, h->all_fail))
+			continue;
+		if ((r = maybe_run(h, t)) == -1)
+			next = TAILQ_FIRST(&h->waiting);
+		else if (r == 0 && !engines_have_room(h))
+			break;
+	}
+}
+
+/* dep_id just finished: wake the tasks waiting on it. */
+static void
+update_graph(struct hub *h, const char *dep_id)
+{
+	struct waiters *w = ipp_map_del(h->graph, dep_id);
+	struct task *t;
+	int i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->n; i++) {
+		if ((t = task_find(h, w->ids[i])) != NULL && t->waiting)
+			check_waiting(h, t);
+		free(w->ids[i]);
+	}
+	free(w->ids);
+	free(w);
+}
+
+static char **
+strv_from_json(json_t *a, int *n)
+{
+	char **v;
+	json_t *x;
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return NULL;
+	v = xcalloc(json_array_size(a), sizeof(char *));
+	json_array_foreach(a, i, x)
+		if (json_is_string(x))
+			v[(*n)++] = xstrdup(json_string_value(x));
+	return v;
+}
+
+static void
+strv_add(char ***v, int *n, const char *s)
+{
+	*v = xrealloc(*v, (size_t)*n + 1, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+/*
+ * A new load-balanced request, from a client (has_client) or from the
+ * hub's own resubmission.  m->fr is [client_rid?, DELIM, ...]; its parts
+ * from the delimiter on move into the task.
+ */
+void
+sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
+{
+	json_t *md = m->metadata, *v;
+	struct task *t;
+	char why[256];
+	int i;
+
+	if (task_find(h, m->msg_id) != NULL ||
+	    ipp_map_get(h->all_ids, m->msg_id) != NULL) {
+		log_warnx("dropped task '%s': msg_id already used", m->msg_id);
+		return;
+	}
+	t = task_new(h, m->msg_id, TQ_TASK);
+	t->seq = ++h->seq;
+	if (has_client) {
+		size_t n = ipp_frame_len(&m->fr, 0);
+
+		if (n > sizeof(t->client_rid))
+			n = sizeof(t->client_rid);
+		memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
+		t->client_ridlen = n;
+		t->has_client = 1;
+	}
+	t->header = json_incref(m->header);
+	task_record_new(h, m, TQ_TASK, NULL);
+	for (i = m->nids; i < m->fr.n; i++)
+		if (ipp_frames_add_msg(&t->frames, &m->fr.f[i]) == -1)
+			fatalx("out of memory");
+	if (ipp_map_put(h->all_ids, t->msg_id, (void *)1) == -1)
+		fatalx("out of memory");
+
+	t->targets = strv_from_json(json_object_get(md, "targets"),
+	    &t->ntargets);
+	v = json_object_get(md, "retries");
+	t->retries = json_is_integer(v) && json_integer_value(v) > 0 ?
+	    (int)json_integer_value(v) : 0;
+	v = json_object_get(md, "timeout");
+	if (json_is_number(v) && json_number_value(v) > 0)
+		t->timeout_at = ipp_monotonic() + json_number_value(v);
+	if (dep_parse(&t->after, json_object_get(md, "after"), why,
+	    sizeof(why)) == -1 || dep_parse(&t->follow,
+	    json_object_get(md, "follow"), why, sizeof(why)) == -1) {
+		fail_task(h, t, "InvalidDependency", why);
+		return;
+	}
+	dep_collapse(h, &t->after);
+	for (i = 0; i < t->after.n + t->follow.n; i++) {
+		const char *id = i < t->after.n ? t->after.ids[i] :
+		    t->follow.ids[i - t->after.n];
+
+		if (strcmp(id, t->msg_id) == 0 ||
+		    ipp_map_get(h->all_ids, id) == NULL) {
+			snprintf(why, sizeof(why), "dependency '%s' is %s", id,
+			    strcmp(id, t->msg_id) == 0 ? "the task itself" :
+			    "not a task this scheduler has seen");
+			fail_task(h, t, "InvalidDependency", why);
+			return;
+		}
+	}
+	if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
+	    dep_unreachable(&t->follow, h->all_ok, h->all_fail)) {
+		fail_task(h, t, "ImpossibleDependency", "a dependency "
+		    "finished in a way that cannot satisfy it");
+		return;
+	}
+	if (dep_met(&t->after, h->all_ok, h->all_fail) && h->nwaiting == 0 &&
+	    maybe_run(h, t) != 0)
+		return;
+	/*
+	 * Behind other waiting tasks a new one queues, so FIFO order holds
+	 * even when an engine frees up between two submissions.
+	 */
+	if (task_find(h, m->msg_id) == t)
+		enqueue(h, t);
+	if (h->nwaiting > 0 && engines_have_room(h))
+		h->rescan = 1;
+}
+
+int
+relay_task_client(struct hub *h, int arg)
+{
+	struct ipp_msg m;
+	int rc;
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, h->task_c, &m, "task")) <= 0)
+		goto out;
+	if (m.nids != 1) {
+		log_warnx("dropped %s on task: %d routing frames, want 1",
+		    m.msg_type, m.nids);
+		goto out;
+	}
+	sched_submit(h, &m, 1);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}
+
+/* Take t off engine e and try elsewhere (unmet dependency or a retry). */
+static void
+replace_elsewhere(struct hub *h, struct task *t, struct engine *e)
+{
+	TAILQ_REMOVE(&e->task_pending, t, q);
+	t->engine = NULL;
+	t->state = TS_WAITING;
+	strv_add(&t->blacklist, &t->nblacklist, e->uuid);
+	if (t->ntargets > 0) {
+		int i, left = 0;
+
+		for (i = 0; i < t->ntargets; i++)
+			if (!strv_has(t->blacklist, t->nblacklist,
+			    t->targets[i]))
+				left = 1;
+		if (!left) {
+			fail_task(h, t, "ImpossibleDependency", "the task "
+			    "failed or could not run on every target");
+			return;
+		}
+	}
+	if (maybe_run(h, t) == 0)
+		enqueue(h, t);
+}
+
+static void
+finish(struct hub *h, struct task *t, struct engine *e, int ok)
+{
+	char id[sizeof(t->msg_id)];
+
+	snprintf(id, sizeof(id), "%s", t->msg_id);
+	mark_done(h, id, ok, e);
+	update_graph(h, id);
+}
+
+int
+sched_engine_reply(struct hub *h, int arg)
+{
+	struct ipp_msg m;
+	struct engine *e;
+	struct task *t;
+	json_t *dm, *st;
+	int rc, ok, lim = hwm(h);
+
+	ipp_msg_init(&m);
+	if ((rc = hub_recv(h, h->task_e, &m, "task (engine side)")) <= 0)
+		goto out;
+	if (m.nids != 2) {
+		log_warnx("dropped %s from engine on task: %d routing frames",
+		    m.msg_type, m.nids);
+		goto out;
+	}
+	t = reply_task(h, &m);
+	e = t != NULL ? t->engine : NULL;
+	if (t == NULL || e == NULL || t->queue != TQ_TASK) {
+		/* not ours to track (e.g. from before a restart): relay */
+		ipp_frames_swap(&m.fr, 0, 1);
+		hub_send(h, h->task_c, &m.fr);
+		goto out;
+	}
+	e->load--;
+	if (lim > 0 && e->load == lim - 1 && h->nwaiting > 0)
+		h->rescan = 1;
+	dm = json_object_get(m.metadata, "dependencies_met");
+	st = json_object_get(m.metadata, "status");
+	ok = json_is_string(st) && strcmp(json_string_value(st), "ok") == 0;
+	if (dm != NULL && json_is_false(dm)) {
+		replace_elsewhere(h, t, e);
+		goto out;
+	}
+	if (!ok && t->retries > 0) {
+		t->retries--;
+		log_debug("task %s failed on engine %d; %d retries left",
+		    t->msg_id, e->id, t->retries);
+		replace_elsewhere(h, t, e);
+		goto out;
+	}
+	task_complete(h, t, &m, t->has_client);
+	if (t->has_client) {
+		ipp_frames_swap(&m.fr, 0, 1);
+		hub_send(h, h->task_c, &m.fr);
+	}
+	finish(h, t, e, ok);
+out:
+	ipp_msg_release(&m);
+	return rc != 0;
+}
+
+/* e died with t on it: as if e had answered EngineError. */
+void
+sched_engine_lost_task(struct hub *h, struct engine *e, struct task *t)
+{
+	char now[40];
+
+	if (t->retries > 0) {
+		t->retries--;
+		replace_elsewhere(h, t, e);
+		return;
+	}
+	ipp_iso_now(now, sizeof(now));
+	task_fabricate_reply(h, t, ipp_error_content("EngineError",
+	    "Engine %d died while running task '%s'", e->id, t->msg_id),
+	    json_pack("{s:s, s:s, s:s}", "status", "error", "engine", e->uuid,
+	    "date", now), 1);
+	finish(h, t, e, 0);
+}
+
+void
+sched_engine_added(struct hub *h, struct engine *e)
+{
+	if (h->nwaiting > 0)
+		h->rescan = 1;
+}
+
+void
+sched_engine_removed(struct hub *h, struct engine *e)
+{
+	/* targets naming it may have become impossible */
+	if (h->nwaiting > 0)
+		h->rescan = 1;
+}
+
+void
+sched_check_timeouts(struct hub *h, double now)
+{
+	struct task *t, *next;
+
+	if (h->ntimeouts == 0 || now < h->next_timeout)
+		return;
+	h->next_timeout = 1e300;
+	for (t = TAILQ_FIRST(&h->waiting); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, wq);
+		if (t->timeout_at <= 0)
+			continue;
+		if (t->timeout_at <= now) {
+			fail_task(h, t, "TaskTimeout", "task timed out "
+			    "while waiting to be scheduled");
+			next = TAILQ_FIRST(&h->waiting);
+			h->next_timeout = 1e300;
+			continue;
+		}
+		if (t->timeout_at < h->next_timeout)
+			h->next_timeout = t->timeout_at;
+	}
+}
+
+double
+sched_next_timeout(struct hub *h)
+{
+	return h->ntimeouts > 0 ? h->next_timeout : 1e300;
+}

@@ -1,0 +1,338 @@
+/*
+ * task.c - requests in flight and their history records.
+ *
+ * Every mux, task and broadcast request becomes a struct task when it
+ * arrives and a record in the task DB (written by the DB thread).  When
+ * the reply passes through, the record gets the result; output that the
+ * engine publishes on iopub is folded into the record too.  Because iopub
+ * and the reply travel on different sockets, output may arrive after the
+ * reply: a finished task therefore lingers (without its frames) until the
+ * engine's "idle" status for it, or LINGER seconds, whichever is first.
+ *
+ * Engine death: pending direct (mux) requests get an EngineError record;
+ * the Python client makes its own EngineError for them on the
+ * unregistration notification, as with ipcontroller.  Load-balanced ones
+ * are handed back to the scheduler (sched.c), which retries or answers
+ * the client with EngineError at once (ipcontroller waits 5 s).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hubd.h"
+
+#define LINGER	2.0
+
+struct task *
+task_find(struct hub *h, const char *msg_id)
+{
+	return ipp_map_get(h->tasks, msg_id);
+}
+
+struct task *
+task_new(struct hub *h, const char *msg_id, enum task_queue q)
+{
+	struct task *t = xcalloc(1, sizeof(*t));
+
+	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id);
+	t->queue = q;
+	t->state = TS_WAITING;
+	ipp_frames_init(&t->frames);
+	if (h->tasks == NULL && (h->tasks = ipp_map_new()) == NULL)
+		fatalx("out of memory");
+	if (ipp_map_put(h->tasks, t->msg_id, t) == -1)
+		fatalx("out of memory");
+	return t;
+}
+
+static void
+dep_release(struct dep *d)
+{
+	int i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->ids[i]);
+	free(d->ids);
+	d->ids = NULL;
+	d->n = 0;
+}
+
+static void
+strv_free(char **v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+task_free(struct task *t)
+{
+	if (t == NULL)
+		return;
+	ipp_frames_release(&t->frames);
+	json_decref(t->header);
+	json_decref(t->reqmeta);
+	json_decref(t->io);
+	dep_release(&t->after);
+	dep_release(&t->follow);
+	strv_free(t->targets, t->ntargets);
+	strv_free(t->blacklist, t->nblacklist);
+	free(t);
+}
+
+/* Unlink from every list and free. */
+void
+task_forget(struct hub *h, struct task *t)
+{
+	if (t->state == TS_DONE)
+		TAILQ_REMOVE(&h->lingering, t, q);
+	else if (t->engine != NULL)
+		TAILQ_REMOVE(t->queue == TQ_TASK ? &t->engine->task_pending :
+		    &t->engine->mux_pending, t, q);
+	if (t->waiting) {
+		TAILQ_REMOVE(&h->waiting, t, wq);
+		h->nwaiting--;
+	}
+	ipp_map_del(h->tasks, t->msg_id);
+	task_free(t);
+}
+
+static const char *
+queue_name(enum task_queue q)
+{
+	return q == TQ_MUX ? "mux" : q == TQ_TASK ? "task" : "broadcast";
+}
+
+/* The record of a new request, as ipcontroller's init_record. */
+json_t *
+task_record_fields(struct ipp_msg *m, enum task_queue q)
+{
+	json_t *date = json_object_get(m->header, "date");
+	json_t *sess = json_object_get(m->header, "session");
+	json_t *r;
+
+	r = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, "
+	    "s:n, s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:s, s:s}",
+	    "msg_id", m->msg_id, "header", m->header, "metadata", m->metadata,
+	    "content", m->content, "submitted", json_is_string(date) ? date :
+	    json_null(), "client_uuid", json_is_string(sess) ? sess :
+	    json_null(), "engine_uuid", "started", "completed", "resubmitted",
+	    "received", "result_header", "result_metadata", "result_content",
+	    "queue", queue_name(q), "execute_input", "execute_result", "error",
+	    "stdout", "", "stderr", "");
+	if (r == NULL)
+		fatalx("out of memory building a task record");
+	return r;
+}
+
+void
+task_record_new(struct hub *h, struct ipp_msg *m, enum task_queue q,
+    const char *engine_uuid)
+{
+	struct db_record rec;
+	int i;
+
+	db_record_init(&rec);
+	rec.fields = task_record_fields(m, q);
+	if (engine_uuid != NULL)
+		json_object_set_new(rec.fields, "engine_uuid",
+		    json_string(engine_uuid));
+	for (i = m->buf0; i < m->fr.n; i++)
+		if (db_bufs_add(&rec.buffers, ipp_frame_data(&m->fr, i),
+		    ipp_frame_len(&m->fr, i)) == -1)
+			fatalx("out of memory copying buffers");
+	hubdb_put(h->db, &rec);
+}
+
+static void
+linger(struct hub *h, struct task *t)
+{
+	t->state = TS_DONE;
+	t->linger_until = ipp_monotonic() + LINGER;
+	ipp_frames_release(&t->frames);
+	TAILQ_INSERT_TAIL(&h->lingering, t, q);
+}
+
+/*
+ * Record a reply (real or made up) for t and move t to lingering.
+ * `reply` is borrowed; its frames must still be intact.
+ */
+void
+task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
+    int delivered)
+{
+	json_t *f, *md = reply->metadata, *eng;
+	struct db_bufs rb = { NULL, 0 };
+	char now[40];
+	int i;
+
+	ipp_iso_now(now, sizeof(now));
+	eng = json_object_get(md, "engine");
+	f = json_pack("{s:O, s:O, s:O, s:O, s:O, s:s}", "result_header",
+	    reply->header, "result_metadata", md, "result_content",
+	    reply->content, "completed", json_object_get(reply->header, "date")
+	    ? json_object_get(reply->header, "date") : json_null(),
+	    "started", json_object_get(md, "started") ?
+	    json_object_get(md, "started") : json_null(), "received", now);
+	if (f == NULL)
+		fatalx("out of memory");
+	if (json_is_string(eng))
+		json_object_set(f, "engine_uuid", eng);
+	else if (t->engine_uuid[0] != '\0')
+		json_object_set_new(f, "engine_uuid",
+		    json_string(t->engine_uuid));
+	if (t->io != NULL)
+		json_object_update(f, t->io);
+	for (i = reply->buf0; i < reply->fr.n; i++)
+		if (db_bufs_add(&rb, ipp_frame_data(&reply->fr, i),
+		    ipp_frame_len(&reply->fr, i)) == -1)
+			fatalx("out of memory copying buffers");
+	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
+	if (t->engine != NULL) {
+		TAILQ_REMOVE(t->queue == TQ_TASK ? &t->engine->task_pending :
+		    &t->engine->mux_pending, t, q);
+		t->engine->ncompleted++;
+		t->engine = NULL;
+	}
+	h->ntasks_done++;
+	linger(h, t);
+}
+
+/* Fold an iopub message into the record of the request it answers. */
+void
+task_iopub(struct hub *h, struct ipp_msg *m)
+{
+	json_t *pid = json_object_get(m->parent, "msg_id"), *upd, *v;
+	const char *type = m->msg_type;
+	struct task *t;
+
+	if (!json_is_string(pid) ||
+	    (t = task_find(h, json_string_value(pid))) == NULL)
+		return;
+	if (strcmp(type, "status") == 0) {
+		v = json_object_get(m->content, "execution_state");
+		if (t->state == TS_DONE && json_is_string(v) &&
+		    strcmp(json_string_value(v), "idle") == 0)
+			task_forget(h, t);	/* nothing more will come */
+		return;
+	}
+	if (t->io == NULL)
+		t->io = json_object();
+	upd = json_object();
+	if (strcmp(type, "stream") == 0) {
+		json_t *name = json_object_get(m->content, "name");
+		json_t *text = json_object_get(m->content, "text");
+		const char *k, *old;
+		char *s;
+
+		if (!json_is_string(name) || !json_is_string(text))
+			goto out;
+		k = json_string_value(name);
+		if (strcmp(k, "stdout") != 0 && strcmp(k, "stderr") != 0)
+			goto out;
+		old = json_string_value(json_object_get(t->io, k));
+		if (old == NULL)
+			old = "";
+		if (asprintf(&s, "%s%s", old, json_string_value(text)) == -1)
+			fatalx("out of memory");
+		json_object_set_new(upd, k, json_string(s));
+		free(s);
+	} else if (strcmp(type, "error") == 0)
+		json_object_set(upd, "error", m->content);
+	else if (strcmp(type, "execute_input") == 0)
+		json_object_set(upd, "execute_input",
+		    json_object_get(m->content, "code"));
+	else if (strcmp(type, "execute_result") == 0)
+		json_object_set(upd, "execute_result", m->content);
+	else
+		goto out;
+	json_object_update(t->io, upd);
+	if (t->state == TS_DONE) {
+		/* the record is already final: amend it */
+		hubdb_update(h->db, t->msg_id, upd, NULL, -1);
+		return;
+	}
+out:
+	json_decref(upd);
+}
+
+/*
+ * Build a reply on behalf of an engine or the scheduler, record it, and
+ * deliver it to the client when to_client: the reply type mirrors the
+ * request's.  The message is decoded again so task_complete() sees it as
+ * it would a real reply.
+ */
+void
+task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
+    json_t *metadata_new, int to_client)
+{
+	const char *rt = json_string_value(json_object_get(t->header,
+	    "msg_type"));
+	char type[128];
+	struct ipp_msg m;
+	struct ipp_buf id = { t->client_rid, t->client_ridlen };
+	size_t n;
+
+	snprintf(type, sizeof(type), "%s", rt ? rt : "apply_request");
+	n = strlen(type);
+	if (n > 8 && strcmp(type + n - 8, "_request") == 0)
+		snprintf(type + n - 8, sizeof(type) - (n - 8), "_reply");
+	ipp_msg_init(&m);
+	if (ipp_msg_build(&h->sess, &m.fr, &id, 1, type, NULL, t->header,
+	    metadata_new, content_new) == -1 ||
+	    ipp_msg_decode(&h->sess, &m, NULL, 0) == -1) {
+		log_warn("cannot build reply for %s", t->msg_id);
+		ipp_msg_release(&m);
+		return;
+	}
+	task_complete(h, t, &m, to_client && t->has_client);
+	if (to_client && t->has_client)
+		hub_send(h, t->queue == TQ_MUX ? h->mux_c : h->task_c, &m.fr);
+	ipp_msg_release(&m);
+}
+
+/* An engine is gone: settle everything that was running on it. */
+void
+task_fail_engine(struct hub *h, struct engine *e)
+{
+	struct task *t;
+	char now[40];
+
+	ipp_iso_now(now, sizeof(now));
+	while ((t = TAILQ_FIRST(&e->mux_pending)) != NULL)
+		if (t->queue == TQ_BCAST)
+			bcast_engine_lost(h, t, e->uuid);
+		else
+			task_fabricate_reply(h, t, ipp_error_content("EngineError",
+		    "Engine %d died while running task '%s'", e->id,
+		    t->msg_id), json_pack("{s:s, s:s, s:s}", "status", "error",
+		    "engine", e->uuid, "date", now), 0);
+	while ((t = TAILQ_FIRST(&e->task_pending)) != NULL)
+		sched_engine_lost_task(h, e, t);
+}
+
+void
+task_tick(struct hub *h, double now)
+{
+	struct task *t;
+
+	while ((t = TAILQ_FIRST(&h->lingering)) != NULL &&
+	    t->linger_until <= now)
+		task_forget(h, t);
+	sched_check_timeouts(h, now);
+}
+
+double
+task_next_wake(struct hub *h)
+{
+	struct task *t = TAILQ_FIRST(&h->lingering);
+	double w = t != NULL ? t->linger_until : 1e300, s;
+
+	if ((s = sched_next_timeout(h)) < w)
+		w = s;
+	return w;
+}
