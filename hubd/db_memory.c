@@ -278,6 +278,7 @@ mem_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 			goto nomem;
 		}
 	}
+	r->rec.fetched = rec->fetched != 0;
 	r->hash = hash_id(r->id);
 	r->when = submitted_of(r->rec.fields);
 	r->bytes = db_bufs_size(&r->rec.buffers) +

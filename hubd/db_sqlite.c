@@ -1,21 +1,17 @@
 /*
  * db_sqlite.c - the task history in an SQLite file (hubd's default), so
- * results outlive a hub restart.  One row per task in table hubd_tasks:
- * a column per record key (JSON text for the dict-valued ones, ISO text
- * for dates, plain text otherwise), the fetched flag, a numeric copy of
- * submitted to sort on, the buffer byte counts, and the two buffer lists
- * as one blob each in our own length-prefixed encoding.  The table name
- * differs from ipyparallel's 'ipython-tasks', whose buffers are pickles,
- * so the two never read each other's rows in a shared tasks.db.
+ * results outlive a hub restart.  Table hubd_tasks has a column per record
+ * key (JSON text for dicts, ISO text for dates, else plain text), the
+ * fetched flag, submitted as a number to sort on, buffer byte counts, and
+ * each buffer list as one blob in our own length-prefixed encoding.  The
+ * name differs from ipyparallel's 'ipython-tasks' (pickled buffers), so
+ * the two stay apart in a shared tasks.db.
  *
- * The blobs are the last columns so that a scan which rejects a row never
- * reads the row's overflow pages.  Queries narrow by msg_id in SQL when
- * the query names ids; everything else is filtered in C with
- * db_query_match, the same code the memory backend uses.
- *
- * The caller groups writes with begin/commit; with WAL and
- * synchronous=NORMAL a commit costs no fsync, and a crash loses at most
- * the last batches, never the file.
+ * The blobs are the last columns, so a scan that rejects a row never
+ * reads the row's overflow pages.  Queries naming msg_ids are narrowed in
+ * SQL; all filtering is db_query_match, as in the memory backend.  The
+ * caller batches writes with begin/commit; with WAL and synchronous=NORMAL
+ * a commit costs no fsync and a crash loses at most the last batches.
  */
 #include <errno.h>
 #include <limits.h>
@@ -54,29 +50,22 @@ static const struct {
 	"engine_uuid, started, completed, resubmitted, received, " \
 	"result_header, result_metadata, result_content, queue, " \
 	"execute_input, execute_result, error, stdout, stderr"
+#define ROW_COLS \
+	FIELD_COLS ", fetched, nbytes, rnbytes, buffers, result_buffers"
 
-/*
- * Parameters of sql_insert and sql_update after the fields (?1..?20), and
- * columns of the SELECTs after the fields (0-based).
- */
-#define B_FETCHED	(NFIELD + 1)
-#define B_SUBMITTED_T	(NFIELD + 2)
-#define B_NBYTES	(NFIELD + 3)
-#define B_RNBYTES	(NFIELD + 4)
-#define B_BUFS		(NFIELD + 5)
-#define B_RBUFS		(NFIELD + 6)
-#define C_FETCHED	NFIELD
-#define C_NBYTES	(NFIELD + 1)
-#define C_RNBYTES	(NFIELD + 2)
-#define C_BUFS		(NFIELD + 3)
-#define C_RBUFS		(NFIELD + 4)
-#define ROW_COLS	FIELD_COLS ", fetched, nbytes, rnbytes, buffers, result_buffers"
+/* Parameters of sql_insert/sql_update after the fields (?1..?20)... */
+enum {
+	B_FETCHED = NFIELD + 1, B_SUBMITTED_T, B_NBYTES, B_RNBYTES, B_BUFS,
+	B_RBUFS
+};
+/* ... and columns of ROW_COLS after the fields (0-based). */
+enum { C_FETCHED = NFIELD, C_NBYTES, C_RNBYTES, C_BUFS, C_RBUFS };
 
-static const char sql_pragmas[] =
-	"PRAGMA journal_mode = WAL;"
-	"PRAGMA synchronous = NORMAL;";
-
+/* The partial index covers just what cull() may drop, so a store full
+ * of pending tasks is not rescanned on every cull. */
 static const char sql_schema[] =
+	"PRAGMA journal_mode = WAL;"
+	"PRAGMA synchronous = NORMAL;"
 	"CREATE TABLE IF NOT EXISTS hubd_tasks ("
 	" msg_id TEXT PRIMARY KEY NOT NULL,"
 	" header TEXT, metadata TEXT, content TEXT, submitted TEXT,"
@@ -84,16 +73,12 @@ static const char sql_schema[] =
 	" resubmitted TEXT, received TEXT, result_header TEXT,"
 	" result_metadata TEXT, result_content TEXT, queue TEXT,"
 	" execute_input TEXT, execute_result TEXT, error TEXT, stdout TEXT,"
-	" stderr TEXT,"
-	" fetched INTEGER NOT NULL DEFAULT 0,"
-	" submitted_t REAL,"
+	" stderr TEXT, fetched INTEGER NOT NULL DEFAULT 0, submitted_t REAL,"
 	" nbytes INTEGER NOT NULL DEFAULT 0,"
 	" rnbytes INTEGER NOT NULL DEFAULT 0,"
 	" buffers BLOB, result_buffers BLOB);"
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_submitted"
 	" ON hubd_tasks (submitted_t);"
-	/* Only what cull() may drop, so a store full of pending tasks is
-	 * not rescanned on every cull. */
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_cullable"
 	" ON hubd_tasks (submitted_t) WHERE completed IS NOT NULL AND fetched;";
 
@@ -105,7 +90,7 @@ static const char sql_insert[] =
 
 /*
  * update() merges in C and writes every field back: one fixed statement
- * instead of SQL built per call.  The request buffers never change; the
+ * rather than SQL built per call.  The request buffers never change; the
  * result buffers only when ?24 (their size) is bound.
  */
 static const char sql_update[] =
@@ -117,12 +102,10 @@ static const char sql_update[] =
 	" stdout = ?19, stderr = ?20, fetched = ?21, submitted_t = ?22,"
 	" rnbytes = coalesce(?24, rnbytes),"
 	" result_buffers = CASE WHEN ?24 IS NULL THEN result_buffers"
-	"  ELSE ?26 END"
-	" WHERE msg_id = ?1";
+	" ELSE ?26 END WHERE msg_id = ?1";
 
 static const char sql_get[] =
 	"SELECT " ROW_COLS " FROM hubd_tasks WHERE msg_id = ?1";
-
 static const char sql_delete[] =
 	"DELETE FROM hubd_tasks WHERE msg_id = ?1";
 
@@ -131,13 +114,13 @@ static const char sql_scan[] =
 	"SELECT " ROW_COLS " FROM hubd_tasks ORDER BY submitted_t, rowid";
 
 static const char sql_scan_ids[] =
-	"SELECT " ROW_COLS " FROM hubd_tasks WHERE msg_id IN (SELECT value FROM json_each(?1))"
+	"SELECT " ROW_COLS " FROM hubd_tasks"
+	" WHERE msg_id IN (SELECT value FROM json_each(?1))"
 	" ORDER BY submitted_t, rowid";
 
 static const char sql_cullable[] =
 	"SELECT nbytes + rnbytes FROM hubd_tasks"
-	" WHERE completed IS NOT NULL AND fetched"
-	" ORDER BY submitted_t, rowid";
+	" WHERE completed IS NOT NULL AND fetched ORDER BY submitted_t, rowid";
 
 static const char sql_cull[] =
 	"DELETE FROM hubd_tasks WHERE rowid IN (SELECT rowid FROM hubd_tasks"
@@ -146,7 +129,6 @@ static const char sql_cull[] =
 
 static const char sql_totals[] =
 	"SELECT count(*), total(nbytes + rnbytes) FROM hubd_tasks";
-
 static const char sql_begin[] = "BEGIN IMMEDIATE";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
@@ -156,13 +138,19 @@ enum {
 	S_CULLABLE, S_CULL, S_TOTALS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
-static const char *const stmt_sql[S_COUNT] = {
-	[S_INSERT] = sql_insert,	[S_UPDATE] = sql_update,
-	[S_GET] = sql_get,		[S_DELETE] = sql_delete,
-	[S_SCAN] = sql_scan,		[S_SCAN_IDS] = sql_scan_ids,
-	[S_CULLABLE] = sql_cullable,	[S_CULL] = sql_cull,
-	[S_TOTALS] = sql_totals,	[S_BEGIN] = sql_begin,
-	[S_COMMIT] = sql_commit,	[S_ROLLBACK] = sql_rollback,
+static const char *const stmt_sql[S_COUNT] = {	/* in S_ order */
+	sql_insert, sql_update, sql_get, sql_delete, sql_scan, sql_scan_ids,
+	sql_cullable, sql_cull, sql_totals, sql_begin, sql_commit,
+	sql_rollback
+};
+
+static const struct {
+	int	rc, err;
+} rc_errno[] = {
+	{ SQLITE_BUSY, EBUSY }, { SQLITE_LOCKED, EBUSY },
+	{ SQLITE_NOMEM, ENOMEM }, { SQLITE_READONLY, EROFS },
+	{ SQLITE_PERM, EACCES }, { SQLITE_FULL, ENOSPC },
+	{ SQLITE_TOOBIG, E2BIG }, { SQLITE_RANGE, EINVAL },
 };
 
 struct sqldb {
@@ -175,11 +163,7 @@ struct sqldb {
 	int		 busy;		/* inside a find() callback */
 };
 
-static int
-fail(int err, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
+static int __attribute__((format(printf, 4, 5)))
 fail(int err, char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
@@ -193,55 +177,6 @@ fail(int err, char *why, size_t whylen, const char *fmt, ...)
 	return -1;
 }
 
-static const struct {
-	int	rc;
-	int	err;
-} rc_errno[] = {
-	{ SQLITE_BUSY, EBUSY }, { SQLITE_LOCKED, EBUSY },
-	{ SQLITE_NOMEM, ENOMEM }, { SQLITE_READONLY, EROFS },
-	{ SQLITE_PERM, EACCES }, { SQLITE_AUTH, EACCES },
-	{ SQLITE_FULL, ENOSPC }, { SQLITE_TOOBIG, E2BIG },
-	{ SQLITE_CONSTRAINT, EEXIST }, { SQLITE_MISUSE, EINVAL },
-	{ SQLITE_RANGE, EINVAL }, { SQLITE_INTERRUPT, EINTR },
-};
-
-static int
-sql_errno(sqlite3 *db, int rc)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(rc_errno) / sizeof(rc_errno[0]); i++)
-		if ((rc & 0xff) == rc_errno[i].rc)
-			return rc_errno[i].err;
-	/* For I/O and open errors the OS said why; that beats EIO. */
-	if (db != NULL && sqlite3_system_errno(db) != 0 &&
-	    ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN))
-		return sqlite3_system_errno(db);
-	return EIO;
-}
-
-/*
- * Report an SQLite failure of `what`, then reset the statement (if any)
- * so it is ready for the next call.  The message is taken before the
- * reset, which may replace it.
- */
-static int
-sqlfail(struct sqldb *s, sqlite3_stmt *st, int rc, const char *what,
-    char *why, size_t whylen)
-{
-	int err = sql_errno(s->db, rc);
-
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "sqlite: %s: %s (code %d)", what,
-		    sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db));
-	if (st != NULL) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	}
-	errno = err;
-	return -1;
-}
-
 /* Statements borrow the caller's strings (SQLITE_STATIC): drop the
  * bindings as soon as a statement is done with them. */
 static void
@@ -249,6 +184,44 @@ done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+/* Report a failure of `what` and reset st (if any) for its next use; the
+ * message is read first, as the reset may replace it. */
+static int
+sqlfail(struct sqldb *s, sqlite3_stmt *st, int rc, const char *what,
+    char *why, size_t whylen)
+{
+	int err = EIO;
+	size_t i;
+
+	for (i = 0; i < sizeof(rc_errno) / sizeof(rc_errno[0]); i++)
+		if ((rc & 0xff) == rc_errno[i].rc)
+			err = rc_errno[i].err;
+	/* For I/O and open errors the OS said why; that beats EIO. */
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    sqlite3_system_errno(s->db) != 0)
+		err = sqlite3_system_errno(s->db);
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "sqlite: %s: %s (code %d)", what,
+		    sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db));
+	if (st != NULL)
+		done(st);
+	errno = err;
+	return -1;
+}
+
+/* Step a statement that returns no rows; bound is the binding's result. */
+static int
+run(struct sqldb *s, sqlite3_stmt *st, int bound, const char *what,
+    char *why, size_t whylen)
+{
+	if (bound == SQLITE_OK && (bound = sqlite3_step(st)) == SQLITE_DONE)
+		bound = SQLITE_OK;
+	if (bound != SQLITE_OK)
+		return sqlfail(s, st, bound, what, why, whylen);
+	done(st);
+	return 0;
 }
 
 static int
@@ -265,42 +238,47 @@ load_totals(struct sqldb *s, char *why, size_t whylen)
 	return 0;
 }
 
-/*
- * A buffer list on disk: each buffer as an 8-byte little-endian length
- * and its bytes.  An empty list is stored as NULL.
- */
-static unsigned char *
-bufs_encode(const struct db_bufs *b, size_t *lenp)
+/* A buffer list on disk: each buffer as an 8-byte little-endian length
+ * and its bytes; an empty list is NULL.  Its data bytes go to at_size. */
+static int
+bind_bufs(sqlite3_stmt *st, int at, int at_size, const struct db_bufs *b)
 {
 	unsigned char *p, *q;
 	size_t n = 0, len;
 	int i, j;
 
+	if ((i = sqlite3_bind_int64(st, at_size, db_bufs_size(b))) !=
+	    SQLITE_OK || b->n == 0)
+		return i != SQLITE_OK ? i : sqlite3_bind_null(st, at);
 	for (i = 0; i < b->n; i++) {
-		if (b->v[i].len > SIZE_MAX - n - 8) {
-			errno = E2BIG;
-			return NULL;
-		}
+		if (b->v[i].len > SIZE_MAX - n - 8)
+			return SQLITE_TOOBIG;
 		n += 8 + b->v[i].len;
 	}
 	if ((p = malloc(n)) == NULL)
-		return NULL;
+		return SQLITE_NOMEM;
 	for (q = p, i = 0; i < b->n; q += len, i++) {
 		for (len = b->v[i].len, j = 0; j < 8; j++)
 			*q++ = (uint64_t)len >> (8 * j) & 0xff;
 		memcpy(q, b->v[i].data, len);
 	}
-	*lenp = n;
-	return p;
+	/* SQLite frees the blob, also when the bind fails. */
+	return sqlite3_bind_blob64(st, at, p, n, free);
 }
 
 static int
-bufs_decode(const unsigned char *p, size_t n, struct db_bufs *out)
+column_bufs(sqlite3_stmt *st, int col, struct db_bufs *out)
 {
+	const unsigned char *p = sqlite3_column_blob(st, col);
+	size_t n = sqlite3_column_bytes(st, col);
 	struct db_bufs tmp = { NULL, 0 };
 	uint64_t len;
 	int j;
 
+	if (p == NULL && n != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	for (; n > 0; p += len, n -= len) {
 		if (n < 8)
 			goto corrupt;
@@ -324,20 +302,6 @@ corrupt:
 }
 
 static int
-bind_bufs(sqlite3_stmt *st, int at, const struct db_bufs *b)
-{
-	unsigned char *blob;
-	size_t len;
-
-	if (b->n == 0)
-		return sqlite3_bind_null(st, at);
-	if ((blob = bufs_encode(b, &len)) == NULL)
-		return errno == E2BIG ? SQLITE_TOOBIG : SQLITE_NOMEM;
-	/* SQLite frees the blob, also when the bind fails. */
-	return sqlite3_bind_blob64(st, at, blob, len, free);
-}
-
-static int
 bind_field(sqlite3_stmt *st, int at, enum kind kind, const json_t *v)
 {
 	char *text;
@@ -353,10 +317,8 @@ bind_field(sqlite3_stmt *st, int at, enum kind kind, const json_t *v)
 	    SQLITE_UTF8);
 }
 
-/*
- * Bind a whole row for sql_insert or sql_update.  bufs and rbufs, when
- * NULL, are left unbound: sql_update then keeps what is stored.
- */
+/* Bind a row for sql_insert or sql_update.  bufs and rbufs, when NULL,
+ * are left unbound: sql_update then keeps what is stored. */
 static int
 bind_row(sqlite3_stmt *st, const json_t *fields, int fetched,
     const struct db_bufs *bufs, const struct db_bufs *rbufs)
@@ -372,18 +334,14 @@ bind_row(sqlite3_stmt *st, const json_t *fields, int fetched,
 	if (rc == SQLITE_OK && json_is_string(sub))
 		rc = sqlite3_bind_double(st, B_SUBMITTED_T,
 		    ipp_iso_parse(json_string_value(sub)));
-	if (rc == SQLITE_OK && bufs != NULL &&
-	    (rc = sqlite3_bind_int64(st, B_NBYTES, db_bufs_size(bufs))) ==
-	    SQLITE_OK)
-		rc = bind_bufs(st, B_BUFS, bufs);
-	if (rc == SQLITE_OK && rbufs != NULL &&
-	    (rc = sqlite3_bind_int64(st, B_RNBYTES, db_bufs_size(rbufs))) ==
-	    SQLITE_OK)
-		rc = bind_bufs(st, B_RBUFS, rbufs);
+	if (rc == SQLITE_OK && bufs != NULL)
+		rc = bind_bufs(st, B_BUFS, B_NBYTES, bufs);
+	if (rc == SQLITE_OK && rbufs != NULL)
+		rc = bind_bufs(st, B_RBUFS, B_RNBYTES, rbufs);
 	return rc;
 }
 
-/* Read the JSON fields of the current row of st into a new object. */
+/* The JSON fields of st's current row, as a new object. */
 static json_t *
 row_fields(sqlite3_stmt *st)
 {
@@ -395,63 +353,53 @@ row_fields(sqlite3_stmt *st)
 	if ((f = json_object()) == NULL)
 		return NULL;
 	for (i = 0; i < NFIELD; i++) {
-		if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		text = (const char *)sqlite3_column_text(st, i);
+		len = sqlite3_column_bytes(st, i);
+		/* Stored text that does not decode is a damaged row. */
+		errno = text == NULL ? ENOMEM : EBADMSG;
+		if (text == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
+			v = NULL;
+		else if (text == NULL)
 			v = json_null();
-		else {
-			text = (const char *)sqlite3_column_text(st, i);
-			len = sqlite3_column_bytes(st, i);
-			if (text == NULL)
-				goto fail;
-			v = cols[i].kind == K_JSON ? json_loadb(text, len,
-			    JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) :
-			    json_stringn(text, len);
-			if (v == NULL) {
-				json_decref(f);
-				errno = EBADMSG;
-				return NULL;
-			}
+		else if (cols[i].kind != K_JSON)
+			v = json_stringn(text, len);
+		else
+			v = json_loadb(text, len, JSON_DECODE_ANY |
+			    JSON_ALLOW_NUL, NULL);
+		if (v == NULL ||
+		    json_object_set_new(f, cols[i].name, v) == -1) {
+			i = errno;
+			json_decref(f);
+			errno = i;
+			return NULL;
 		}
-		if (json_object_set_new(f, cols[i].name, v) == -1)
-			goto fail;
 	}
 	return f;
-fail:
-	json_decref(f);
-	errno = ENOMEM;
-	return NULL;
 }
 
-/* Complete a record from the current row of st; takes fields_new. */
+/* The whole record at st's current row; takes fields_new. */
 static int
 row_record(sqlite3_stmt *st, json_t *fields_new, struct db_record *out)
 {
 	struct db_record r;
-	int i, err;
+	int err;
 
 	db_record_init(&r);
 	r.fields = fields_new;
 	r.fetched = sqlite3_column_int(st, C_FETCHED) != 0;
-	for (i = C_BUFS; i <= C_RBUFS; i++) {
-		const unsigned char *p = sqlite3_column_blob(st, i);
-		size_t n = sqlite3_column_bytes(st, i);
-
-		if (p == NULL && n != 0)
-			errno = ENOMEM;
-		if ((p == NULL && n != 0) || bufs_decode(p, n, i == C_BUFS ?
-		    &r.buffers : &r.result_buffers) == -1) {
-			err = errno;
-			db_record_release(&r);
-			errno = err;
-			return -1;
-		}
+	if (column_bufs(st, C_BUFS, &r.buffers) == -1 ||
+	    column_bufs(st, C_RBUFS, &r.result_buffers) == -1) {
+		err = errno;
+		db_record_release(&r);
+		errno = err;
+		return -1;
 	}
 	*out = r;
 	return 0;
 }
 
 static int
-rowfail(struct sqldb *s, sqlite3_stmt *st, const char *msg_id, char *why,
-    size_t whylen)
+rowfail(sqlite3_stmt *st, const char *msg_id, char *why, size_t whylen)
 {
 	int err = errno;
 
@@ -460,7 +408,7 @@ rowfail(struct sqldb *s, sqlite3_stmt *st, const char *msg_id, char *why,
 	    err == EBADMSG ? "corrupt row" : strerror(err));
 }
 
-/* Same rules as db_memory.c: only what the columns can hold faithfully. */
+/* As in db_memory.c: only what the columns can hold faithfully. */
 static int
 check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
 {
@@ -469,8 +417,7 @@ check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
 	int i;
 
 	if (!json_is_object(fields))
-		return fail(EINVAL, why, whylen, "record fields must be an "
-		    "object");
+		return fail(EINVAL, why, whylen, "record is not an object");
 	if (id == NULL && !json_is_string(json_object_get(fields, "msg_id")))
 		return fail(EINVAL, why, whylen, "record has no msg_id");
 	json_object_foreach((json_t *)fields, key, v) {
@@ -498,46 +445,41 @@ check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
 }
 
 /*
- * Step S_GET onto msg_id's row: 1 there (the caller reads, then calls
- * done()), 0 absent, -1 error.  Reading only the columns before the
- * blobs never loads the buffers.
+ * Step S_GET onto msg_id's row: 1 there, 0 absent (-1 with ENOENT when
+ * must), -1 error.  With bytes NULL the caller reads the row, then calls
+ * done(); otherwise *bytes gets the row's buffer bytes and the row is let
+ * go.  Reading only columns before the blobs never loads the buffers.
  */
 static int
-seek(struct sqldb *s, const char *msg_id, char *why, size_t whylen)
+seek(struct sqldb *s, const char *msg_id, int must, long long *bytes,
+    char *why, size_t whylen)
 {
 	sqlite3_stmt *st = s->st[S_GET];
 	int rc;
 
 	sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && bytes == NULL)
 		return 1;
+	if (rc == SQLITE_ROW) {
+		*bytes = sqlite3_column_int64(st, C_NBYTES) +
+		    sqlite3_column_int64(st, C_RNBYTES);
+		done(st);
+		return 1;
+	}
 	if (rc != SQLITE_DONE)
 		return sqlfail(s, st, rc, "looking up msg_id", why, whylen);
 	done(st);
-	return 0;
+	return must ? fail(ENOENT, why, whylen, "no such msg_id '%s'",
+	    msg_id) : 0;
 }
 
-/* Buffer bytes stored for msg_id: 1 found, 0 absent, -1 error. */
-static int
-sizes(struct sqldb *s, const char *msg_id, long long *nb, long long *rnb,
-    char *why, size_t whylen)
-{
-	int found;
-
-	if ((found = seek(s, msg_id, why, whylen)) == 1) {
-		*nb = sqlite3_column_int64(s->st[S_GET], C_NBYTES);
-		*rnb = sqlite3_column_int64(s->st[S_GET], C_RNBYTES);
-		done(s->st[S_GET]);
-	}
-	return found;
-}
-
-static void sq_close(void *);
+static void	sq_close(void *);
 
 static void *
 sq_open(const struct db_config *cfg, char *why, size_t whylen)
 {
 	struct sqldb *s;
+	const char *what;
 	int rc, i;
 
 	if (cfg == NULL || cfg->path == NULL) {
@@ -550,45 +492,27 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 	}
 	s->record_limit = cfg->record_limit;
 	s->size_limit = cfg->size_limit;
-	rc = sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		sqlfail(s, NULL, rc, cfg->path, why, whylen);
-		goto fail;
-	}
+	what = cfg->path;
+	if ((rc = sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
+		goto sqlerr;
 	sqlite3_extended_result_codes(s->db, 1);
 	/* Only our thread writes, but an admin's sqlite3 shell may read. */
 	sqlite3_busy_timeout(s->db, 5000);
-	if ((rc = sqlite3_exec(s->db, sql_pragmas, NULL, NULL, NULL)) !=
-	    SQLITE_OK ||
-	    (rc = sqlite3_exec(s->db, sql_schema, NULL, NULL, NULL)) !=
-	    SQLITE_OK) {
-		sqlfail(s, NULL, rc, "creating schema", why, whylen);
-		goto fail;
-	}
-	for (i = 0; i < S_COUNT; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
-		if (rc != SQLITE_OK) {
-			sqlfail(s, NULL, rc, "preparing statement", why,
-			    whylen);
-			goto fail;
-		}
-	}
-	/* FIELD_COLS and cols[] are kept by hand: catch any drift here
-	 * rather than as records with shuffled keys. */
-	for (i = 0; i < NFIELD; i++)
-		if (strcmp(sqlite3_column_name(s->st[S_GET], i),
-		    cols[i].name) != 0)
-			break;
-	if (i < NFIELD) {
-		fail(EINVAL, why, whylen, "sqlite: column %d is not '%s'", i,
-		    cols[i].name);
-		goto fail;
-	}
+	what = "creating schema";
+	if ((rc = sqlite3_exec(s->db, sql_schema, NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		goto sqlerr;
+	what = "preparing statements";
+	for (i = 0; i < S_COUNT; i++)
+		if ((rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL)) != SQLITE_OK)
+			goto sqlerr;
 	if (load_totals(s, why, whylen) == -1)
 		goto fail;
 	return s;
+sqlerr:
+	sqlfail(s, NULL, rc, what, why, whylen);
 fail:
 	i = errno;
 	sq_close(s);
@@ -604,7 +528,7 @@ sq_close(void *h)
 
 	if (s == NULL)
 		return;
-	/* An open batch is kept, as when the caller had committed it. */
+	/* An open batch is kept, as if the caller had committed it. */
 	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, sql_commit, NULL, NULL, NULL);
 	for (i = 0; i < S_COUNT; i++)
@@ -618,7 +542,7 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 {
 	struct sqldb *s = h;
 	sqlite3_stmt *st = s->st[S_INSERT];
-	long long oldb = 0, oldr = 0;
+	long long old = 0;
 	const char *id;
 	int found, rc;
 
@@ -627,19 +551,15 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	if (check_fields(rec->fields, NULL, why, whylen) == -1)
 		return -1;
 	id = json_string_value(json_object_get(rec->fields, "msg_id"));
-	if ((found = sizes(s, id, &oldb, &oldr, why, whylen)) == -1)
+	if ((found = seek(s, id, 0, &old, why, whylen)) == -1)
 		return -1;
 	rc = bind_row(st, rec->fields, rec->fetched, &rec->buffers,
 	    &rec->result_buffers);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		return sqlfail(s, st, rc, "storing record", why, whylen);
-	done(st);
-	if (!found)
-		s->nrec++;
+	if (run(s, st, rc, "storing record", why, whylen) == -1)
+		return -1;
+	s->nrec += !found;
 	s->bytes += db_bufs_size(&rec->buffers) +
-	    db_bufs_size(&rec->result_buffers) - oldb - oldr;
+	    db_bufs_size(&rec->result_buffers) - old;
 	return 0;
 }
 
@@ -648,36 +568,36 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
     const struct db_bufs *rbufs, int fetched, char *why, size_t whylen)
 {
 	struct sqldb *s = h;
-	sqlite3_stmt *st = s->st[S_UPDATE];
+	sqlite3_stmt *st = s->st[S_UPDATE], *get = s->st[S_GET];
 	long long oldr;
 	json_t *merged;
-	int found, oldf, rc;
+	int rc;
 
 	if (s->busy)
 		return fail(EBUSY, why, whylen, "update during find");
 	if (fields != NULL && check_fields(fields, msg_id, why, whylen) == -1)
 		return -1;
-	if ((found = seek(s, msg_id, why, whylen)) != 1)
-		return found == -1 ? -1 : fail(ENOENT, why, whylen,
-		    "no such msg_id '%s'", msg_id);
-	if ((merged = row_fields(s->st[S_GET])) == NULL)
-		return rowfail(s, s->st[S_GET], msg_id, why, whylen);
-	oldf = sqlite3_column_int(s->st[S_GET], C_FETCHED);
-	oldr = sqlite3_column_int64(s->st[S_GET], C_RNBYTES);
-	done(s->st[S_GET]);
-	if (fields != NULL && json_object_update(merged, (json_t *)fields) ==
-	    -1) {
+	if (seek(s, msg_id, 1, NULL, why, whylen) == -1)
+		return -1;
+	if ((merged = row_fields(get)) == NULL)
+		return rowfail(get, msg_id, why, whylen);
+	if (fetched < 0)
+		fetched = sqlite3_column_int(get, C_FETCHED);
+	oldr = sqlite3_column_int64(get, C_RNBYTES);
+	done(get);
+	/* json_object_update borrows the caller's values, only until the
+	 * statement has run. */
+	if (fields != NULL &&
+	    json_object_update(merged, (json_t *)fields) == -1) {
 		json_decref(merged);
 		return fail(ENOMEM, why, whylen, "out of memory updating "
 		    "'%s'", msg_id);
 	}
-	rc = bind_row(st, merged, fetched >= 0 ? fetched : oldf, NULL, rbufs);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
+	rc = run(s, st, bind_row(st, merged, fetched, NULL, rbufs),
+	    "updating record", why, whylen);
 	json_decref(merged);
-	if (rc != SQLITE_DONE)
-		return sqlfail(s, st, rc, "updating record", why, whylen);
-	done(st);
+	if (rc == -1)
+		return -1;
 	if (rbufs != NULL)
 		s->bytes += db_bufs_size(rbufs) - oldr;
 	return 0;
@@ -690,22 +610,17 @@ sq_get(void *h, const char *msg_id, struct db_record *out, char *why,
 	struct sqldb *s = h;
 	sqlite3_stmt *st = s->st[S_GET];
 	json_t *f;
-	int found;
 
-	if ((found = seek(s, msg_id, why, whylen)) != 1)
-		return found == -1 ? -1 : fail(ENOENT, why, whylen,
-		    "no such msg_id '%s'", msg_id);
+	if (seek(s, msg_id, 1, NULL, why, whylen) == -1)
+		return -1;
 	if ((f = row_fields(st)) == NULL || row_record(st, f, out) == -1)
-		return rowfail(s, st, msg_id, why, whylen);
+		return rowfail(st, msg_id, why, whylen);
 	done(st);
 	return 0;
 }
 
-/*
- * The ids a query is limited to, as a JSON array for json_each(), or NULL
- * when it names none: {"msg_id": id}, {"msg_id": {"$eq": id}} and
- * {"msg_id": {"$in": [...]}} are what the hub itself sends.
- */
+/* The ids a query is limited to as a JSON array, or NULL when it names
+ * none.  {"msg_id": {"$in": [...]}} is what the hub itself sends. */
 static char *
 query_ids(const json_t *query)
 {
@@ -713,11 +628,10 @@ query_ids(const json_t *query)
 	json_t *list;
 	char *text;
 
-	if (json_is_string(c))
-		a = c;
-	else if (json_is_array(a = json_object_get(c, "$in")))
+	if (json_is_array(a = json_object_get(c, "$in")))
 		return json_dumps(a, JSON_COMPACT);
-	else if (!json_is_string(a = json_object_get(c, "$eq")))
+	if (!json_is_string(a = c) &&
+	    !json_is_string(a = json_object_get(c, "$eq")))
 		return NULL;
 	if ((list = json_pack("[O]", a)) == NULL)
 		return NULL;
@@ -731,24 +645,22 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
     size_t whylen)
 {
 	struct sqldb *s = h;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = s->st[S_SCAN];
 	struct db_record r;
 	json_t *f;
 	char *ids;
-	int rc, m;
+	int rc, stop = 0;
 
 	if (s->busy)
 		return fail(EBUSY, why, whylen, "find during find");
 	if (db_query_check(query, why, whylen) == -1)
 		return -1;
-	if ((ids = query_ids(query)) != NULL) {
+	/* Without the ids (or memory for them) the full scan still gives
+	 * the right answer, only slower. */
+	if ((ids = query_ids(query)) != NULL)
 		st = s->st[S_SCAN_IDS];
-		rc = sqlite3_bind_text(st, 1, ids, -1, free);
-	} else {
-		st = s->st[S_SCAN];
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
+	if (ids != NULL &&
+	    (rc = sqlite3_bind_text(st, 1, ids, -1, free)) != SQLITE_OK)
 		return sqlfail(s, st, rc, "binding query", why, whylen);
 	s->busy = 1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -760,17 +672,15 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 		}
 		if (row_record(st, f, &r) == -1)
 			break;
-		m = fn(arg, &r);
+		stop = fn(arg, &r);
 		db_record_release(&r);
-		if (m != 0) {
-			rc = SQLITE_DONE;
+		if (stop)
 			break;
-		}
 	}
 	s->busy = 0;
-	if (rc == SQLITE_ROW)
-		return rowfail(s, st, "", why, whylen);
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_ROW && !stop)
+		return rowfail(st, "", why, whylen);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlfail(s, st, rc, "scanning records", why, whylen);
 	done(st);
 	return 0;
@@ -781,22 +691,17 @@ sq_drop(void *h, const char *msg_id, char *why, size_t whylen)
 {
 	struct sqldb *s = h;
 	sqlite3_stmt *st = s->st[S_DELETE];
-	long long nb, rnb;
-	int found, rc;
+	long long old;
 
 	if (s->busy)
 		return fail(EBUSY, why, whylen, "drop during find");
-	if ((found = sizes(s, msg_id, &nb, &rnb, why, whylen)) == -1)
+	if (seek(s, msg_id, 1, &old, why, whylen) == -1)
 		return -1;
-	if (!found)
-		return fail(ENOENT, why, whylen, "no such msg_id '%s'",
-		    msg_id);
-	sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		return sqlfail(s, st, rc, "dropping record", why, whylen);
-	done(st);
+	if (run(s, st, sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC),
+	    "dropping record", why, whylen) == -1)
+		return -1;
 	s->nrec--;
-	s->bytes -= nb + rnb;
+	s->bytes -= old;
 	return 0;
 }
 
@@ -804,47 +709,30 @@ static int
 sq_begin(void *h)
 {
 	struct sqldb *s = h;
-	int rc;
 
-	if ((rc = sqlite3_step(s->st[S_BEGIN])) != SQLITE_DONE)
-		return sqlfail(s, s->st[S_BEGIN], rc, "begin", NULL, 0);
-	done(s->st[S_BEGIN]);
-	return 0;
+	return run(s, s->st[S_BEGIN], SQLITE_OK, "begin", NULL, 0);
 }
 
-/*
- * A failed COMMIT is rolled back rather than left open: the batch is
- * lost either way, and an open transaction would swallow every later
- * write.  SQLite may also have rolled the batch back by itself after an
- * I/O error inside it (then COMMIT finds no transaction).  Either way
- * the totals are reloaded from what the table holds.
- */
+/* A failed COMMIT is rolled back, not left open to swallow later writes
+ * (SQLite may have done so itself); the totals are reloaded. */
 static int
 sq_commit(void *h)
 {
 	struct sqldb *s = h;
-	int rc, err;
+	int err;
 
-	if ((rc = sqlite3_step(s->st[S_COMMIT])) == SQLITE_DONE) {
-		done(s->st[S_COMMIT]);
+	if (run(s, s->st[S_COMMIT], SQLITE_OK, "commit", NULL, 0) == 0)
 		return 0;
-	}
-	sqlfail(s, s->st[S_COMMIT], rc, "commit", NULL, 0);
 	err = errno;
-	if (!sqlite3_get_autocommit(s->db)) {
-		sqlite3_step(s->st[S_ROLLBACK]);
-		done(s->st[S_ROLLBACK]);
-	}
+	if (!sqlite3_get_autocommit(s->db))
+		run(s, s->st[S_ROLLBACK], SQLITE_OK, "rollback", NULL, 0);
 	load_totals(s, NULL, 0);
 	errno = err;
 	return -1;
 }
 
-/*
- * As db_memory.c: drop the oldest completed and delivered records until
- * ~10% under each exceeded limit.  The rows to drop are counted first,
- * then removed by one DELETE, so a failure removes nothing.
- */
+/* As db_memory.c, culling oldest completed and delivered records.  They
+ * are counted first, then removed by one DELETE: all or nothing. */
 static long
 sq_cull(void *h)
 {
@@ -862,8 +750,6 @@ sq_cull(void *h)
 		target_n = s->record_limit - s->record_limit / 10;
 	if (s->size_limit > 0 && s->bytes > s->size_limit)
 		target_b = s->size_limit - s->size_limit / 10;
-	if (target_n == LONG_MAX && target_b == LLONG_MAX)
-		return 0;
 	while ((n > target_n || b > target_b) &&
 	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		b -= sqlite3_column_int64(st, 0);
@@ -876,10 +762,8 @@ sq_cull(void *h)
 	if (k == 0)
 		return 0;
 	st = s->st[S_CULL];
-	sqlite3_bind_int64(st, 1, k);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		return sqlfail(s, st, rc, "culling", NULL, 0);
-	done(st);
+	if (run(s, st, sqlite3_bind_int64(st, 1, k), "culling", NULL, 0) == -1)
+		return -1;
 	s->nrec = n;
 	s->bytes = b;
 	return k;

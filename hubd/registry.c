@@ -358,7 +358,7 @@ registry_on_pong(struct hub *h, int arg)
 	if ((e = engine_by_uuid(h, uuid)) == NULL &&
 	    (e = restore_engine(h, uuid)) == NULL)
 		goto out;
-	if ((fd = zmq_msg_get(&fr.f[0], ZMQ_SRCFD)) >= 0)
+	if ((fd = zmq_msg_get(&fr.f[1], ZMQ_SRCFD)) >= 0)
 		e->hb_fd = fd;
 	if (t > e->last_pong)
 		e->last_pong = t;

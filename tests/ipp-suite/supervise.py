@@ -86,12 +86,23 @@ def cmdline(pid):
         return "?"
 
 
+def alive(pid):
+    """True unless pid is gone or a zombie (exited, only waiting to be reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def kill_all(tag, grace=5.0):
     killed = {}
     for sig in (signal.SIGTERM, signal.SIGKILL):
+        reap()
         pids = set(descendants(os.getpid()))
         if tag:
             pids |= set(tagged(tag))
+        pids = {p for p in pids if alive(p)}
         if not pids:
             break
         for p in pids:
@@ -108,7 +119,7 @@ def kill_all(tag, grace=5.0):
                 left = set(descendants(os.getpid()))
                 if tag:
                     left |= set(tagged(tag))
-                if not left:
+                if not any(alive(p) for p in left):
                     break
                 time.sleep(0.1)
     reap()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian packages the project needs, only
+# when some are missing.  usage: scripts/deps.sh [build|test|all]
+set -eu
+build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
+	libsodium-dev"
+# the reference peer and the test tools
+test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
+	python3-zmq procps psmisc valgrind clang"
+case "${1:-all}" in
+build) want=$build ;;
+test|all) want="$build $test" ;;
+*) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+missing=()
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

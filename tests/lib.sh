@@ -1,0 +1,113 @@
+# tests/lib.sh - shared setup for scenario tests (sourced, bash).
+#
+# Each test gets a scratch directory $T_DIR (removed at exit unless
+# KEEP=1) with its own IPython profile, and every process it starts with
+# spawn() runs in its own process group, recorded by PID and killed with
+# its children at exit.  Waits are bounded: wait_for SECONDS CMD...
+set -u
+T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipptest.XXXXXX")
+T_PIDS=()
+PY=/usr/bin/python3
+HUBD=$T_TOP/hubd/hubd
+PROFILE=$T_DIR/profile
+export IPYTHONDIR=$T_DIR/ipython
+export PYTHONDONTWRITEBYTECODE=1
+export PYTHONPATH=$T_TOP/tests/py${PYTHONPATH:+:$PYTHONPATH}
+
+t_cleanup() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL -- "-$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "# kept $T_DIR"
+	else
+		rm -rf "$T_DIR"
+	fi
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# spawn NAME CMD...: run CMD in its own process group, log to $T_DIR/NAME.log;
+# sets SPAWNED to its PID.
+spawn() {
+	local name=$1
+	shift
+	setsid "$@" >"$T_DIR/$name.log" 2>&1 </dev/null &
+	SPAWNED=$!
+	T_PIDS+=("$SPAWNED")
+}
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	local limit=$1 t0
+	shift
+	t0=$(date +%s%N)
+	until "$@" 2>/dev/null; do
+		if [ $((($(date +%s%N) - t0) / 1000000)) -ge $((limit * 1000)) ]; then
+			echo "# timed out after ${limit}s waiting for: $*"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+need_python_ipp() {
+	$PY -c 'import ipyparallel' 2>/dev/null ||
+	    skip "python3-ipyparallel is not installed"
+}
+
+# start_hubd [ARGS...]: hubd on 127.0.0.1 with the test profile; waits
+# for its connection files.  HUB_PID is set.
+start_hubd() {
+	[ -x "$HUBD" ] || { echo "hubd not built"; exit 1; }
+	spawn hubd "$HUBD" --profile-dir="$PROFILE" --ip=127.0.0.1 "$@"
+	HUB_PID=$SPAWNED
+	wait_for 10 test -s "$PROFILE/security/ipcontroller-engine.json" ||
+	    { cat "$T_DIR/hubd.log"; exit 1; }
+	wait_for 10 test -s "$PROFILE/security/ipcontroller-client.json"
+}
+
+# start_ipcontroller [ARGS...]: the real controller, for comparisons.
+start_ipcontroller() {
+	spawn ipcontroller $PY -m ipyparallel.controller \
+	    --profile-dir="$PROFILE" --ip=127.0.0.1 "$@"
+	HUB_PID=$SPAWNED
+	wait_for 30 test -s "$PROFILE/security/ipcontroller-engine.json" ||
+	    { cat "$T_DIR/ipcontroller.log"; exit 1; }
+}
+
+# start_ipengines N: N real ipengines; ENGINE_PIDS holds their PIDs.
+ENGINE_PIDS=()
+start_ipengines() {
+	local i
+	for i in $(seq "$1"); do
+		spawn "ipengine$i" $PY -m ipyparallel.engine \
+		    --profile-dir="$PROFILE" --log-level=WARN
+		ENGINE_PIDS+=("$SPAWNED")
+	done
+}
+
+# wait_engines N [SECONDS]: until the controller reports N engines.
+wait_engines() {
+	$PY - "$PROFILE" "$1" "${2:-30}" <<'PYEOF'
+import sys, ipyparallel as ipp
+c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
+c.wait_for_engines(int(sys.argv[2]), timeout=float(sys.argv[3]))
+c.close()
+PYEOF
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# t1000-hubd-interop: the real Python Client and two real ipengines
+# against hubd: every client feature the controller takes part in, then
+# client.shutdown(hub=True) stops hubd and removes its connection files.
+. "$(dirname "$0")/lib.sh"
+need_python_ipp
+start_hubd
+start_ipengines 2
+$PY "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full || exit 1
+$PY - "$PROFILE" <<'PYEOF' || exit 1
+import sys, ipyparallel as ipp
+c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
+c.wait_for_engines(2, timeout=10)
+c.shutdown(hub=True, block=True)
+print("ok - client.shutdown(hub=True) returned")
+PYEOF
+wait_for 5 eval '! kill -0 $HUB_PID' || { echo "not ok - hubd still running"; exit 1; }
+echo "ok - hubd exited"
+test ! -e "$PROFILE/security/ipcontroller-client.json" ||
+    { echo "not ok - connection file left behind"; exit 1; }
+echo "ok - connection files removed"
+for p in "${ENGINE_PIDS[@]}"; do
+	wait_for 10 eval "! kill -0 $p" || { echo "not ok - engine $p still up"; exit 1; }
+done
+echo "ok - engines shut down"
