@@ -128,9 +128,11 @@ bcast_client(struct hub *h, int arg)
 	if ((rc = hub_recv(h, h->bc_c, &m, "broadcast")) <= 0)
 		goto out;
 	targets = json_object_get(m.metadata, "targets");
-	if (m.nids != 1 || !json_is_array(targets)) {
-		log_warnx("dropped %s on broadcast: want 1 routing frame and "
-		    "metadata.targets", m.msg_type);
+	if (m.nids != 1 || !json_is_array(targets) ||
+	    !is_task_type(m.msg_type)) {
+		log_warnx("dropped %s on broadcast: want an apply or execute "
+		    "request with 1 routing frame and metadata.targets",
+		    m.msg_type);
 		goto out;
 	}
 	orig_id = json_object_get(m.metadata, "original_msg_id");

@@ -54,11 +54,7 @@ static const char *const text_keys[] = {
 	"execute_input", "stdout", "stderr", NULL
 };
 
-static int
-fail(int err, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
+static int __attribute__((format(printf, 4, 5)))
 fail(int err, char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
@@ -101,17 +97,14 @@ check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
 		if (!in_list(db_record_keys, key) ||
 		    strcmp(key, "buffers") == 0 ||
 		    strcmp(key, "result_buffers") == 0)
-			return fail(EINVAL, why, whylen, "unknown record key "
-			    "'%s'", key);
+			return fail(EINVAL, why, whylen, "bad key '%s'", key);
 		if (json_is_null(v))
 			continue;
 		if (db_key_is_date(key) && (!json_is_string(v) ||
 		    ipp_iso_parse(json_string_value(v)) == -1))
-			return fail(EINVAL, why, whylen, "%s: not an ISO-8601 "
-			    "date", key);
+			return fail(EINVAL, why, whylen, "%s: bad date", key);
 		if (in_list(text_keys, key) && !json_is_string(v))
-			return fail(EINVAL, why, whylen, "%s: not a string",
-			    key);
+			return fail(EINVAL, why, whylen, "%s: not text", key);
 	}
 	if (id != NULL && (v = json_object_get(fields, "msg_id")) != NULL &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), id) != 0))
@@ -311,12 +304,12 @@ mem_update(void *h, const char *msg_id, const json_t *fields,
 
 	if (m->busy)
 		return fail(EBUSY, why, whylen, "update during find");
+	if (fields != NULL && check_fields(fields, msg_id, why, whylen) == -1)
+		return -1;
 	if ((r = *slot(m, msg_id, hash_id(msg_id))) == NULL)
 		return fail(ENOENT, why, whylen, "no such msg_id '%s'",
 		    msg_id);
 	if (fields != NULL) {
-		if (check_fields(fields, msg_id, why, whylen) == -1)
-			return -1;
 		/* A shallow copy shares the untouched values with the old
 		 * fields; the caller's values are deep-copied since the
 		 * caller may change them after we return. */
@@ -378,7 +371,6 @@ mem_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 {
 	struct memdb *m = h;
 	struct mem_rec *r;
-	int stop = 0;
 
 	if (m->busy)
 		return fail(EBUSY, why, whylen, "find during find");
@@ -387,7 +379,7 @@ mem_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 	m->busy = 1;
 	TAILQ_FOREACH(r, &m->order, entry) {
 		if (db_query_match(query, r->rec.fields, NULL, 0) == 1 &&
-		    (stop = fn(arg, &r->rec)) != 0)
+		    fn(arg, &r->rec) != 0)
 			break;
 	}
 	m->busy = 0;

@@ -40,11 +40,7 @@ static const struct {
 	{ "$exists", Q_EXISTS },
 };
 
-static int
-bad(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+static int __attribute__((format(printf, 3, 4)))
 bad(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;

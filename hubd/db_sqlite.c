@@ -202,9 +202,11 @@ sqlfail(struct sqldb *s, sqlite3_stmt *st, int rc, const char *what,
 	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
 	    sqlite3_system_errno(s->db) != 0)
 		err = sqlite3_system_errno(s->db);
+	/* rc may be ours (a failed encoding), not the handle's last error. */
 	if (why != NULL && whylen > 0)
 		snprintf(why, whylen, "sqlite: %s: %s (code %d)", what,
-		    sqlite3_errmsg(s->db), sqlite3_extended_errcode(s->db));
+		    (sqlite3_errcode(s->db) & 0xff) == (rc & 0xff) ?
+		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc);
 	if (st != NULL)
 		done(st);
 	errno = err;
@@ -248,8 +250,10 @@ bind_bufs(sqlite3_stmt *st, int at, int at_size, const struct db_bufs *b)
 	int i, j;
 
 	if ((i = sqlite3_bind_int64(st, at_size, db_bufs_size(b))) !=
-	    SQLITE_OK || b->n == 0)
-		return i != SQLITE_OK ? i : sqlite3_bind_null(st, at);
+	    SQLITE_OK)
+		return i;
+	if (b->n == 0)
+		return sqlite3_bind_null(st, at);
 	for (i = 0; i < b->n; i++) {
 		if (b->v[i].len > SIZE_MAX - n - 8)
 			return SQLITE_TOOBIG;
@@ -355,22 +359,18 @@ row_fields(sqlite3_stmt *st)
 	for (i = 0; i < NFIELD; i++) {
 		text = (const char *)sqlite3_column_text(st, i);
 		len = sqlite3_column_bytes(st, i);
-		/* Stored text that does not decode is a damaged row. */
-		errno = text == NULL ? ENOMEM : EBADMSG;
-		if (text == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
-			v = NULL;
-		else if (text == NULL)
-			v = json_null();
-		else if (cols[i].kind != K_JSON)
-			v = json_stringn(text, len);
-		else
-			v = json_loadb(text, len, JSON_DECODE_ANY |
+		if (text != NULL)
+			v = cols[i].kind != K_JSON ? json_stringn(text, len) :
+			    json_loadb(text, len, JSON_DECODE_ANY |
 			    JSON_ALLOW_NUL, NULL);
+		else
+			v = sqlite3_column_type(st, i) == SQLITE_NULL ?
+			    json_null() : NULL;
 		if (v == NULL ||
 		    json_object_set_new(f, cols[i].name, v) == -1) {
-			i = errno;
 			json_decref(f);
-			errno = i;
+			/* Stored text that does not decode: a damaged row. */
+			errno = text != NULL ? EBADMSG : ENOMEM;
 			return NULL;
 		}
 	}
@@ -398,14 +398,18 @@ row_record(sqlite3_stmt *st, json_t *fields_new, struct db_record *out)
 	return 0;
 }
 
+/* Give up on st's current row (column 0 is msg_id), keeping errno. */
 static int
-rowfail(sqlite3_stmt *st, const char *msg_id, char *why, size_t whylen)
+rowfail(sqlite3_stmt *st, char *why, size_t whylen)
 {
+	const char *id = (const char *)sqlite3_column_text(st, 0);
 	int err = errno;
 
-	done(st);
-	return fail(err, why, whylen, "reading record '%s': %s", msg_id,
+	fail(err, why, whylen, "reading record '%s': %s", id ? id : "?",
 	    err == EBADMSG ? "corrupt row" : strerror(err));
+	done(st);
+	errno = err;
+	return -1;
 }
 
 /* As in db_memory.c: only what the columns can hold faithfully. */
@@ -425,17 +429,14 @@ check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
 			if (strcmp(key, cols[i].name) == 0)
 				break;
 		if (i == NFIELD)
-			return fail(EINVAL, why, whylen, "unknown record key "
-			    "'%s'", key);
+			return fail(EINVAL, why, whylen, "bad key '%s'", key);
 		if (json_is_null(v) || cols[i].kind == K_JSON)
 			continue;
 		if (!json_is_string(v))
-			return fail(EINVAL, why, whylen, "%s: not a string",
-			    key);
+			return fail(EINVAL, why, whylen, "%s: not text", key);
 		if (cols[i].kind == K_DATE &&
 		    ipp_iso_parse(json_string_value(v)) == -1)
-			return fail(EINVAL, why, whylen, "%s: not an ISO-8601 "
-			    "date", key);
+			return fail(EINVAL, why, whylen, "%s: bad date", key);
 	}
 	if (id != NULL && (v = json_object_get(fields, "msg_id")) != NULL &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), id) != 0))
@@ -580,7 +581,7 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 	if (seek(s, msg_id, 1, NULL, why, whylen) == -1)
 		return -1;
 	if ((merged = row_fields(get)) == NULL)
-		return rowfail(get, msg_id, why, whylen);
+		return rowfail(get, why, whylen);
 	if (fetched < 0)
 		fetched = sqlite3_column_int(get, C_FETCHED);
 	oldr = sqlite3_column_int64(get, C_RNBYTES);
@@ -614,7 +615,7 @@ sq_get(void *h, const char *msg_id, struct db_record *out, char *why,
 	if (seek(s, msg_id, 1, NULL, why, whylen) == -1)
 		return -1;
 	if ((f = row_fields(st)) == NULL || row_record(st, f, out) == -1)
-		return rowfail(st, msg_id, why, whylen);
+		return rowfail(st, why, whylen);
 	done(st);
 	return 0;
 }
@@ -633,9 +634,8 @@ query_ids(const json_t *query)
 	if (!json_is_string(a = c) &&
 	    !json_is_string(a = json_object_get(c, "$eq")))
 		return NULL;
-	if ((list = json_pack("[O]", a)) == NULL)
-		return NULL;
-	text = json_dumps(list, JSON_COMPACT);
+	list = json_pack("[O]", a);
+	text = list != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
 	json_decref(list);
 	return text;
 }
@@ -679,7 +679,7 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 	}
 	s->busy = 0;
 	if (rc == SQLITE_ROW && !stop)
-		return rowfail(st, "", why, whylen);
+		return rowfail(st, why, whylen);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlfail(s, st, rc, "scanning records", why, whylen);
 	done(st);

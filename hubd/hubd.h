@@ -278,6 +278,8 @@ void	 sched_engine_lost_task(struct hub *, struct engine *, struct task *);
 void	 sched_check_timeouts(struct hub *, double now);
 double	 sched_next_timeout(struct hub *);
 int	 relay_task_client(struct hub *, int);
+/* Request types that an engine answers and that may be queued. */
+int	 is_task_type(const char *msg_type);
 const struct sched_ops *sched_lookup(const char *name);
 
 /* bcast.c */

@@ -51,6 +51,15 @@ frame_str(struct ipp_msg *m, int i, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* Shell requests are answered by a *_reply; other types (comm_*) are not. */
+static int
+has_reply(const char *type)
+{
+	size_t n = strlen(type);
+
+	return n > 8 && strcmp(type + n - 8, "_request") == 0;
+}
+
 static void
 set_client(struct task *t, struct ipp_msg *m)
 {
@@ -86,10 +95,18 @@ relay_mux_client(struct hub *h, int arg)
 		goto out;
 	}
 	frame_str(&m, 1, uuid, sizeof(uuid));
+	e = engine_by_uuid(h, uuid);
+	if (!has_reply(m.msg_type)) {
+		/* comm messages and the like: relay, nothing to track */
+		if (e != NULL && e->state == ENGINE_REGISTERED) {
+			ipp_frames_swap(&m.fr, 0, 1);
+			hub_send(h, h->mux_e, &m.fr);
+		}
+		goto out;
+	}
 	t = task_new(h, m.msg_id, TQ_MUX);
 	set_client(t, &m);
 	t->header = json_incref(m.header);
-	e = engine_by_uuid(h, uuid);
 	task_record_new(h, &m, TQ_MUX, e ? e->uuid : NULL);
 	if (e == NULL || e->state != ENGINE_REGISTERED) {
 		task_fabricate_reply(h, t, ipp_error_content("EngineError",

@@ -565,6 +565,13 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 }
 
 int
+is_task_type(const char *t)
+{
+	return strcmp(t, "apply_request") == 0 ||
+	    strcmp(t, "execute_request") == 0;
+}
+
+int
 relay_task_client(struct hub *h, int arg)
 {
 	struct ipp_msg m;
@@ -576,6 +583,17 @@ relay_task_client(struct hub *h, int arg)
 	if (m.nids != 1) {
 		log_warnx("dropped %s on task: %d routing frames, want 1",
 		    m.msg_type, m.nids);
+		goto out;
+	}
+	if (!is_task_type(m.msg_type)) {
+		/* an engine would never answer it, and would stay "busy" */
+		log_warnx("refused %s on task: only apply_request and "
+		    "execute_request are load-balanced", m.msg_type);
+		hub_reply(h, h->task_c, ipp_frame_data(&m.fr, 0),
+		    ipp_frame_len(&m.fr, 0), "hub_error", m.header,
+		    ipp_error_content("ValueError", "the task scheduler runs "
+		    "apply_request and execute_request, not '%s'", m.msg_type),
+		    NULL, 0);
 		goto out;
 	}
 	sched_submit(h, &m, 1);

@@ -260,6 +260,12 @@ ipp_msg_reseal(struct ipp_session *s, struct ipp_msg *m)
 	    m->content };
 	int i, rc = -1;
 
+	/* only a successfully decoded message has the JSON and a sig index */
+	if (m->header == NULL || m->parent == NULL || m->metadata == NULL ||
+	    m->content == NULL || m->sig < 1 || m->sig + 4 >= m->fr.n) {
+		errno = EINVAL;
+		return -1;
+	}
 	ipp_frames_init(&tail);
 	if (append_signed(s, &tail, obj) == -1)
 		goto out;

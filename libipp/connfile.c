@@ -45,8 +45,10 @@ ipp_conninfo_load(const char *path, struct ipp_conninfo *ci, char *why,
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
+	/* jansson sets errno only when the file cannot be read */
+	errno = 0;
 	if ((o = json_load_file(path, 0, &jerr)) == NULL) {
-		int e = errno ? errno : EINVAL;
+		int e = errno;
 
 		if (why != NULL)
 			snprintf(why, whylen, "cannot load '%s': %s", path,

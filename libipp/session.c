@@ -12,7 +12,9 @@
  * forgotten; jupyter_client forgets a random tenth, which gives no stronger
  * guarantee.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,7 +296,8 @@ ipp_monotonic(void)
 void
 ipp_iso_format(double t, char *buf, size_t len)
 {
-	time_t sec = (time_t)t;
+	/* floor, not truncation: before 1970 the fraction must stay >= 0 */
+	time_t sec = (time_t)floor(t);
 	long usec = (long)((t - (double)sec) * 1e6 + 0.5);
 	struct tm tm;
 	char d[32];
@@ -327,15 +330,27 @@ ipp_iso_parse(const char *s)
 	struct tm tm;
 	double frac = 0;
 	const char *p;
-	char *end;
 	long off = 0;
 
 	memset(&tm, 0, sizeof(tm));
 	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return -1;
+	/*
+	 * Digits only: strtod would also take an exponent ("00.5e3" is 500
+	 * seconds) and follows LC_NUMERIC's decimal point.
+	 */
 	if (*p == '.') {
-		frac = strtod(p, &end);
-		p = end;
+		long num = 0, den = 1;
+
+		if (!isdigit((unsigned char)p[1]))
+			return -1;
+		/* digits past nanoseconds cannot change a double this size */
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (den < 1000000000L) {
+				num = num * 10 + (*p - '0');
+				den *= 10;
+			}
+		frac = (double)num / (double)den;
 	}
 	if (*p == '+' || *p == '-') {
 		int sign = *p == '-' ? -1 : 1, hh = 0, mm = 0;

@@ -334,7 +334,8 @@ t_queries(const struct db_ops *ops, void *h)
 		    "r1,r1b,r2" },
 		/* The same instants, written differently. */
 		{ "{\"submitted\": \"2026-01-01T01:00:02+01:00\"}", "r2" },
-		{ "{\"submitted\": {\"$eq\": \"2026-01-01T00:00:02Z\"}}", "r2" },
+		{ "{\"submitted\": {\"$eq\": \"2026-01-01T00:00:02Z\"}}",
+		    "r2" },
 		{ "{\"submitted\": {\"$in\": [\"2026-01-01T00:00:03.0Z\"]}}",
 		    "r3" },
 		{ "{\"completed\": {\"$gt\": \"2025-12-31T19:00:02-05:00\"}}",
@@ -342,7 +343,8 @@ t_queries(const struct db_ops *ops, void *h)
 		{ "{\"queue\": {\"$gt\": \"mux\"}}", "r0" },
 		{ "{\"queue\": {\"$lte\": \"mux\"}}", "r1,r1b,r2" },
 		{ "{\"execute_result\": {\"$gt\": 5}}", "r0,r1" },
-		{ "{\"execute_result\": {\"$gte\": 4.0, \"$lt\": 8}}", "r0,r2" },
+		{ "{\"execute_result\": {\"$gte\": 4.0, \"$lt\": 8}}",
+		    "r0,r2" },
 		{ "{\"execute_result\": 8.0}", "r1" },
 		{ "{\"execute_result\": {\"$mod\": [3, 1]}}", "r0,r2,r3" },
 		{ "{\"execute_result\": {\"$mod\": [-3, -2]}}", "r0,r2,r3" },
@@ -498,7 +500,7 @@ t_cull_size(const struct db_ops *ops, const struct db_config *base)
 {
 	struct db_config cfg = *base;
 	struct db_record r;
-	char buf[300] = { 0 }, id[8];
+	char buf[300] = { 0 }, id[16];
 	long long bytes;
 	long n;
 	void *h;
@@ -720,7 +722,8 @@ t_common(void)
 	ok(json_array_size(json_object_get(json_object_get(b.fields,
 	    "content"), "x")) == 1, "record copy is deep");
 	ok(b.fetched == 1 && db_bufs_size(&b.buffers) == 5 &&
-	    b.result_buffers.n == 1 && b.buffers.v[0].data != a.buffers.v[0].data,
+	    b.result_buffers.n == 1 &&
+	    b.buffers.v[0].data != a.buffers.v[0].data,
 	    "record copy copies buffers");
 	db_record_release(&a);
 	db_record_release(&b);

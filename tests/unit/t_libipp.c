@@ -193,7 +193,8 @@ test_frames(void)
 	ok(ipp_frames_delim(&fr) == -1 && errno == EPROTO,
 	    "delimiter as the last part: EPROTO");
 	make_frames(&fr, 1, 6);
-	is_int(ipp_frames_delim(&fr), 1, "6 parts after the delimiter (a buffer)");
+	is_int(ipp_frames_delim(&fr), 1,
+	    "6 parts after the delimiter (a buffer)");
 
 	ipp_frames_clear(&fr);
 	errno = 0;
@@ -365,7 +366,7 @@ test_sign(void)
 	ipp_session_init(&s, TV_KEY, NULL);
 	parts[0] = "{\"msg_id\": ";
 	lens[0] = strlen(parts[0]);
-	parts[1] = TV_HEADER + lens[0];
+	parts[1] = &TV_HEADER[lens[0]];
 	lens[1] = strlen(TV_HEADER) - lens[0];
 	parts[2] = "{}{}";
 	lens[2] = 4;
@@ -705,10 +706,10 @@ test_build(void)
 static void
 test_error_content(void)
 {
-	json_t *c = ipp_error_content("KeyError", "no such %s: %d", "engine",
-	    7);
+	json_t *c;
 	char *s;
 
+	c = ipp_error_content("KeyError", "no such %s: %d", "engine", 7);
 	ok(c != NULL && json_str_is(c, "status", "error") && json_str_is(c,
 	    "ename", "KeyError") && json_str_is(c, "evalue",
 	    "no such engine: 7"), "error content status, ename, evalue");
@@ -742,7 +743,8 @@ test_iso(void)
 	ipp_iso_format(T2026 + 0.25, b, sizeof(b));
 	is_str(b, "2026-01-01T00:00:00.250000Z", "format fractional");
 	ipp_iso_format(T2026 - 0.0000001, b, sizeof(b));
-	is_str(b, "2026-01-01T00:00:00.000000Z", "format rounds up to the next second");
+	is_str(b, "2026-01-01T00:00:00.000000Z",
+	    "format rounds up to the next second");
 	ipp_iso_format(1795311502.130239, b, sizeof(b));
 	is_str(b, "2026-11-22T01:38:22.130239Z", "format microseconds");
 	ipp_iso_format(-0.5, b, sizeof(b));
@@ -788,10 +790,10 @@ test_ids(void)
 {
 	struct ipp_session s;
 	char a[128], b[128], h[80], want[128];
-	const char *olduser = getenv("USER");
-	char *saved = olduser ? xstrdup(olduser) : NULL;
+	char *saved;
 	json_t *hd;
 
+	saved = getenv("USER") ? xstrdup(getenv("USER")) : NULL;
 	ipp_new_id(a, sizeof(a));
 	ipp_new_id(b, sizeof(b));
 	ok(is_new_id(a), "new_id is 8 hex '-' 24 hex: %s", a);
@@ -918,7 +920,8 @@ test_connfile(void)
 	ok(got.hb_ping == 0 && got.hb_pong == 0, "no heartbeat in client file");
 	o = json_load_file(path, 0, NULL);
 	ok(o != NULL && json_is_null(json_object_get(o, "curve_serverkey")) &&
-	    json_str_is(o, "pack", "json") && json_str_is(o, "unpack", "json") &&
+	    json_str_is(o, "pack", "json") &&
+	    json_str_is(o, "unpack", "json") &&
 	    json_is_integer(json_object_get(o, "broadcast")) &&
 	    json_object_get(o, "hb_ping") == NULL,
 	    "client file has ipyparallel's shape");
@@ -997,10 +1000,11 @@ test_profile(void)
 {
 	struct ipp_profile p, orig;
 	char want[1200], path[1200], big[2000];
-	char *saved_ipd = getenv("IPYTHONDIR") ?
-	    xstrdup(getenv("IPYTHONDIR")) : NULL;
-	char *saved_home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+	char *saved_ipd, *saved_home;
 	int rc;
+
+	saved_ipd = getenv("IPYTHONDIR") ? xstrdup(getenv("IPYTHONDIR")) : NULL;
+	saved_home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
 
 	/* an explicit --profile-dir wins over IPYTHONDIR */
 	snprintf(want, sizeof(want), "%s/ipd", tmpdir);
@@ -1244,8 +1248,9 @@ test_replay(void)
 int
 main(void)
 {
-	const char *td = getenv("TMPDIR");
+	const char *td;
 
+	td = getenv("TMPDIR");
 	snprintf(tmpdir, sizeof(tmpdir), "%s/t_libipp.XXXXXX",
 	    td != NULL && *td != '\0' ? td : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)

@@ -1,2 +1,0 @@
-libipp/codec.o: libipp/codec.c libipp/ipp.h
-libipp/ipp.h:

@@ -1,2 +1,0 @@
-libipp/connfile.o: libipp/connfile.c libipp/ipp.h
-libipp/ipp.h:

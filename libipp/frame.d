@@ -1,2 +1,0 @@
-libipp/frame.o: libipp/frame.c libipp/ipp.h
-libipp/ipp.h:

@@ -1,2 +1,0 @@
-libipp/log.o: libipp/log.c libipp/ipp.h
-libipp/ipp.h:

@@ -1,2 +1,0 @@
-libipp/profile.o: libipp/profile.c libipp/ipp.h
-libipp/ipp.h:

@@ -1,2 +1,0 @@
-libipp/session.o: libipp/session.c libipp/ipp.h
-libipp/ipp.h:

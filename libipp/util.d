@@ -1,2 +1,0 @@
-libipp/util.o: libipp/util.c libipp/ipp.h
-libipp/ipp.h:

@@ -1,0 +1,514 @@
+/*
+ * loadgen.c - a C client that loads a controller with no-op tasks and
+ * measures what comes back: tasks per second and round-trip latency.
+ *
+ * It reads ipcontroller-client.json, connects a DEALER to the task port
+ * (load-balanced, through the scheduler) or to the mux port (direct, one
+ * engine after another), and keeps --window apply_requests in flight
+ * until --count replies have arrived or --seconds have passed.  The
+ * requests carry a tiny buffer and the metadata a LoadBalancedView sends;
+ * engines simulated by tools/simengines answer them without running
+ * anything, so what is measured is the controller and the wire.  With
+ * --window 1 the latency is the undisturbed round trip.
+ *
+ * Requests are made from a text template and signed with libipp rather
+ * than built through jansson: at 100,000 tasks a second the generator
+ * shares two cores with the controller and the engines, and every
+ * microsecond it spends is one the controller does not get.  Replies are
+ * matched by the counter at the end of parent_header.msg_id.
+ *
+ * Output is "key value" lines for the bench scripts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipp.h"
+
+#define RING		(1 << 20)	/* send times of requests in flight */
+#define MAX_TARGETS	4096
+
+struct slot {
+	unsigned long	 n;		/* counter of the request, 0 free */
+	double		 t;		/* monotonic send time */
+};
+
+struct lg {
+	/* options */
+	int		 mux;		/* direct instead of load-balanced */
+	int		 window;
+	long		 count;
+	double		 seconds;
+	long		 warmup;
+	int		 nbufs;
+	size_t		 bufsize;
+	int		 verify;
+	double		 timeout;
+	int		 engines;	/* wait for this many first */
+	/* controller */
+	struct ipp_conninfo ci;
+	struct ipp_session sess;
+	void		*zctx;
+	void		*sock;		/* DEALER to task or mux */
+	char		*targets[MAX_TARGETS];	/* engine uuids, for mux */
+	int		 ntargets;
+	int		 nexttarget;
+	unsigned char	*buf;		/* the payload of every request */
+	/* bookkeeping */
+	struct slot	*ring;
+	unsigned long	 counter;
+	long		 sent, done, inflight, errors, unmatched;
+	float		*lat;		/* microseconds, after warm-up */
+	size_t		 nlat, latcap;
+	double		 t_measure;	/* start of measurement (after warm-up) */
+	double		 t_last;	/* last reply */
+};
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	quit = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+"usage: loadgen [--file CLIENT_JSON | --profile-dir DIR [--cluster-id ID]]\n"
+"           [--queue task|mux] [--window W] [--count N | --seconds S]\n"
+"           [--warmup N] [--engines N] [--nbufs K] [--bufsize B]\n"
+"           [--timeout S] [--verify]\n"
+"\n"
+"Submits no-op apply_requests with W in flight and prints throughput and\n"
+"round-trip latency percentiles as 'key value' lines.  --engines waits\n"
+"until the controller reports that many engines.  --timeout (default 10)\n"
+"is how long to wait for any reply before giving up.\n");
+	exit(2);
+}
+
+/* The string value of "key" in flat JSON text (see simengines.c). */
+static int
+json_peek(const char *buf, size_t len, const char *key, char *out,
+    size_t outlen)
+{
+	size_t kl = strlen(key), i, j;
+
+	for (i = 0; i + kl + 2 < len; i++) {
+		if (buf[i] != '"' || memcmp(buf + i + 1, key, kl) != 0 ||
+		    buf[i + kl + 1] != '"')
+			continue;
+		j = i + kl + 2;
+		while (j < len && (buf[j] == ' ' || buf[j] == ':'))
+			j++;
+		if (j >= len || buf[j] != '"')
+			return -1;
+		for (i = ++j; j < len && buf[j] != '"'; j++)
+			if (buf[j] == '\\')
+				return -1;
+		if (j >= len || j - i >= outlen)
+			return -1;
+		memcpy(out, buf + i, j - i);
+		out[j - i] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+static void *
+dealer(struct lg *g, int port)
+{
+	char url[512];
+	void *z;
+	int zero = 0;
+
+	if ((z = zmq_socket(g->zctx, ZMQ_DEALER)) == NULL)
+		fatalx("zmq_socket: %s", zmq_strerror(errno));
+	zmq_setsockopt(z, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(z, ZMQ_RCVHWM, &zero, sizeof(zero));
+	zmq_setsockopt(z, ZMQ_LINGER, &zero, sizeof(zero));
+	ipp_conninfo_url(&g->ci, port, url, sizeof(url));
+	if (zmq_connect(z, url) == -1)
+		fatalx("connect %s: %s", url, zmq_strerror(errno));
+	return z;
+}
+
+/*
+ * Ask the hub which engines it has (connection_request) until there are
+ * enough; keep their uuids for direct requests.
+ */
+static void
+wait_engines(struct lg *g)
+{
+	struct ipp_frames out;
+	struct ipp_msg m;
+	zmq_pollitem_t it;
+	json_t *engs, *v;
+	const char *k;
+	double end = ipp_monotonic() + g->timeout, now;
+	char why[256];
+	void *reg = dealer(g, g->ci.registration);
+	int n = -1;
+
+	ipp_frames_init(&out);
+	ipp_msg_init(&m);
+	while (!quit && (now = ipp_monotonic()) < end) {
+		if (ipp_msg_build(&g->sess, &out, NULL, 0,
+		    "connection_request", NULL, NULL, NULL, NULL) == -1 ||
+		    ipp_frames_send(reg, &out, 0, 0) == -1)
+			fatalx("cannot send connection_request");
+		it = (zmq_pollitem_t){ reg, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&it, 1, (long)((end - now) * 1000) + 1) <= 0)
+			break;
+		if (ipp_msg_recv(&g->sess, reg, &m, 0, why, sizeof(why)) ==
+		    -1)
+			fatalx("connection_reply: %s", why);
+		engs = json_object_get(m.content, "engines");
+		n = (int)json_object_size(engs);
+		if (n >= g->engines) {
+			g->ntargets = 0;
+			json_object_foreach(engs, k, v)
+				if (json_is_string(v) &&
+				    g->ntargets < MAX_TARGETS)
+					g->targets[g->ntargets++] =
+					    xstrdup(json_string_value(v));
+			break;
+		}
+		usleep(100000);
+	}
+	ipp_msg_release(&m);
+	ipp_frames_release(&out);
+	zmq_close(reg);
+	if (n < g->engines)
+		fatalx("controller has %d engines after %.0f s, want %d", n,
+		    g->timeout, g->engines);
+	if (g->mux && g->ntargets == 0)
+		fatalx("no engines to send direct requests to");
+}
+
+static void
+send_one(struct lg *g)
+{
+	static const char md_task[] = "{\"after\":[],\"follow\":[],"
+	    "\"timeout\":null,\"targets\":[],\"retries\":0}";
+	char hdr[512], date[40], sig[IPP_SIG_HEXLEN + 1];
+	const void *parts[4];
+	size_t lens[4];
+	struct ipp_frames out;
+	struct slot *sl;
+	const char *target = NULL;
+	int i;
+
+	g->counter++;
+	ipp_iso_now(date, sizeof(date));
+	lens[0] = (size_t)snprintf(hdr, sizeof(hdr), "{\"msg_id\":\"%s_%ld_"
+	    "%lu\",\"msg_type\":\"apply_request\",\"username\":\"%s\","
+	    "\"session\":\"%s\",\"date\":\"%s\",\"version\":\"%s\"}",
+	    g->sess.session, g->sess.pid, g->counter, g->sess.username,
+	    g->sess.session, date, IPP_PROTOCOL_VERSION);
+	parts[0] = hdr;
+	parts[1] = "{}";
+	lens[1] = 2;
+	parts[2] = g->mux ? "{}" : md_task;
+	lens[2] = g->mux ? 2 : sizeof(md_task) - 1;
+	parts[3] = "{}";
+	lens[3] = 2;
+	ipp_sign(&g->sess, parts, lens, sig);
+
+	ipp_frames_init(&out);
+	if (g->mux) {
+		target = g->targets[g->nexttarget++ % g->ntargets];
+		if (ipp_frames_add(&out, target, strlen(target)) == -1)
+			fatalx("out of memory");
+	}
+	if (ipp_frames_add(&out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
+	    ipp_frames_add(&out, sig, strlen(sig)) == -1)
+		fatalx("out of memory");
+	for (i = 0; i < 4; i++)
+		if (ipp_frames_add(&out, parts[i], lens[i]) == -1)
+			fatalx("out of memory");
+	for (i = 0; i < g->nbufs; i++)
+		if (ipp_frames_add(&out, g->buf, g->bufsize) == -1)
+			fatalx("out of memory");
+	sl = &g->ring[g->counter % RING];
+	sl->n = g->counter;
+	sl->t = ipp_monotonic();
+	if (ipp_frames_send(g->sock, &out, 0, 0) == -1)
+		fatalx("send: %s", zmq_strerror(errno));
+	ipp_frames_release(&out);
+	g->sent++;
+	g->inflight++;
+}
+
+static void
+record(struct lg *g, double us)
+{
+	if (g->nlat == g->latcap) {
+		g->latcap = g->latcap ? g->latcap * 2 : 65536;
+		g->lat = xrealloc(g->lat, g->latcap, sizeof(float));
+	}
+	g->lat[g->nlat++] = (float)us;
+}
+
+static void
+on_reply(struct lg *g, struct ipp_frames *fr)
+{
+	char pid[256], st[32];
+	const void *parts[4];
+	size_t lens[4];
+	unsigned long n;
+	struct slot *sl;
+	const char *u;
+	double now = ipp_monotonic();
+	int d, i;
+
+	if ((d = ipp_frames_delim(fr)) == -1 ||
+	    json_peek(ipp_frame_data(fr, d + 3), ipp_frame_len(fr, d + 3),
+	    "msg_id", pid, sizeof(pid)) == -1 ||
+	    (u = strrchr(pid, '_')) == NULL) {
+		g->unmatched++;
+		return;
+	}
+	n = strtoul(u + 1, NULL, 10);
+	sl = &g->ring[n % RING];
+	if (n == 0 || sl->n != n) {
+		g->unmatched++;
+		return;
+	}
+	if (g->verify) {
+		for (i = 0; i < 4; i++) {
+			parts[i] = ipp_frame_data(fr, d + 2 + i);
+			lens[i] = ipp_frame_len(fr, d + 2 + i);
+		}
+		if (ipp_session_verify(&g->sess, ipp_frame_data(fr, d + 1),
+		    ipp_frame_len(fr, d + 1), parts, lens) == -1)
+			g->errors++;
+	}
+	if (json_peek(ipp_frame_data(fr, d + 5), ipp_frame_len(fr, d + 5),
+	    "status", st, sizeof(st)) == -1 || strcmp(st, "ok") != 0) {
+		if (g->errors++ < 3)
+			fprintf(stderr, "loadgen: reply: %.*s\n",
+			    (int)ipp_frame_len(fr, d + 5),
+			    (const char *)ipp_frame_data(fr, d + 5));
+	}
+	sl->n = 0;
+	g->inflight--;
+	g->done++;
+	g->t_last = now;
+	if (g->done == g->warmup)
+		g->t_measure = now;
+	else if (g->done > g->warmup)
+		record(g, (now - sl->t) * 1e6);
+}
+
+static int
+cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(struct lg *g, double p)
+{
+	size_t i;
+
+	if (g->nlat == 0)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(g->nlat - 1) + 0.5);
+	return g->lat[i];
+}
+
+static void
+run(struct lg *g)
+{
+	struct ipp_frames fr;
+	zmq_pollitem_t it = { g->sock, 0, ZMQ_POLLIN, 0 };
+	long total = g->count > 0 ? g->count + g->warmup : LONG_MAX;
+	double t0 = ipp_monotonic(), now, end, last = t0;
+	int stop = 0;
+
+	g->t_measure = t0;
+	end = g->seconds > 0 ? t0 + g->seconds : 1e300;
+	ipp_frames_init(&fr);
+	while (!quit) {
+		now = ipp_monotonic();
+		if (now >= end && g->done > g->warmup)
+			stop = 1;
+		while (!stop && g->inflight < g->window && g->sent < total)
+			send_one(g);
+		if (g->inflight == 0 && (stop || g->sent >= total))
+			break;
+		if (zmq_poll(&it, 1, 100) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		}
+		if (it.revents & ZMQ_POLLIN) {
+			while (ipp_frames_recv(g->sock, &fr, ZMQ_DONTWAIT) > 0)
+				on_reply(g, &fr);
+			last = ipp_monotonic();
+		} else if (ipp_monotonic() - last > g->timeout) {
+			fprintf(stderr, "loadgen: no reply for %.0f s; %ld "
+			    "in flight\n", g->timeout, g->inflight);
+			break;
+		}
+	}
+	ipp_frames_release(&fr);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "profile-dir", required_argument, NULL, 'p' },
+		{ "cluster-id", required_argument, NULL, 'c' },
+		{ "queue", required_argument, NULL, 'Q' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "engines", required_argument, NULL, 'e' },
+		{ "nbufs", required_argument, NULL, 'b' },
+		{ "bufsize", required_argument, NULL, 'B' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verify", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lg *g = xcalloc(1, sizeof(*g));
+	struct ipp_profile prof;
+	struct sigaction sa;
+	char file[1200] = "", why[256];
+	const char *pdir = NULL, *cid = NULL;
+	double secs;
+	long measured;
+	int ch, one = 1;
+
+	g->window = 1;
+	g->nbufs = 1;
+	g->bufsize = 4;
+	g->timeout = 10;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			snprintf(file, sizeof(file), "%s", optarg);
+			break;
+		case 'p':
+			pdir = optarg;
+			break;
+		case 'c':
+			cid = optarg;
+			break;
+		case 'Q':
+			if (strcmp(optarg, "mux") == 0)
+				g->mux = 1;
+			else if (strcmp(optarg, "task") != 0)
+				usage();
+			break;
+		case 'w':
+			g->window = atoi(optarg);
+			break;
+		case 'n':
+			g->count = atol(optarg);
+			break;
+		case 's':
+			g->seconds = atof(optarg);
+			break;
+		case 'W':
+			g->warmup = atol(optarg);
+			break;
+		case 'e':
+			g->engines = atoi(optarg);
+			break;
+		case 'b':
+			g->nbufs = atoi(optarg);
+			break;
+		case 'B':
+			g->bufsize = (size_t)atol(optarg);
+			break;
+		case 't':
+			g->timeout = atof(optarg);
+			break;
+		case 'V':
+			g->verify = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || g->window < 1 || g->window > RING / 2 ||
+	    g->nbufs < 0 || g->warmup < 0 || g->count < 0 ||
+	    (g->count == 0 && g->seconds <= 0))
+		usage();
+	if (file[0] == '\0') {
+		if (ipp_profile_init(&prof, pdir, NULL, cid, 0) == -1)
+			fatal("profile");
+		ipp_profile_connfile(&prof, "client", file, sizeof(file));
+	}
+	if (ipp_conninfo_load(file, &g->ci, why, sizeof(why)) == -1)
+		fatalx("%s: %s", file, why);
+	log_init("loadgen", LOG_LVL_INFO, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (ipp_session_init(&g->sess, g->ci.key, NULL) == -1)
+		fatal("session");
+	g->buf = xcalloc(1, g->bufsize + 1);
+	if (g->bufsize >= 4)
+		memcpy(g->buf, "\x80\x04N.", 4);	/* pickled None */
+	g->ring = xcalloc(RING, sizeof(*g->ring));
+	if ((g->zctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new");
+	if (g->engines > 0 || g->mux) {
+		if (g->engines < 1)
+			g->engines = 1;
+		wait_engines(g);
+	}
+	g->sock = dealer(g, g->mux ? g->ci.mux : g->ci.task);
+	zmq_setsockopt(g->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+	/* let the connection come up before the clock starts */
+	usleep(100000);
+
+	run(g);
+
+	secs = g->t_last - g->t_measure;
+	measured = g->done - g->warmup;
+	if (measured < 0)
+		measured = 0;
+	qsort(g->lat, g->nlat, sizeof(float), cmp_float);
+	printf("queue %s\n", g->mux ? "mux" : "task");
+	printf("window %d\n", g->window);
+	printf("tasks %ld\n", measured);
+	printf("errors %ld\n", g->errors);
+	printf("unmatched %ld\n", g->unmatched);
+	printf("lost %ld\n", g->inflight);
+	printf("seconds %.3f\n", secs);
+	printf("tasks_per_s %.0f\n", secs > 0 ? (double)measured / secs : 0.0);
+	printf("lat_p50_us %.1f\n", pct(g, 50));
+	printf("lat_p90_us %.1f\n", pct(g, 90));
+	printf("lat_p99_us %.1f\n", pct(g, 99));
+	printf("lat_max_us %.1f\n", g->nlat ? g->lat[g->nlat - 1] : 0.0);
+	zmq_close(g->sock);
+	zmq_ctx_term(g->zctx);
+	while (g->ntargets > 0)
+		free(g->targets[--g->ntargets]);
+	free(g->lat);
+	free(g->ring);
+	free(g->buf);
+	ipp_session_release(&g->sess);
+	free(g);
+	return g->inflight == 0 && quit == 0 ? 0 : 1;
+}
