@@ -40,6 +40,15 @@ bind_sock(struct hub *h, void *sock, int *port, const char *what)
 
 	if (*port == 0 && h->cfg.nports > 0)
 		*port = h->cfg.ports[--h->cfg.nports];
+	if (h->cfg.curve) {
+		int one = 1;
+
+		if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one,
+		    sizeof(one)) == -1 || zmq_setsockopt(sock,
+		    ZMQ_CURVE_SECRETKEY, h->curve_secret, 40) == -1)
+			fatalx("cannot enable CURVE on %s socket: %s", what,
+			    zmq_strerror(errno));
+	}
 	if (*port != 0)
 		ipp_conninfo_url(&h->ci, *port, url, sizeof(url));
 	else if (strcmp(h->cfg.transport, "ipc") == 0)
@@ -167,6 +176,32 @@ load_reused(struct hub *h, struct ipp_conninfo *cli, struct ipp_conninfo *eng)
 	log_info("reusing connection files in %s", h->prof.security);
 }
 
+/*
+ * CurveZMQ as ipyparallel 7.1 does it: every bound socket is a CURVE
+ * server; peers learn the public key from the connection files.  Message
+ * signing is then off (key "") unless a key came from --reuse.  The
+ * keypair comes from IPP_CURVE_SECRETKEY/IPP_CURVE_PUBLICKEY (Z85) when
+ * set, so a restarted controller can keep it, else it is new.
+ */
+static void
+setup_curve(struct hub *h)
+{
+	const char *pub = getenv("IPP_CURVE_PUBLICKEY");
+	const char *sec = getenv("IPP_CURVE_SECRETKEY");
+
+	if (!zmq_has("curve"))
+		fatalx("CURVE requested but libzmq was built without it");
+	if (pub != NULL && sec != NULL && strlen(pub) == 40 &&
+	    strlen(sec) == 40) {
+		memcpy(h->curve_public, pub, 41);
+		memcpy(h->curve_secret, sec, 41);
+	} else if (zmq_curve_keypair(h->curve_public, h->curve_secret) == -1)
+		fatalx("cannot make a CURVE keypair: %s", zmq_strerror(errno));
+	snprintf(h->ci.curve_serverkey, sizeof(h->ci.curve_serverkey), "%s",
+	    h->curve_public);
+	log_info("using CURVE security; message signing is off");
+}
+
 static void
 setup_sockets(struct hub *h)
 {
@@ -174,7 +209,9 @@ setup_sockets(struct hub *h)
 	int port, i;
 
 	load_reused(h, &cli, &eng);
-	if (h->ci.key[0] == '\0' && !h->cfg.curve)
+	if (h->cfg.curve)
+		setup_curve(h);
+	else if (h->ci.key[0] == '\0')
 		ipp_new_key(h->ci.key, sizeof(h->ci.key));
 
 	h->reg = new_sock(h, ZMQ_ROUTER, NULL);

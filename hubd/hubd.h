@@ -139,6 +139,7 @@ struct hub {
 	struct ipp_conninfo ci;		/* client file; shared fields */
 	struct ipp_conninfo eports;	/* engine-side ports */
 	void		*zctx;
+	char		 curve_public[41], curve_secret[41];	/* Z85 */
 	/* sockets */
 	void		*reg;		/* ROUTER: registration + queries */
 	void		*notif;		/* PUB */

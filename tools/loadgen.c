@@ -391,7 +391,7 @@ main(int argc, char **argv)
 	const char *pdir = NULL, *cid = NULL;
 	double secs;
 	long measured;
-	int ch, one = 1;
+	int ch, one = 1, rc;
 
 	g->window = 1;
 	g->nbufs = 1;
@@ -501,6 +501,7 @@ main(int argc, char **argv)
 	printf("lat_p90_us %.1f\n", pct(g, 90));
 	printf("lat_p99_us %.1f\n", pct(g, 99));
 	printf("lat_max_us %.1f\n", g->nlat ? g->lat[g->nlat - 1] : 0.0);
+	rc = g->inflight == 0 && !quit ? 0 : 1;
 	zmq_close(g->sock);
 	zmq_ctx_term(g->zctx);
 	while (g->ntargets > 0)
@@ -510,5 +511,5 @@ main(int argc, char **argv)
 	free(g->buf);
 	ipp_session_release(&g->sess);
 	free(g);
-	return g->inflight == 0 && quit == 0 ? 0 : 1;
+	return rc;
 }

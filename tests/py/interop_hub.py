@@ -191,6 +191,23 @@ def _():
          "db record completed")
     recs = c.db_query({"completed": {"$ne": None}}, keys=["msg_id"])
     t.ok(len(recs) > 10, "db_query $ne None (%d records)" % len(recs))
+    from datetime import datetime, timezone, timedelta
+    cut = datetime.now(timezone.utc)
+    late = c[1].apply_async(lambda: 1)
+    late.get(10)
+    recs = c.db_query({"submitted": {"$gte": cut}}, keys=["msg_id"])
+    t.eq([x["msg_id"] for x in recs], late.msg_ids, "db_query $gte on a date")
+    recs = c.db_query({"submitted": {"$lt": cut}, "msg_id": mid},
+                      keys=["msg_id"])
+    t.eq([x["msg_id"] for x in recs], [mid], "db_query $lt on a date")
+    recs = c.db_query({"msg_id": {"$nin": [mid]},
+                       "engine_uuid": {"$exists": True},
+                       "completed": {"$lte": datetime.now(timezone.utc) +
+                                     timedelta(seconds=5)}},
+                      keys=["msg_id", "buffers", "result_buffers"])
+    t.ok(len(recs) > 5 and mid not in [x["msg_id"] for x in recs] and
+         all("buffers" in x for x in recs),
+         "db_query $nin/$exists/$lte with buffers")
     rs = c.resubmit(ar.msg_ids)
     t.eq(rs.get(10), [99], "resubmit")
     c.purge_results(jobs=[mid])
