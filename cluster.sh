@@ -33,9 +33,10 @@ for _ in $(seq 100); do
 	[ -s "$top/security/ipcontroller-engine.json" ] && break
 	sleep 0.05
 done
-for _ in $(seq "$n"); do
+mkdir -p "$top/log"
+for i in $(seq "$n"); do
 	/usr/bin/python3 -m ipyparallel.engine --profile="$profile" \
-	    --log-level=WARN &
+	    --log-level=WARN >"$top/log/ipengine-$i.log" 2>&1 &
 	pids+=($!)
 done
 /usr/bin/python3 - "$profile" "$n" <<'PY'
@@ -48,7 +49,7 @@ cat <<MSG
 
 Use it from Python (in another shell):
     /usr/bin/python3 -c 'import ipyparallel as ipp; c = ipp.Client(profile="$profile"); print(c[:].apply_sync(lambda: 6 * 7))'
-Connection files: $top/security/
+Connection files: $top/security/   Engine logs: $top/log/
 Press Ctrl-C to stop the cluster.
 MSG
 wait "${pids[0]}"

@@ -17,8 +17,19 @@
  * microsecond it spends is one the controller does not get.  Replies are
  * matched by the counter at the end of parent_header.msg_id.
  *
+ * --floor measures the same traffic through no controller at all: a
+ * zmq_proxy process (what a relay costs with no logic) in front of an
+ * echoing process, i.e. the same four TCP hops and three processes as
+ * client -> hub -> engine and back.  On a small machine that floor, set
+ * by libzmq's I/O threads waking application threads, is most of the
+ * round trip, and it tells how much of the rest is the controller's.
+ *
  * Output is "key value" lines for the bench scripts.
  */
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -50,6 +61,8 @@ struct lg {
 	int		 verify;
 	double		 timeout;
 	int		 engines;	/* wait for this many first */
+	int		 floor;		/* proxy + echo instead of a controller */
+	pid_t		 kids[2];
 	/* controller */
 	struct ipp_conninfo ci;
 	struct ipp_session sess;
@@ -58,6 +71,7 @@ struct lg {
 	char		*targets[MAX_TARGETS];	/* engine uuids, for mux */
 	int		 ntargets;
 	int		 nexttarget;
+	char		 url[512];	/* where the requests go */
 	unsigned char	*buf;		/* the payload of every request */
 	/* bookkeeping */
 	struct slot	*ring;
@@ -84,12 +98,13 @@ usage(void)
 "usage: loadgen [--file CLIENT_JSON | --profile-dir DIR [--cluster-id ID]]\n"
 "           [--queue task|mux] [--window W] [--count N | --seconds S]\n"
 "           [--warmup N] [--engines N] [--nbufs K] [--bufsize B]\n"
-"           [--timeout S] [--verify]\n"
+"           [--timeout S] [--verify] [--floor]\n"
 "\n"
 "Submits no-op apply_requests with W in flight and prints throughput and\n"
 "round-trip latency percentiles as 'key value' lines.  --engines waits\n"
 "until the controller reports that many engines.  --timeout (default 10)\n"
-"is how long to wait for any reply before giving up.\n");
+"is how long to wait for any reply before giving up.  --floor runs the\n"
+"same traffic through a bare zmq_proxy and an echo process instead.\n");
 	exit(2);
 }
 
@@ -122,21 +137,105 @@ json_peek(const char *buf, size_t len, const char *key, char *out,
 }
 
 static void *
-dealer(struct lg *g, int port)
+dealer_url(void *zctx, const char *url)
 {
-	char url[512];
 	void *z;
 	int zero = 0;
 
-	if ((z = zmq_socket(g->zctx, ZMQ_DEALER)) == NULL)
+	if ((z = zmq_socket(zctx, ZMQ_DEALER)) == NULL)
 		fatalx("zmq_socket: %s", zmq_strerror(errno));
 	zmq_setsockopt(z, ZMQ_SNDHWM, &zero, sizeof(zero));
 	zmq_setsockopt(z, ZMQ_RCVHWM, &zero, sizeof(zero));
 	zmq_setsockopt(z, ZMQ_LINGER, &zero, sizeof(zero));
-	ipp_conninfo_url(&g->ci, port, url, sizeof(url));
 	if (zmq_connect(z, url) == -1)
 		fatalx("connect %s: %s", url, zmq_strerror(errno));
 	return z;
+}
+
+static void *
+dealer(struct lg *g, int port)
+{
+	char url[512];
+
+	ipp_conninfo_url(&g->ci, port, url, sizeof(url));
+	return dealer_url(g->zctx, url);
+}
+
+/* ------------------------------------------------------------- floor */
+
+/*
+ * Start a child that binds a ROUTER on a free port and serves it: it
+ * echoes (upstream == NULL) or proxies to upstream.  Its endpoint comes
+ * back through a pipe.  The child makes its own zmq context: contexts do
+ * not survive fork.
+ */
+static pid_t
+floor_child(const char *upstream, char *ep, size_t eplen)
+{
+	struct ipp_frames fr;
+	int p[2], zero = 0;
+	size_t len;
+	ssize_t r;
+	pid_t pid;
+	void *ctx, *front, *back;
+
+	if (pipe(p) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		r = read(p[0], ep, eplen - 1);
+		close(p[0]);
+		if (r <= 0)
+			fatalx("floor child did not start");
+		ep[r] = '\0';
+		return pid;
+	}
+	close(p[0]);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	ctx = zmq_ctx_new();
+	front = zmq_socket(ctx, ZMQ_ROUTER);
+	zmq_setsockopt(front, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(front, ZMQ_RCVHWM, &zero, sizeof(zero));
+	if (zmq_bind(front, "tcp://127.0.0.1:*") == -1)
+		_exit(1);
+	len = eplen;
+	zmq_getsockopt(front, ZMQ_LAST_ENDPOINT, ep, &len);
+	if (write(p[1], ep, strlen(ep)) == -1)
+		_exit(1);
+	close(p[1]);
+	if (upstream != NULL) {
+		back = dealer_url(ctx, upstream);
+		zmq_proxy(front, back, NULL);
+		_exit(0);
+	}
+	ipp_frames_init(&fr);
+	while (ipp_frames_recv(front, &fr, 0) > 0)
+		ipp_frames_send(front, &fr, 0, 0);
+	_exit(0);
+}
+
+static void
+floor_start(struct lg *g)
+{
+	char echo[512];
+
+	g->kids[0] = floor_child(NULL, echo, sizeof(echo));
+	g->kids[1] = floor_child(echo, g->url, sizeof(g->url));
+}
+
+static void
+floor_stop(struct lg *g)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (g->kids[i] > 0) {
+			kill(g->kids[i], SIGTERM);
+			waitpid(g->kids[i], NULL, 0);
+		}
 }
 
 /*
@@ -266,11 +365,13 @@ on_reply(struct lg *g, struct ipp_frames *fr)
 	struct slot *sl;
 	const char *u;
 	double now = ipp_monotonic();
-	int d, i;
+	int d, i, id;
 
-	if ((d = ipp_frames_delim(fr)) == -1 ||
-	    json_peek(ipp_frame_data(fr, d + 3), ipp_frame_len(fr, d + 3),
-	    "msg_id", pid, sizeof(pid)) == -1 ||
+	/* the floor's echo is the request: its own header names it */
+	if ((d = ipp_frames_delim(fr)) != -1)
+		id = g->floor ? d + 2 : d + 3;
+	if (d == -1 || json_peek(ipp_frame_data(fr, id),
+	    ipp_frame_len(fr, id), "msg_id", pid, sizeof(pid)) == -1 ||
 	    (u = strrchr(pid, '_')) == NULL) {
 		g->unmatched++;
 		return;
@@ -290,8 +391,9 @@ on_reply(struct lg *g, struct ipp_frames *fr)
 		    ipp_frame_len(fr, d + 1), parts, lens) == -1)
 			g->errors++;
 	}
-	if (json_peek(ipp_frame_data(fr, d + 5), ipp_frame_len(fr, d + 5),
-	    "status", st, sizeof(st)) == -1 || strcmp(st, "ok") != 0) {
+	if (!g->floor && (json_peek(ipp_frame_data(fr, d + 5),
+	    ipp_frame_len(fr, d + 5), "status", st, sizeof(st)) == -1 ||
+	    strcmp(st, "ok") != 0)) {
 		if (g->errors++ < 3)
 			fprintf(stderr, "loadgen: reply: %.*s\n",
 			    (int)ipp_frame_len(fr, d + 5),
@@ -381,6 +483,7 @@ main(int argc, char **argv)
 		{ "bufsize", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "floor", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -389,6 +492,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char file[1200] = "", why[256];
 	const char *pdir = NULL, *cid = NULL;
+	struct rusage ru;
 	double secs;
 	long measured;
 	int ch, one = 1, rc;
@@ -441,6 +545,9 @@ main(int argc, char **argv)
 		case 'V':
 			g->verify = 1;
 			break;
+		case 'F':
+			g->floor = 1;
+			break;
 		default:
 			usage();
 		}
@@ -449,13 +556,19 @@ main(int argc, char **argv)
 	    g->nbufs < 0 || g->warmup < 0 || g->count < 0 ||
 	    (g->count == 0 && g->seconds <= 0))
 		usage();
-	if (file[0] == '\0') {
-		if (ipp_profile_init(&prof, pdir, NULL, cid, 0) == -1)
-			fatal("profile");
-		ipp_profile_connfile(&prof, "client", file, sizeof(file));
+	if (g->floor) {
+		snprintf(g->ci.key, sizeof(g->ci.key), "floor");
+		g->mux = 0;
+	} else {
+		if (file[0] == '\0') {
+			if (ipp_profile_init(&prof, pdir, NULL, cid, 0) == -1)
+				fatal("profile");
+			ipp_profile_connfile(&prof, "client", file,
+			    sizeof(file));
+		}
+		if (ipp_conninfo_load(file, &g->ci, why, sizeof(why)) == -1)
+			fatalx("%s: %s", file, why);
 	}
-	if (ipp_conninfo_load(file, &g->ci, why, sizeof(why)) == -1)
-		fatalx("%s: %s", file, why);
 	log_init("loadgen", LOG_LVL_INFO, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -470,26 +583,33 @@ main(int argc, char **argv)
 	if (g->bufsize >= 4)
 		memcpy(g->buf, "\x80\x04N.", 4);	/* pickled None */
 	g->ring = xcalloc(RING, sizeof(*g->ring));
+	if (g->floor)
+		floor_start(g);		/* before our context: fork */
 	if ((g->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new");
-	if (g->engines > 0 || g->mux) {
+	if (!g->floor && (g->engines > 0 || g->mux)) {
 		if (g->engines < 1)
 			g->engines = 1;
 		wait_engines(g);
 	}
-	g->sock = dealer(g, g->mux ? g->ci.mux : g->ci.task);
+	if (!g->floor)
+		ipp_conninfo_url(&g->ci, g->mux ? g->ci.mux : g->ci.task,
+		    g->url, sizeof(g->url));
+	g->sock = dealer_url(g->zctx, g->url);
 	zmq_setsockopt(g->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
 	/* let the connection come up before the clock starts */
 	usleep(100000);
 
 	run(g);
 
+	floor_stop(g);
+	getrusage(RUSAGE_SELF, &ru);
 	secs = g->t_last - g->t_measure;
 	measured = g->done - g->warmup;
 	if (measured < 0)
 		measured = 0;
 	qsort(g->lat, g->nlat, sizeof(float), cmp_float);
-	printf("queue %s\n", g->mux ? "mux" : "task");
+	printf("queue %s\n", g->floor ? "floor" : g->mux ? "mux" : "task");
 	printf("window %d\n", g->window);
 	printf("tasks %ld\n", measured);
 	printf("errors %ld\n", g->errors);
@@ -501,6 +621,9 @@ main(int argc, char **argv)
 	printf("lat_p90_us %.1f\n", pct(g, 90));
 	printf("lat_p99_us %.1f\n", pct(g, 99));
 	printf("lat_max_us %.1f\n", g->nlat ? g->lat[g->nlat - 1] : 0.0);
+	/* our own cost, so a bench can tell whether we were the limit */
+	printf("cpu_s %.3f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	rc = g->inflight == 0 && !quit ? 0 : 1;
 	zmq_close(g->sock);
 	zmq_ctx_term(g->zctx);
