@@ -47,8 +47,6 @@ struct engine {
 	double		 suspect_until;	/* probing after a disconnect, or 0 */
 	/* task scheduler */
 	int		 load;		/* outstanding load-balanced tasks */
-	struct ipp_map	*done_ok;	/* msg_ids completed here (follow) */
-	struct ipp_map	*done_fail;
 	/* bookkeeping for queue_request */
 	struct taskq	 mux_pending;
 	struct taskq	 task_pending;
@@ -176,9 +174,7 @@ struct hub {
 	struct taskq	 waiting;	/* scheduler FIFO */
 	int		 nwaiting;
 	struct taskq	 lingering;
-	struct ipp_map	*all_ok;	/* completed load-balanced ids */
-	struct ipp_map	*all_fail;
-	struct ipp_map	*all_ids;	/* every id submitted to the scheduler */
+	struct ipp_map	*outcome;	/* every load-balanced msg_id: see sched.c */
 	const struct sched_ops *sched;
 	int		 rescan;	/* an engine dropped below HWM */
 	struct ipp_map	*graph;		/* dep msg_id -> struct waiters */

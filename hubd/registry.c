@@ -59,10 +59,6 @@ engine_new(struct hub *h, const char *uuid, int id)
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 	e->id = id;
 	e->hb_fd = -1;
-	e->done_ok = ipp_map_new();
-	e->done_fail = ipp_map_new();
-	if (e->done_ok == NULL || e->done_fail == NULL)
-		fatalx("out of memory");
 	TAILQ_INIT(&e->mux_pending);
 	TAILQ_INIT(&e->task_pending);
 	if (id >= h->nengine_slots) {
@@ -90,8 +86,6 @@ engine_free(struct hub *h, struct engine *e)
 	ipp_map_del(h->engines_by_uuid, e->uuid);
 	if (e->id < h->nengine_slots && h->engines_by_id[e->id] == e)
 		h->engines_by_id[e->id] = NULL;
-	ipp_map_free(e->done_ok);
-	ipp_map_free(e->done_fail);
 	free(e);
 }
 

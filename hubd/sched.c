@@ -52,14 +52,11 @@ sched_lookup(const char *name)
 void
 sched_init(struct hub *h)
 {
-	if (h->all_ids != NULL)
+	if (h->outcome != NULL)
 		return;
-	h->all_ids = ipp_map_new();
-	h->all_ok = ipp_map_new();
-	h->all_fail = ipp_map_new();
+	h->outcome = ipp_map_new();
 	h->graph = ipp_map_new();
-	if (h->all_ids == NULL || h->all_ok == NULL || h->all_fail == NULL ||
-	    h->graph == NULL)
+	if (h->outcome == NULL || h->graph == NULL)
 		fatalx("out of memory");
 	TAILQ_INIT(&h->waiting);
 	TAILQ_INIT(&h->lingering);
@@ -70,6 +67,36 @@ static int
 hwm(struct hub *h)
 {
 	return h->sched->pure ? 0 : h->cfg.hwm;
+}
+
+/*
+ * What the scheduler remembers of every msg_id it was given, packed in one
+ * word per id so that a long-running hub stays small: seen, finished ok or
+ * failed, and the engine it finished on (ids are never reused).
+ */
+#define OC_SEEN		1
+#define OC_OK		2
+#define OC_FAIL		4
+#define OC_SHIFT	3
+
+static uintptr_t
+oc_get(struct hub *h, const char *msg_id)
+{
+	return (uintptr_t)ipp_map_get(h->outcome, msg_id);
+}
+
+static void
+oc_set(struct hub *h, const char *msg_id, uintptr_t v)
+{
+	if (ipp_map_put(h->outcome, msg_id, (void *)v) == -1)
+		fatalx("out of memory");
+}
+
+/* Engine id a finished task ran on, or -1. */
+static long
+oc_engine(uintptr_t v)
+{
+	return (long)(v >> OC_SHIFT) - 1;
 }
 
 /* ---------------------------------------------------------------- deps */
@@ -115,24 +142,28 @@ dep_parse(struct dep *d, json_t *v, char *why, size_t whylen)
 	return 0;
 }
 
+/* Finished in a way d counts, on engine e (or anywhere when e is NULL)? */
 static int
-in_against(const struct dep *d, const char *id, struct ipp_map *ok,
-    struct ipp_map *fail)
+in_against(struct hub *h, const struct dep *d, const char *id,
+    const struct engine *e)
 {
-	return (d->success && ipp_map_get(ok, id) != NULL) ||
-	    (d->failure && ipp_map_get(fail, id) != NULL);
+	uintptr_t v = oc_get(h, id);
+
+	if (e != NULL && oc_engine(v) != e->id)
+		return 0;
+	return (d->success && (v & OC_OK)) || (d->failure && (v & OC_FAIL));
 }
 
-/* Dependency.check */
+/* Dependency.check, globally or against what ran on engine e */
 static int
-dep_met(const struct dep *d, struct ipp_map *ok, struct ipp_map *fail)
+dep_met(struct hub *h, const struct dep *d, const struct engine *e)
 {
 	int i;
 
 	if (d->n == 0)
 		return 1;
 	for (i = 0; i < d->n; i++) {
-		int in = in_against(d, d->ids[i], ok, fail);
+		int in = in_against(h, d, d->ids[i], e);
 
 		if (d->all && !in)
 			return 0;
@@ -144,15 +175,16 @@ dep_met(const struct dep *d, struct ipp_map *ok, struct ipp_map *fail)
 
 /* Dependency.unreachable: finished the way it must not have */
 static int
-dep_unreachable(const struct dep *d, struct ipp_map *ok, struct ipp_map *fail)
+dep_unreachable(struct hub *h, const struct dep *d)
 {
 	int i;
 
 	if (d->n == 0)
 		return 0;
 	for (i = 0; i < d->n; i++) {
-		int bad = (!d->success && ipp_map_get(ok, d->ids[i])) ||
-		    (!d->failure && ipp_map_get(fail, d->ids[i]));
+		uintptr_t v = oc_get(h, d->ids[i]);
+		int bad = (!d->success && (v & OC_OK)) ||
+		    (!d->failure && (v & OC_FAIL));
 
 		if (d->all && bad)
 			return 1;
@@ -171,7 +203,7 @@ dep_collapse(struct hub *h, struct dep *d)
 	if (!d->all)
 		return;
 	for (i = j = 0; i < d->n; i++) {
-		if (in_against(d, d->ids[i], h->all_ok, h->all_fail))
+		if (in_against(h, d, d->ids[i], NULL))
 			free(d->ids[i]);
 		else
 			d->ids[j++] = d->ids[i];
@@ -210,12 +242,10 @@ enqueue(struct hub *h, struct task *t)
 	TAILQ_INSERT_TAIL(&h->waiting, t, wq);
 	h->nwaiting++;
 	for (i = 0; i < t->after.n; i++)
-		if (ipp_map_get(h->all_ok, t->after.ids[i]) == NULL &&
-		    ipp_map_get(h->all_fail, t->after.ids[i]) == NULL)
+		if (!(oc_get(h, t->after.ids[i]) & (OC_OK | OC_FAIL)))
 			graph_add(h, t->after.ids[i], t->msg_id);
 	for (i = 0; i < t->follow.n; i++)
-		if (ipp_map_get(h->all_ok, t->follow.ids[i]) == NULL &&
-		    ipp_map_get(h->all_fail, t->follow.ids[i]) == NULL)
+		if (!(oc_get(h, t->follow.ids[i]) & (OC_OK | OC_FAIL)))
 			graph_add(h, t->follow.ids[i], t->msg_id);
 	if (t->timeout_at > 0) {
 		h->ntimeouts++;
@@ -241,13 +271,8 @@ static void update_graph(struct hub *, const char *);
 static void
 mark_done(struct hub *h, const char *msg_id, int ok, struct engine *e)
 {
-	void *where = (void *)(intptr_t)(e ? e->id + 1 : -1);
-
-	if (ipp_map_put(ok ? h->all_ok : h->all_fail, msg_id, where) == -1)
-		fatalx("out of memory");
-	if (e != NULL && ipp_map_put(ok ? e->done_ok : e->done_fail, msg_id,
-	    where) == -1)
-		fatalx("out of memory");
+	oc_set(h, msg_id, OC_SEEN | (ok ? OC_OK : OC_FAIL) |
+	    ((uintptr_t)(e ? e->id + 1 : 0) << OC_SHIFT));
 }
 
 /* The scheduler's own failure reply: ImpossibleDependency and friends. */
@@ -326,8 +351,7 @@ maybe_run(struct hub *h, struct task *t)
 			continue;
 		if (t->ntargets && !strv_has(t->targets, t->ntargets, e->uuid))
 			continue;
-		if (t->follow.n && !dep_met(&t->follow, e->done_ok,
-		    e->done_fail))
+		if (t->follow.n && !dep_met(h, &t->follow, e))
 			continue;
 		cand[n] = e;
 		loads[n++] = e->load;
@@ -337,26 +361,21 @@ maybe_run(struct hub *h, struct task *t)
 	if (n == 0) {
 		if (t->follow.n && t->follow.all) {
 			/* met parts of `follow` ran in different places */
-			long where = 0;
+			long where = -1;
 
 			for (i = 0; i < t->follow.n; i++) {
-				void *v = NULL;
+				uintptr_t v = oc_get(h, t->follow.ids[i]);
 
-				if (t->follow.success)
-					v = ipp_map_get(h->all_ok,
-					    t->follow.ids[i]);
-				if (v == NULL && t->follow.failure)
-					v = ipp_map_get(h->all_fail,
-					    t->follow.ids[i]);
-				if (v == NULL)
+				if (!in_against(h, &t->follow,
+				    t->follow.ids[i], NULL) || oc_engine(v) < 0)
 					continue;
-				if (where != 0 && where != (intptr_t)v) {
+				if (where != -1 && where != oc_engine(v)) {
 					fail_task(h, t, "ImpossibleDependency",
 					    "follow dependencies ran on "
 					    "different engines");
 					return -1;
 				}
-				where = (intptr_t)v;
+				where = oc_engine(v);
 			}
 		}
 		if (t->ntargets) {
@@ -386,11 +405,11 @@ maybe_run(struct hub *h, struct task *t)
 static void
 check_waiting(struct hub *h, struct task *t)
 {
-	if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
-	    dep_unreachable(&t->follow, h->all_ok, h->all_fail))
+	if (dep_unreachable(h, &t->after) ||
+	    dep_unreachable(h, &t->follow))
 		fail_task(h, t, "ImpossibleDependency", "a dependency "
 		    "finished in a way that cannot satisfy it");
-	else if (dep_met(&t->after, h->all_ok, h->all_fail))
+	else if (dep_met(h, &t->after, NULL))
 		maybe_run(h, t);
 }
 
@@ -421,14 +440,14 @@ sched_run_queue(struct hub *h)
 	h->rescan = 0;
 	for (t = TAILQ_FIRST(&h->waiting); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, wq);
-		if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
-		    dep_unreachable(&t->follow, h->all_ok, h->all_fail)) {
+		if (dep_unreachable(h, &t->after) ||
+		    dep_unreachable(h, &t->follow)) {
 			fail_task(h, t, "ImpossibleDependency", "a dependency "
 			    "finished in a way that cannot satisfy it");
 			next = TAILQ_FIRST(&h->waiting);
 			continue;
 		}
-		if (!dep_met(&t->after, h->all_ok, h->all_fail))
+		if (!dep_met(h, &t->after, NULL))
 			continue;
 		if ((r = maybe_run(h, t)) == -1)
 			next = TAILQ_FIRST(&h->waiting);
@@ -493,8 +512,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	char why[256];
 	int i;
 
-	if (task_find(h, m->msg_id) != NULL ||
-	    ipp_map_get(h->all_ids, m->msg_id) != NULL) {
+	if (task_find(h, m->msg_id) != NULL || oc_get(h, m->msg_id) != 0) {
 		log_warnx("dropped task '%s': msg_id already used", m->msg_id);
 		return;
 	}
@@ -514,8 +532,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	for (i = m->nids; i < m->fr.n; i++)
 		if (ipp_frames_add_msg(&t->frames, &m->fr.f[i]) == -1)
 			fatalx("out of memory");
-	if (ipp_map_put(h->all_ids, t->msg_id, (void *)1) == -1)
-		fatalx("out of memory");
+	oc_set(h, t->msg_id, OC_SEEN);
 
 	t->targets = strv_from_json(json_object_get(md, "targets"),
 	    &t->ntargets);
@@ -537,7 +554,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 		    t->follow.ids[i - t->after.n];
 
 		if (strcmp(id, t->msg_id) == 0 ||
-		    ipp_map_get(h->all_ids, id) == NULL) {
+		    oc_get(h, id) == 0) {
 			snprintf(why, sizeof(why), "dependency '%s' is %s", id,
 			    strcmp(id, t->msg_id) == 0 ? "the task itself" :
 			    "not a task this scheduler has seen");
@@ -545,13 +562,13 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 			return;
 		}
 	}
-	if (dep_unreachable(&t->after, h->all_ok, h->all_fail) ||
-	    dep_unreachable(&t->follow, h->all_ok, h->all_fail)) {
+	if (dep_unreachable(h, &t->after) ||
+	    dep_unreachable(h, &t->follow)) {
 		fail_task(h, t, "ImpossibleDependency", "a dependency "
 		    "finished in a way that cannot satisfy it");
 		return;
 	}
-	if (dep_met(&t->after, h->all_ok, h->all_fail) && h->nwaiting == 0 &&
+	if (dep_met(h, &t->after, NULL) && h->nwaiting == 0 &&
 	    maybe_run(h, t) != 0)
 		return;
 	/*

@@ -1125,6 +1125,7 @@ main(int argc, char **argv)
 	};
 	struct sim *s = xcalloc(1, sizeof(*s));
 	struct ipp_profile prof;
+	struct rusage ru;
 	struct sigaction sa;
 	char file[1200] = "", cfile[1200] = "", why[256], *p;
 	const char *pdir = NULL, *cid = NULL;
@@ -1239,6 +1240,9 @@ main(int argc, char **argv)
 	printf("requests %ld\n", s->requests);
 	printf("replies %ld\n", s->replies);
 	printf("bad %ld\n", s->bad);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("cpu_s %.3f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	if (regtime >= 0)
 		printf("simengines: %d of %d engines registered in %.2f s; "
 		    "%ld still registered after %.1f s\n", s->n, s->n,

@@ -159,7 +159,7 @@ def _():
 @t.case("abort and queue status")
 def _():
     e0 = c[0]
-    s = e0.apply_async(time.sleep, 1)
+    s = e0.apply_async(time.sleep, 3)  # abort must land before it ends
     q = e0.apply_async(lambda: 5)
     e0.abort(q)
     t.raises(lambda: q.get(10), "TaskAborted", "abort a queued task")
