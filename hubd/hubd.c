@@ -470,8 +470,11 @@ main(int argc, char **argv)
 
 	memset(&dbc, 0, sizeof(dbc));
 	dbc.path = h->cfg.db_path[0] ? h->cfg.db_path : NULL;
-	dbc.record_limit = h->cfg.record_limit;
-	dbc.size_limit = h->cfg.size_limit;
+	/* as ipyparallel's DictDB: memory is bounded by default, disk is not */
+	dbc.record_limit = h->cfg.record_limit >= 0 ? h->cfg.record_limit :
+	    strcmp(h->cfg.db, "memory") == 0 ? 1024 : 0;
+	dbc.size_limit = h->cfg.size_limit >= 0 ? h->cfg.size_limit :
+	    strcmp(h->cfg.db, "memory") == 0 ? 1LL << 30 : 0;
 	if ((dbo = db_backend_lookup(h->cfg.db)) == NULL)
 		fatalx("unknown db backend '%s'", h->cfg.db);
 	if ((h->db = hubdb_open(h, dbo, &dbc, why, sizeof(why))) == NULL)

@@ -200,9 +200,11 @@ static const struct option_desc options[] = {
 	{ "dictdb", OPT_FLAG, set_dictdb, "in-memory task history" },
 	{ "nodb", OPT_FLAG, set_nodb, "keep no task history" },
 	{ "record-limit", OPT_INT, set_record_limit,
-	    "N  keep at most N finished records (default 0: no limit)" },
+	    "N  keep at most N finished records, 0 no limit (default: 1024 "
+	    "in memory, none in SQLite)" },
 	{ "size-limit", OPT_INT, set_size_limit,
-	    "BYTES  keep at most this much buffer data (default 0: none)" },
+	    "BYTES  keep at most this much buffer data, 0 no limit (default: "
+	    "1 GiB in memory, none in SQLite)" },
 	{ "log-level", OPT_STR, set_log_level,
 	    "LEVEL  DEBUG, INFO (default), WARN, ERROR, CRITICAL or 10..50" },
 	{ "log-to-file", OPT_FLAG, set_log_to_file,
@@ -297,6 +299,8 @@ hub_config_defaults(struct hub_config *c)
 	c->hwm = 1;
 	c->log_level = LOG_LVL_INFO;
 	c->registration_timeout = 30;
+	c->record_limit = -1;	/* backend default, see hubd.c */
+	c->size_limit = -1;
 	if (getenv("IPP_ENABLE_CURVE") != NULL &&
 	    strcmp(getenv("IPP_ENABLE_CURVE"), "1") == 0)
 		c->curve = 1;

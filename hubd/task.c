@@ -153,7 +153,11 @@ linger(struct hub *h, struct task *t)
 {
 	t->state = TS_DONE;
 	t->linger_until = ipp_monotonic() + LINGER;
+	/* only iopub output can still arrive: keep nothing else */
 	ipp_frames_release(&t->frames);
+	json_decref(t->header);
+	json_decref(t->reqmeta);
+	t->header = t->reqmeta = NULL;
 	TAILQ_INSERT_TAIL(&h->lingering, t, q);
 }
 
