@@ -428,6 +428,7 @@ main(int argc, char **argv)
 
 	the_hub = h;
 	h->started = ipp_monotonic();
+	log_init("hubd", LOG_LVL_INFO, NULL);
 	hub_config_defaults(&h->cfg);
 	hub_parse_args(&h->cfg, argc, argv);
 	log_init("hubd", h->cfg.log_level, NULL);

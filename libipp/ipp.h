@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <zmq.h>
 
@@ -286,6 +287,38 @@ void		*ipp_map_deln(struct ipp_map *, const void *key, size_t);
 size_t		 ipp_map_count(const struct ipp_map *);
 void		 ipp_map_foreach(const struct ipp_map *,
 		    void (*fn)(void *arg, const char *key, void *val), void *arg);
+
+/* ----------------------------------------------------------------- opts.c */
+
+enum ipp_optkind { IPP_OPT_FLAG, IPP_OPT_ARG };
+
+/* One option; set() gets NULL for flags.  Tables end with a NULL name. */
+struct ipp_option {
+	const char	*name;
+	enum ipp_optkind kind;
+	void		 (*set)(void *cfg, const char *val);
+	const char	*help;		/* NULL: accepted but not listed */
+};
+
+/* A traitlets name ("IPEngine.timeout") and the option it means. */
+struct ipp_trait {
+	const char	*trait;
+	const char	*opt;
+};
+
+/*
+ * Parse argv[1..]; unknown options are an error (-1, logged), unknown
+ * traits a warning.  When argi is not NULL, parsing stops at the first
+ * non-option argument and its index is stored there.
+ */
+int	 ipp_opts_parse(void *cfg, const struct ipp_option *,
+	    const struct ipp_trait *, int argc, char **argv, int *argi);
+void	 ipp_opts_usage(FILE *, const char *synopsis,
+	    const struct ipp_option *, const struct ipp_trait *,
+	    const char *epilogue);
+/* Integer option value in [lo, hi], else fatalx naming `what`. */
+long	 ipp_opt_long(const char *v, const char *what, long lo, long hi);
+void	 ipp_opt_copy(char *dst, size_t len, const char *v, const char *what);
 
 /* ----------------------------------------------------------------- util.c */
 
