@@ -20,11 +20,17 @@ HUBD_OBJS = $(HUBD_SRCS:.c=.o)
 # the task-history backends, also linked into their unit test
 DB_OBJS   = $(patsubst %.c,%.o,$(wildcard hubd/db_*.c))
 
+ENGINED_SRCS = engined/engined.c engined/control.c engined/pyexec.c
+ENGINED_OBJS = $(ENGINED_SRCS:.c=.o)
+# Debian's libpython (python3-embed); -isystem keeps its headers out of -W
+PY_CFLAGS  := $(subst -I,-isystem ,$(shell pkg-config --cflags python3-embed))
+PY_LIBS    := $(shell pkg-config --libs python3-embed)
+
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
 UNIT_PROGS = $(UNIT_SRCS:.c=)
 
-PROGS = hubd/hubd $(TOOL_PROGS)
+PROGS = hubd/hubd engined/engined $(TOOL_PROGS)
 
 all: $(PROGS) $(UNIT_PROGS)
 
@@ -37,6 +43,19 @@ libipp/libipp.a: $(LIB_OBJS)
 
 hubd/hubd: $(HUBD_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJS) libipp/libipp.a $(LDLIBS)
+
+engined/pyexec.o: engined/pyexec.c engined/engine_py.h
+	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
+
+# engine.py is compiled into the binary as a C string
+engined/engine_py.h: engined/engine.py
+	{ echo '/* generated from engine.py by make: do not edit */'; \
+	  echo 'static const char engine_py[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+engined/engined: $(ENGINED_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/libipp.a $(LDLIBS) $(PY_LIBS)
 
 tools/%: tools/%.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< libipp/libipp.a $(LDLIBS)
@@ -57,6 +76,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 hubd/hubd $(DESTDIR)$(PREFIX)/sbin/hubd
+	install -m 755 engined/engined $(DESTDIR)$(PREFIX)/sbin/engined
 	install -m 644 doc/hubd.8 $(DESTDIR)$(PREFIX)/share/man/man8/hubd.8
 
 clean:
@@ -65,4 +85,4 @@ clean:
 .PHONY: all check bench install clean
 .SECONDARY:
 
--include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d)
+-include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)

@@ -85,6 +85,7 @@ struct eng {
 	void		*py;		/* PAIR to the Python thread */
 	pthread_t	 py_thread;
 	int		 py_ready;
+	char		 py_version[32];
 	struct jobq	 queue;		/* shell requests waiting */
 	struct job	*running;
 	struct ipp_map	*aborted;	/* msg_ids to answer "aborted" */
@@ -102,12 +103,15 @@ void	 eng_topic(struct eng *, const char *kind, char *buf, size_t len);
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);
 void	 py_interrupt(struct eng *);
-/* Build messages from the Python thread (signs with its own session). */
+void	 py_stop(struct eng *);
+/* Main thread: stream output the running code wrote since last time. */
+void	 pyexec_flush(struct eng *);
 
 /* control.c */
 int	 control_dispatch(struct eng *);
 void	 shell_enqueue(struct eng *, struct job *);
 void	 shell_next(struct eng *);
+void	 shell_done(struct eng *, struct job *);
 void	 send_aborted(struct eng *, void *sock, struct ipp_msg *);
 void	 publish_status(struct eng *, const json_t *parent, const char *state);
 json_t	*eng_metadata(struct eng *, const json_t *req_metadata);

@@ -269,10 +269,17 @@ ipp_new_key(char *buf, size_t len)
 	ipp_new_id(buf, len);
 }
 
+/*
+ * The counter is process-wide (and atomic) so that several sessions with
+ * the same id in different threads, as in engined, never repeat a msg_id.
+ */
 void
 ipp_session_msg_id(struct ipp_session *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s_%ld_%lu", s->session, s->pid, ++s->counter);
+	static unsigned long counter;
+
+	s->counter = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	snprintf(buf, len, "%s_%ld_%lu", s->session, s->pid, s->counter);
 }
 
 double

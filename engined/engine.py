@@ -1,0 +1,195 @@
+"""engined's Python side: runs requests in the user namespace.
+
+Loaded by pyexec.c into the embedded interpreter (compiled into the
+binary).  The C side calls run_execute(), run_apply(), clear() and
+startup(); everything on the wire stays in C.  ipyparallel is imported
+only when the first apply_request arrives (its import pulls in IPython,
+zmq and tornado), so an idle engine stays small.  Output written to
+sys.stdout/sys.stderr goes to the C side (_engined.write), which streams
+it on iopub while the code runs.
+"""
+import ast
+import builtins
+import sys
+import traceback
+
+import _engined
+
+user_ns = {"__name__": "__main__", "__builtins__": builtins}
+_ipp = None             # (unpack_apply_message, serialize_object)
+_shell = None           # IPython InteractiveShell, made on demand
+
+
+class _Stream:
+    """A text stream whose writes go to iopub."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, which, name):
+        self._which = which
+        self.name = name
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s"
+                            % type(s).__name__)
+        _engined.write(self._which, s)
+        return len(s)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    @property
+    def closed(self):
+        return False
+
+
+sys.stdout = _Stream(1, "<stdout>")
+sys.stderr = _Stream(2, "<stderr>")
+
+
+class _ShellShim:
+    """What ipyparallel's helpers (_push, _pull, _execute) need of
+    get_ipython() when there is no IPython shell."""
+
+    user_ns = user_ns
+    user_global_ns = user_ns
+
+
+def get_ipython():
+    return _shell if _shell is not None else _ShellShim
+
+
+def _error(etype, value, tb):
+    """(ename, evalue, traceback lines) without engined's own frames."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    lines = traceback.format_exception(etype, value, tb)
+    try:
+        evalue = str(value)
+    except Exception as e:  # an exception whose __str__ fails
+        evalue = "<unprintable %s: %s>" % (etype.__name__, e)
+    return etype.__name__, evalue, [line.rstrip("\n") for line in lines]
+
+
+def _ipython_transform(code):
+    """IPython syntax (%magic, !cmd) when IPython is importable."""
+    global _shell
+    if "%" not in code and "!" not in code and "?" not in code:
+        return code
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return code
+    new = TransformerManager().transform_cell(code)
+    if new.strip() == code.strip():
+        return code
+    if _shell is None:
+        from IPython.core.interactiveshell import InteractiveShell
+        _shell = InteractiveShell.instance(user_ns=user_ns)
+        _shell.colors = "NoColor"
+    user_ns.setdefault("get_ipython", get_ipython)
+    return new
+
+
+def run_execute(code, count, silent, user_expressions):
+    """Run a cell.  Returns (status, result_repr, error, user_exprs)."""
+    result = None
+    try:
+        code = _ipython_transform(code)
+        name = "<cell-%d>" % count
+        tree = ast.parse(code, name, "exec")
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not silent:
+            last = ast.Expression(tree.body.pop().value)
+        exec(compile(tree, name, "exec"), user_ns)
+        if last is not None:
+            value = eval(compile(last, name, "eval"), user_ns)
+            if value is not None:
+                user_ns["_"] = value
+                result = repr(value)
+    except BaseException:
+        return "error", None, _error(*sys.exc_info()), {}
+    exprs = {}
+    for key, expr in (user_expressions or {}).items():
+        try:
+            value = eval(expr, user_ns)
+            exprs[key] = {"status": "ok", "data": {"text/plain": repr(value)},
+                          "metadata": {}}
+        except BaseException:
+            ename, evalue, tb = _error(*sys.exc_info())
+            exprs[key] = {"status": "error", "ename": ename,
+                          "evalue": evalue, "traceback": tb}
+    return "ok", result, None, exprs
+
+
+def _load_ipyparallel():
+    global _ipp
+    if _ipp is None:
+        import ipyparallel.util
+        from ipyparallel.serialize import serialize_object
+        from ipyparallel.serialize import unpack_apply_message
+        # _push/_pull/_execute look the namespace up through get_ipython()
+        ipyparallel.util.get_ipython = get_ipython
+        _ipp = (unpack_apply_message, serialize_object)
+    return _ipp
+
+
+def run_apply(bufs):
+    """Call a function shipped by a Python client.
+
+    Returns (status, result buffers, error)."""
+    try:
+        unpack, serialize = _load_ipyparallel()
+    except ImportError as e:
+        return "error", [], ("ImportError", "engined needs the ipyparallel "
+                             "package for apply requests: %s" % e,
+                             ["ImportError: %s" % e])
+    try:
+        f, args, kwargs = unpack(bufs, user_ns, copy=False)
+        result = f(*args, **kwargs)
+        out = serialize(result, buffer_threshold=1024, item_threshold=64)
+    except BaseException:
+        return "error", [], _error(*sys.exc_info())
+    return "ok", [bytes(b) if not isinstance(b, bytes) else b for b in out], \
+        None
+
+
+def clear():
+    """clear_request: a fresh namespace (the object stays the same)."""
+    user_ns.clear()
+    user_ns.update({"__name__": "__main__", "__builtins__": builtins})
+
+
+def startup(text, is_file):
+    """--startup-script / --startup-command, before any request."""
+    try:
+        if is_file:
+            with open(text) as f:
+                code = f.read()
+            exec(compile(code, text, "exec"), user_ns)
+        else:
+            exec(compile(text, "<startup>", "exec"), user_ns)
+    except BaseException:
+        ename, evalue, tb = _error(*sys.exc_info())
+        sys.__stderr__.write("engined: startup code failed:\n%s\n"
+                             % "\n".join(tb))
+        return False
+    return True

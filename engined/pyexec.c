@@ -1,0 +1,549 @@
+/*
+ * pyexec.c - the Python thread: the embedded interpreter and the running
+ * of one request at a time.
+ *
+ * The interpreter is initialised on this thread, which makes it Python's
+ * main thread: SIGINT (blocked everywhere else) is delivered here, wakes
+ * a sleeping call and surfaces as KeyboardInterrupt in the user's code,
+ * while the engine carries on.  Requests arrive from the main thread as
+ * struct job pointers over an inproc PAIR; everything this thread wants
+ * sent goes back the same way as struct out (iopub messages, the reply,
+ * then "done").
+ *
+ * Output: engine.py's sys.stdout/sys.stderr call _engined.write(), which
+ * appends to a buffer shared with the main thread under `outmtx`.  This
+ * thread flushes it into a stream message before it posts anything else,
+ * so the order on iopub is the order of events; while user code runs,
+ * the main thread flushes it every STREAM_EVERY ms (pyexec_flush), so
+ * output appears as it is written, not at the end.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engined.h"
+#include "engine_py.h"		/* engine.py as a C string, made by make */
+
+static struct eng *E;		/* this thread's view of the engine */
+static struct ipp_session psess;
+static void *pair;		/* this thread's end */
+static PyObject *mod;		/* engine.py's namespace */
+static int exec_count;
+
+/* output buffers shared with the main thread, index 1 stdout, 2 stderr */
+static pthread_mutex_t outmtx = PTHREAD_MUTEX_INITIALIZER;
+static char *obuf[3];
+static size_t olen[3], ocap[3];
+
+static void
+post(enum out_kind k, struct ipp_frames *fr, struct job *j)
+{
+	struct out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = k;
+	o->job = j;
+	ipp_frames_init(&o->fr);
+	if (fr != NULL) {
+		o->fr = *fr;
+		ipp_frames_init(fr);
+	}
+	if (zmq_send(pair, &o, sizeof(o), 0) == -1)
+		fatalx("Python thread: cannot reach the main thread: %s",
+		    zmq_strerror(errno));
+}
+
+/* An iopub message of type `type` with parent `parent`. */
+static void
+pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
+    const json_t *parent, json_t *md_new, json_t *content_new)
+{
+	struct ipp_frames fr;
+	struct ipp_buf topic;
+	char t[64];
+
+	eng_topic(E, kind, t, sizeof(t));
+	topic.data = t;
+	topic.len = strlen(t);
+	if (md_new == NULL)
+		md_new = json_pack("{s:s}", "engine", E->uuid);
+	ipp_frames_init(&fr);
+	if (ipp_msg_build(s, &fr, &topic, 1, type, NULL, parent, md_new,
+	    content_new) == -1) {
+		ipp_frames_release(&fr);
+		return;
+	}
+	if (direct != NULL)
+		ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
+	else
+		post(OUT_IOPUB, &fr, NULL);
+	ipp_frames_release(&fr);
+}
+
+/*
+ * Turn buffered output into stream messages.  From this thread they are
+ * posted (ordered with everything else); from the main thread they are
+ * sent directly on iopub with the main thread's session.
+ */
+static void
+flush_streams(struct ipp_session *s, void *direct, const json_t *parent)
+{
+	static const char *names[3] = { NULL, "stdout", "stderr" };
+	char *text;
+	int i;
+
+	for (i = 1; i <= 2; i++) {
+		pthread_mutex_lock(&outmtx);
+		if (olen[i] == 0) {
+			pthread_mutex_unlock(&outmtx);
+			continue;
+		}
+		text = obuf[i];
+		text[olen[i]] = '\0';
+		obuf[i] = NULL;
+		olen[i] = ocap[i] = 0;
+		pthread_mutex_unlock(&outmtx);
+		pub(s, direct, names[i], "stream", parent, NULL,
+		    json_pack("{s:s, s:s}", "name", names[i], "text", text));
+		free(text);
+	}
+}
+
+/* Main thread, between polls: stream what running code has written. */
+void
+pyexec_flush(struct eng *e)
+{
+	zmq_pollitem_t pi = { e->py, 0, ZMQ_POLLIN, 0 };
+
+	if (e->running == NULL || e->running->kind != JOB_SHELL)
+		return;
+	/* anything this thread posted earlier must go out first */
+	if (zmq_poll(&pi, 1, 0) > 0)
+		return;
+	flush_streams(&e->sess, e->iopub, e->running->req.header);
+}
+
+static PyObject *
+py_write(PyObject *self, PyObject *args)
+{
+	const char *s;
+	Py_ssize_t n;
+	int which;
+
+	if (!PyArg_ParseTuple(args, "is#", &which, &s, &n))
+		return NULL;
+	if (which != 1 && which != 2) {
+		PyErr_SetString(PyExc_ValueError, "stream must be 1 or 2");
+		return NULL;
+	}
+	pthread_mutex_lock(&outmtx);
+	if (olen[which] + (size_t)n + 1 > ocap[which]) {
+		size_t nc = ocap[which] ? ocap[which] : 4096;
+
+		while (nc < olen[which] + (size_t)n + 1)
+			nc *= 2;
+		obuf[which] = xrealloc(obuf[which], nc, 1);
+		ocap[which] = nc;
+	}
+	memcpy(obuf[which] + olen[which], s, (size_t)n);
+	olen[which] += (size_t)n;
+	pthread_mutex_unlock(&outmtx);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef engined_methods[] = {
+	{ "write", py_write, METH_VARARGS, "write(1|2, text): to iopub" },
+	{ NULL, NULL, 0, NULL }
+};
+
+static struct PyModuleDef engined_module = {
+	PyModuleDef_HEAD_INIT, "_engined", NULL, -1, engined_methods,
+	NULL, NULL, NULL, NULL
+};
+
+static PyObject *
+init_engined_module(void)
+{
+	return PyModule_Create(&engined_module);
+}
+
+/* Call engine.py's function `name` with a tuple of args (stolen). */
+static PyObject *
+call(const char *name, PyObject *args)
+{
+	PyObject *fn = PyDict_GetItemString(mod, name), *r;
+
+	if (fn == NULL || args == NULL) {
+		Py_XDECREF(args);
+		return NULL;
+	}
+	r = PyObject_CallObject(fn, args);
+	Py_DECREF(args);
+	if (r == NULL) {
+		PyErr_Print();
+		return NULL;
+	}
+	return r;
+}
+
+/* A stray SIGINT that arrived between requests must not hit the next. */
+static void
+drop_pending_interrupt(void)
+{
+	if (PyErr_CheckSignals() == -1)
+		PyErr_Clear();
+}
+
+static json_t *
+error_content(PyObject *err, const char *method)
+{
+	PyObject *tb = PyTuple_GetItem(err, 2);
+	json_t *c, *lines = json_array();
+	Py_ssize_t i;
+
+	for (i = 0; tb != NULL && i < PyList_Size(tb); i++)
+		json_array_append_new(lines, json_string(PyUnicode_AsUTF8(
+		    PyList_GetItem(tb, i))));
+	c = json_pack("{s:s, s:s, s:s, s:o, s:{s:s, s:i, s:s}}", "status",
+	    "error", "ename", PyUnicode_AsUTF8(PyTuple_GetItem(err, 0)),
+	    "evalue", PyUnicode_AsUTF8(PyTuple_GetItem(err, 1)), "traceback",
+	    lines, "engine_info", "engine_uuid", E->uuid, "engine_id", E->id,
+	    "method", method);
+	return c;
+}
+
+static void
+reply_shell(struct job *j, json_t *content_new, json_t *md_new,
+    PyObject *bufs)
+{
+	struct ipp_buf ids[IPP_MAX_IDS];
+	struct ipp_frames fr;
+	char type[128];
+	size_t n = strlen(j->req.msg_type);
+	Py_ssize_t i;
+	int k;
+
+	for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
+		ids[k].data = ipp_frame_data(&j->req.fr, k);
+		ids[k].len = ipp_frame_len(&j->req.fr, k);
+	}
+	snprintf(type, sizeof(type), "%.*s_reply", (int)(n > 8 ? n - 8 : n),
+	    j->req.msg_type);
+	ipp_frames_init(&fr);
+	if (ipp_msg_build(&psess, &fr, ids, k, type, NULL, j->req.header,
+	    md_new, content_new) == -1)
+		fatalx("cannot build %s", type);
+	for (i = 0; bufs != NULL && i < PyList_Size(bufs); i++) {
+		PyObject *b = PyList_GetItem(bufs, i);
+
+		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
+	}
+	post(OUT_SHELL, &fr, NULL);
+}
+
+static void
+finish_md(json_t *md, const char *status, json_t *content)
+{
+	const char *en = json_string_value(json_object_get(content, "ename"));
+
+	json_object_set_new(md, "status", json_string(status));
+	if (strcmp(status, "error") == 0) {
+		json_object_set_new(md, "engine_info", json_pack("{s:s, s:i}",
+		    "engine_uuid", E->uuid, "engine_id", E->id));
+		if (en != NULL && strcmp(en, "UnmetDependency") == 0)
+			json_object_set_new(md, "dependencies_met",
+			    json_false());
+	}
+}
+
+static void
+do_execute(struct job *j)
+{
+	json_t *c = j->req.content, *md, *rc;
+	const char *code = json_string_value(json_object_get(c, "code"));
+	int silent = json_is_true(json_object_get(c, "silent"));
+	json_t *sh = json_object_get(c, "store_history");
+	int store = sh == NULL ? !silent : json_is_true(sh) && !silent;
+	PyObject *r, *ue;
+	char *uetxt;
+
+	md = eng_metadata(E, j->req.metadata);
+	if (code == NULL)
+		code = "";
+	if (store)
+		exec_count++;
+	if (!silent)
+		pub(&psess, NULL, "execute_input", "execute_input",
+		    j->req.header, NULL, json_pack("{s:s, s:i}", "code", code,
+		    "execution_count", exec_count));
+	uetxt = ipp_json_dump(json_object_get(c, "user_expressions") ?
+	    json_object_get(c, "user_expressions") : json_object());
+	ue = PyImport_ImportModule("json");
+	ue = ue ? PyObject_CallMethod(ue, "loads", "s", uetxt) : NULL;
+	free(uetxt);
+	r = call("run_execute", Py_BuildValue("(siiN)", code, exec_count,
+	    silent, ue ? ue : Py_None));
+	flush_streams(&psess, NULL, j->req.header);
+	if (r == NULL) {
+		rc = ipp_error_content("SystemError", "engined internal error "
+		    "running the request");
+	} else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0) {
+		PyObject *res = PyTuple_GetItem(r, 1);
+		PyObject *dumped = PyObject_CallMethod(PyImport_ImportModule(
+		    "json"), "dumps", "O", PyTuple_GetItem(r, 3));
+		json_t *uej = dumped ? json_loads(PyUnicode_AsUTF8(dumped), 0,
+		    NULL) : NULL;
+
+		Py_XDECREF(dumped);
+		if (res != Py_None)
+			pub(&psess, NULL, "execute_result", "execute_result",
+			    j->req.header, json_object(), json_pack(
+			    "{s:{s:s}, s:{}, s:i}", "data", "text/plain",
+			    PyUnicode_AsUTF8(res), "metadata",
+			    "execution_count", exec_count));
+		rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok",
+		    "execution_count", exec_count, "user_expressions",
+		    uej ? uej : json_object(), "payload");
+	} else {
+		rc = error_content(PyTuple_GetItem(r, 2), "execute");
+		json_object_set_new(rc, "execution_count",
+		    json_integer(exec_count));
+		pub(&psess, NULL, "error", "error", j->req.header, NULL,
+		    json_deep_copy(rc));
+		j->failed = 1;
+	}
+	if (PyErr_Occurred())
+		PyErr_Clear();
+	Py_XDECREF(r);
+	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
+	reply_shell(j, rc, md, NULL);
+}
+
+static void
+do_apply(struct job *j)
+{
+	PyObject *bufs, *r;
+	json_t *md = eng_metadata(E, j->req.metadata), *rc;
+	int i, n = ipp_msg_nbufs(&j->req);
+
+	bufs = PyList_New(n);
+	for (i = 0; i < n; i++)
+		PyList_SetItem(bufs, i, PyMemoryView_FromMemory(
+		    (char *)ipp_frame_data(&j->req.fr, j->req.buf0 + i),
+		    (Py_ssize_t)ipp_frame_len(&j->req.fr, j->req.buf0 + i),
+		    PyBUF_READ));
+	r = call("run_apply", Py_BuildValue("(N)", bufs));
+	flush_streams(&psess, NULL, j->req.header);
+	if (r == NULL)
+		rc = ipp_error_content("SystemError", "engined internal error "
+		    "running the request");
+	else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0)
+		rc = json_pack("{s:s}", "status", "ok");
+	else {
+		rc = error_content(PyTuple_GetItem(r, 2), "apply");
+		pub(&psess, NULL, "error", "error", j->req.header, NULL,
+		    json_deep_copy(rc));
+		j->failed = 1;
+	}
+	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
+	reply_shell(j, rc, md, r != NULL && !j->failed ? PyTuple_GetItem(r,
+	    1) : NULL);
+	if (PyErr_Occurred())
+		PyErr_Clear();
+	Py_XDECREF(r);
+}
+
+static void
+run_job(struct job *j)
+{
+	const char *t = j->req.msg_type;
+
+	drop_pending_interrupt();
+	switch (j->kind) {
+	case JOB_STARTUP: {
+		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,
+		    j->is_file));
+
+		flush_streams(&psess, NULL, NULL);
+		Py_XDECREF(r);
+		break;
+	}
+	case JOB_CLEAR: {
+		struct ipp_buf ids[IPP_MAX_IDS];
+		struct ipp_frames fr;
+		int k;
+
+		pub(&psess, NULL, "status", "status", j->req.header, NULL,
+		    json_pack("{s:s}", "execution_state", "busy"));
+		Py_XDECREF(call("clear", PyTuple_New(0)));
+		for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
+			ids[k].data = ipp_frame_data(&j->req.fr, k);
+			ids[k].len = ipp_frame_len(&j->req.fr, k);
+		}
+		ipp_frames_init(&fr);
+		if (ipp_msg_build(&psess, &fr, ids, k, "clear_reply", NULL,
+		    j->req.header, json_pack("{s:s}", "engine", E->uuid),
+		    json_pack("{s:s}", "status", "ok")) == 0)
+			post(OUT_CONTROL, &fr, NULL);
+		ipp_frames_release(&fr);
+		pub(&psess, NULL, "status", "status", j->req.header, NULL,
+		    json_pack("{s:s}", "execution_state", "idle"));
+		break;
+	}
+	case JOB_SHELL:
+		pub(&psess, NULL, "status", "status", j->req.header, NULL,
+		    json_pack("{s:s}", "execution_state", "busy"));
+		if (strcmp(t, "execute_request") == 0)
+			do_execute(j);
+		else if (strcmp(t, "apply_request") == 0)
+			do_apply(j);
+		else if (strcmp(t + (strlen(t) > 8 ? strlen(t) - 8 : 0),
+		    "_request") == 0)
+			reply_shell(j, ipp_error_content("NotImplementedError",
+			    "engined does not handle '%s'", t), json_pack(
+			    "{s:s, s:s}", "engine", E->uuid, "status", "error"),
+			    NULL);
+		pub(&psess, NULL, "status", "status", j->req.header, NULL,
+		    json_pack("{s:s}", "execution_state", "idle"));
+		break;
+	case JOB_QUIT:
+		break;
+	}
+	post(OUT_DONE, NULL, j);
+}
+
+static void *
+py_main(void *arg)
+{
+	struct eng *e = arg;
+	PyConfig config;
+	PyObject *code, *g;
+	PyStatus st;
+	sigset_t set;
+	struct job *j;
+
+	E = e;
+	PyConfig_InitPythonConfig(&config);
+	config.install_signal_handlers = 1;
+	config.parse_argv = 0;
+	/* Debian's interpreter, whatever python3 comes first on PATH */
+	PyConfig_SetString(&config, &config.program_name, L"/usr/bin/python3");
+	if (PyImport_AppendInittab("_engined", init_engined_module) == -1)
+		fatalx("cannot register the _engined module");
+	st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st))
+		fatalx("cannot initialise Python: %s", st.err_msg ?
+		    st.err_msg : "unknown error");
+	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",
+	    PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
+	g = PyDict_New();
+	PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
+	PyDict_SetItemString(g, "__name__", PyUnicode_FromString("_engine"));
+	PyDict_SetItemString(g, "__file__", PyUnicode_FromString("<engined>"));
+	code = Py_CompileString(engine_py, "<engined>", Py_file_input);
+	if (code == NULL || PyEval_EvalCode(code, g, g) == NULL) {
+		PyErr_Print();
+		fatalx("cannot load engined's Python side");
+	}
+	Py_DECREF(code);
+	mod = g;
+	/* now SIGINT may come: it is Python's */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	post(OUT_DONE, NULL, NULL);	/* ready */
+	for (;;) {
+		int rc;
+
+		Py_BEGIN_ALLOW_THREADS
+		rc = zmq_recv(pair, &j, sizeof(j), 0);
+		Py_END_ALLOW_THREADS
+		if (rc != sizeof(j)) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (j->kind == JOB_QUIT) {
+			post(OUT_DONE, NULL, j);
+			break;
+		}
+		run_job(j);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return NULL;
+}
+
+int
+py_start(struct eng *e)
+{
+	char ep[64];
+	int zero = 0;
+
+	if (ipp_session_init(&psess, e->ci.key, e->uuid) == -1)
+		return -1;
+	snprintf(ep, sizeof(ep), "inproc://engined-py-%p", (void *)e);
+	e->py = zmq_socket(e->zctx, ZMQ_PAIR);
+	pair = zmq_socket(e->zctx, ZMQ_PAIR);
+	zmq_setsockopt(e->py, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(e->py, ZMQ_RCVHWM, &zero, sizeof(zero));
+	zmq_setsockopt(pair, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(pair, ZMQ_RCVHWM, &zero, sizeof(zero));
+	if (zmq_bind(pair, ep) == -1 || zmq_connect(e->py, ep) == -1)
+		return -1;
+	if (pthread_create(&e->py_thread, NULL, py_main, e) != 0)
+		return -1;
+	return 0;
+}
+
+/* SIGINT to the Python thread, only while it runs user code. */
+void
+py_interrupt(struct eng *e)
+{
+	if (e->running != NULL && e->running->kind == JOB_SHELL)
+		pthread_kill(e->py_thread, SIGINT);
+}
+
+/*
+ * Stop the Python thread.  It may be deep in user code: interrupt it,
+ * and if it does not come back soon, leave it (the process is exiting).
+ */
+void
+py_stop(struct eng *e)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	zmq_pollitem_t pi = { e->py, 0, ZMQ_POLLIN, 0 };
+	struct out *o;
+	double until = ipp_monotonic() + 1.0;
+	int zero = 0;
+
+	j->kind = JOB_QUIT;
+	ipp_msg_init(&j->req);
+	zmq_send(e->py, &j, sizeof(j), 0);
+	py_interrupt(e);
+	while (ipp_monotonic() < until) {
+		if (zmq_poll(&pi, 1, 100) <= 0)
+			continue;
+		if (zmq_recv(e->py, &o, sizeof(o), 0) != sizeof(o))
+			break;
+		if (o->kind == OUT_DONE && o->job == j) {
+			free(o);
+			pthread_join(e->py_thread, NULL);
+			zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof(zero));
+			zmq_close(pair);
+			free(j);
+			return;
+		}
+		ipp_frames_release(&o->fr);
+		free(o);
+	}
+	log_info("Python thread still busy at exit");
+	zmq_setsockopt(e->py, ZMQ_LINGER, &zero, sizeof(zero));
+}
