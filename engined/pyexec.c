@@ -428,6 +428,12 @@ py_main(void *arg)
 	struct job *j;
 
 	E = e;
+	/*
+	 * A shell starts background jobs with SIGINT ignored, and Python
+	 * leaves an ignored SIGINT alone; we want its KeyboardInterrupt.
+	 * SIGINT is still blocked in every thread, so nothing fires yet.
+	 */
+	signal(SIGINT, SIG_DFL);
 	PyConfig_InitPythonConfig(&config);
 	config.install_signal_handlers = 1;
 	config.parse_argv = 0;

@@ -111,3 +111,14 @@ c.wait_for_engines(int(sys.argv[2]), timeout=float(sys.argv[3]))
 c.close()
 PYEOF
 }
+
+# start_engined N [ARGS...]: N engined engines; ENGINE_PIDS holds PIDs.
+ENGINED=$T_TOP/engined/engined
+start_engined() {
+	local i n=$1
+	shift
+	for i in $(seq "$n"); do
+		spawn "engined$i" "$ENGINED" --profile-dir="$PROFILE" "$@"
+		ENGINE_PIDS+=("$SPAWNED")
+	done
+}
