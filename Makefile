@@ -77,7 +77,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 hubd/hubd $(DESTDIR)$(PREFIX)/sbin/hubd
 	install -m 755 engined/engined $(DESTDIR)$(PREFIX)/sbin/engined
-	install -m 644 doc/hubd.8 $(DESTDIR)$(PREFIX)/share/man/man8/hubd.8
+	install -m 644 doc/hubd.8 doc/engined.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -f */*.o */*/*.o */*.d */*/*.d libipp/libipp.a $(PROGS) $(UNIT_PROGS)

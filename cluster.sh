@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # cluster.sh - the one command that starts a local cluster on a fresh
 # Debian 12 machine: installs what is missing, builds, starts hubd and N
-# engines (real ipengines until engined lands) in profile PROFILE, prints
-# how to use it, and stops everything on Ctrl-C.
-# usage: ./cluster.sh [-n N] [--profile NAME]
+# engined engines (or Python's ipengines with --ipengine) in profile
+# PROFILE, prints how to use it, and stops everything on Ctrl-C.
+# usage: ./cluster.sh [-n N] [--profile NAME] [--ipengine]
 set -eu
 cd "$(dirname "$0")"
 n=$(nproc)
 profile=default
+engine=engined
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift 2 ;;
 	--profile) profile=$2; shift 2 ;;
-	*) echo "usage: $0 [-n N] [--profile NAME]" >&2; exit 2 ;;
+	--ipengine) engine=ipengine; shift ;;
+	*) echo "usage: $0 [-n N] [--profile NAME] [--ipengine]" >&2; exit 2 ;;
 	esac
 done
 scripts/deps.sh all
@@ -35,8 +37,13 @@ for _ in $(seq 100); do
 done
 mkdir -p "$top/log"
 for i in $(seq "$n"); do
-	/usr/bin/python3 -m ipyparallel.engine --profile="$profile" \
-	    --log-level=WARN >"$top/log/ipengine-$i.log" 2>&1 &
+	if [ "$engine" = engined ]; then
+		./engined/engined --profile="$profile" \
+		    >"$top/log/engined-$i.log" 2>&1 &
+	else
+		/usr/bin/python3 -m ipyparallel.engine --profile="$profile" \
+		    --log-level=WARN >"$top/log/ipengine-$i.log" 2>&1 &
+	fi
 	pids+=($!)
 done
 /usr/bin/python3 - "$profile" "$n" <<'PY'

@@ -51,6 +51,21 @@ def _():
              ) or print("# %r %r" % (type(e), e))
 
 
+@t.case("IPython syntax")
+def _():
+    try:
+        import IPython  # noqa: F401
+    except ImportError:
+        t.ok(True, "# SKIP IPython not importable")
+        return
+    ar = e0.execute("!echo from-shell", block=True)
+    t.ok("from-shell" in (ar.stdout or ""), "!cmd runs a shell command",
+         repr(ar.stdout))
+    e0.execute("%env IPPTEST_VAR=42", block=True)
+    t.eq(e0.apply_sync(lambda: __import__("os").environ["IPPTEST_VAR"]),
+         "42", "%magic runs")
+
+
 @t.case("output streams while the code runs")
 def _():
     ar = e0.execute("import time, sys\nprint('first', flush=True)\n"
