@@ -193,3 +193,36 @@ def startup(text, is_file):
                              % "\n".join(tb))
         return False
     return True
+
+
+def data_op(op, name, fmt, value_json, raw):
+    """The ipp data path (doc/data-path.md): values without pickle.
+
+    Returns (status, reply_json or None, raw bytes or None, error)."""
+    import json
+    try:
+        if op == "push":
+            if fmt == "raw":
+                user_ns[name] = bytes(raw if raw is not None else b"")
+            else:
+                user_ns[name] = json.loads(value_json)
+            return "ok", None, None, None
+        if op == "list":
+            names = sorted(k for k in user_ns if not k.startswith("_")
+                           and k not in ("get_ipython", "exit", "quit"))
+            return "ok", json.dumps(names), None, None
+        if name not in user_ns:
+            raise NameError("name %r is not defined" % name)
+        if op == "delete":
+            del user_ns[name]
+            return "ok", None, None, None
+        value = user_ns[name]
+        if fmt == "raw":
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            return "ok", None, bytes(memoryview(value)), None
+        if fmt == "json":
+            return "ok", json.dumps(value), None, None
+        return "ok", json.dumps(repr(value)), None, None
+    except BaseException:
+        return "error", None, None, _error(*sys.exc_info())

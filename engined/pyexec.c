@@ -261,6 +261,70 @@ finish_md(json_t *md, const char *status, json_t *content)
 	}
 }
 
+/*
+ * The data path (doc/data-path.md): an execute_request whose metadata
+ * carries "ipp_data" reads or writes one name in the namespace as raw
+ * bytes or JSON, without pickle.  Its code raises NotImplementedError, so
+ * an engine that does not know the extension answers with that error.
+ */
+static void
+do_data(struct job *j, json_t *spec)
+{
+	const char *op = json_string_value(json_object_get(spec, "op"));
+	const char *name = json_string_value(json_object_get(spec, "name"));
+	const char *fmt = json_string_value(json_object_get(spec, "format"));
+	json_t *md = eng_metadata(E, j->req.metadata), *rc;
+	PyObject *raw = Py_None, *r;
+	char *val = NULL;
+
+	if (op == NULL)
+		op = "";
+	if (name == NULL)
+		name = "";
+	if (fmt == NULL)
+		fmt = "json";
+	if (json_object_get(spec, "value") != NULL)
+		val = json_dumps(json_object_get(spec, "value"),
+		    JSON_ENCODE_ANY | JSON_COMPACT);
+	if (ipp_msg_nbufs(&j->req) > 0)
+		raw = PyMemoryView_FromMemory((char *)ipp_frame_data(&j->req.fr,
+		    j->req.buf0), (Py_ssize_t)ipp_frame_len(&j->req.fr,
+		    j->req.buf0), PyBUF_READ);
+	else
+		Py_INCREF(raw);
+	r = call("data_op", Py_BuildValue("(ssszN)", op, name, fmt, val, raw));
+	free(val);
+	if (r == NULL)
+		rc = ipp_error_content("SystemError", "engined internal error");
+	else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0) {
+		PyObject *js = PyTuple_GetItem(r, 1);
+		json_t *d = json_pack("{s:s, s:s}", "op", op, "name", name);
+
+		if (js != Py_None)
+			json_object_set_new(d, "value", json_loads(
+			    PyUnicode_AsUTF8(js), JSON_DECODE_ANY, NULL));
+		rc = json_pack("{s:s, s:i, s:{}, s:[], s:o}", "status", "ok",
+		    "execution_count", exec_count, "user_expressions",
+		    "payload", "ipp_data", d);
+	} else {
+		rc = error_content(PyTuple_GetItem(r, 3), "execute");
+		j->failed = 1;
+	}
+	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
+	if (r != NULL && PyTuple_GetItem(r, 2) != Py_None) {
+		PyObject *one = PyList_New(1);
+
+		Py_INCREF(PyTuple_GetItem(r, 2));
+		PyList_SetItem(one, 0, PyTuple_GetItem(r, 2));
+		reply_shell(j, rc, md, one);
+		Py_DECREF(one);
+	} else
+		reply_shell(j, rc, md, NULL);
+	if (PyErr_Occurred())
+		PyErr_Clear();
+	Py_XDECREF(r);
+}
+
 static void
 do_execute(struct job *j)
 {
@@ -398,7 +462,10 @@ run_job(struct job *j)
 	case JOB_SHELL:
 		pub(&psess, NULL, "status", "status", j->req.header, NULL,
 		    json_pack("{s:s}", "execution_state", "busy"));
-		if (strcmp(t, "execute_request") == 0)
+		if (strcmp(t, "execute_request") == 0 &&
+		    json_is_object(json_object_get(j->req.metadata, "ipp_data")))
+			do_data(j, json_object_get(j->req.metadata, "ipp_data"));
+		else if (strcmp(t, "execute_request") == 0)
 			do_execute(j);
 		else if (strcmp(t, "apply_request") == 0)
 			do_apply(j);
