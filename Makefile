@@ -82,6 +82,9 @@ install: all
 clean:
 	rm -f */*.o */*/*.o */*.d */*/*.d libipp/libipp.a $(PROGS) $(UNIT_PROGS)
 
+# ipyparallel's own test suite against our programs (tests/ipp-suite/)
+include tests/ipp-suite/ipp-suite.mk
+
 .PHONY: all check bench install clean
 .SECONDARY:
 

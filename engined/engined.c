@@ -475,6 +475,18 @@ run(struct eng *e)
 	}
 }
 
+void
+engined_user_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGALRM);
+	sigaddset(set, SIGQUIT);
+}
+
 static void
 add_startup(struct eng *e, const char *text, int is_file)
 {
@@ -497,6 +509,9 @@ queue_startup(struct eng *e)
 		    "mpi.rank = mpi.COMM_WORLD.Get_rank()\n", 0);
 	else if (e->cfg.mpi[0] != '\0')
 		log_warnx("unsupported --mpi '%s' (only mpi4py)", e->cfg.mpi);
+	/* as IPython's shell does at start */
+	if (getenv("PYTHONSTARTUP") != NULL && *getenv("PYTHONSTARTUP") != '\0')
+		add_startup(e, getenv("PYTHONSTARTUP"), 1);
 	if (e->cfg.startup_script[0] != '\0')
 		add_startup(e, e->cfg.startup_script, 1);
 	if (e->cfg.startup_command[0] != '\0')
@@ -566,12 +581,12 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 
 	/*
-	 * SIGINT belongs to the Python thread (KeyboardInterrupt in user
-	 * code); block it here before that thread exists so only it sees
-	 * it.  SIGTERM is ours: a clean exit.
+	 * SIGINT and the other signals user code may handle belong to the
+	 * Python thread (KeyboardInterrupt, signal.signal handlers); block
+	 * them here before any other thread exists so only it sees them.
+	 * SIGTERM is ours: a clean exit.
 	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
+	engined_user_signals(&set);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((e->zctx = zmq_ctx_new()) == NULL)

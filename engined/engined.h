@@ -99,6 +99,8 @@ struct eng {
 /* engined.c */
 extern struct eng *the_eng;
 void	 eng_topic(struct eng *, const char *kind, char *buf, size_t len);
+/* The signals that go to the Python thread. */
+void	 engined_user_signals(sigset_t *);
 
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);

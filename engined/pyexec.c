@@ -526,9 +526,8 @@ py_main(void *arg)
 	}
 	Py_DECREF(code);
 	mod = g;
-	/* now SIGINT may come: it is Python's */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
+	/* now SIGINT and the user signals may come: they are Python's */
+	engined_user_signals(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	post(OUT_DONE, NULL, NULL);	/* ready */
 	for (;;) {
@@ -548,8 +547,7 @@ py_main(void *arg)
 		}
 		run_job(j);
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
+	engined_user_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return NULL;
 }

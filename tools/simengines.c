@@ -23,7 +23,9 @@
  *   - pings arrive on one SUB and are copied to every heart;
  *   - only the first --shells engines get a shell ROUTER (4 descriptors
  *     each: mailbox, mux, task, broadcast); the rest are heart-only, which
- *     is enough for registration and heartbeat load.
+ *     is enough for registration and heartbeat load;
+ *   - hearts connect a few at a time (--connects), so as not to overflow
+ *     the controller's listen backlog.
  * The epoll set (hearts and the shells' ZMQ_FD) is one item of zmq_poll,
  * so the poll array stays small however many engines there are.
  *
@@ -145,6 +147,7 @@ struct sim {
 	int		 ntoconnect, tchead;
 	long		 nreplied, nregistered, nfailed, nlost, nunreg;
 	long		 peak;		/* most registered at once */
+	long		 npending;	/* not yet registered, refused or lost */
 	/* traffic */
 	long		 pings, pongs_dropped, requests, replies, bad;
 	/* time */
@@ -302,6 +305,8 @@ engine_lost(struct sim *s, struct sengine *e, const char *why)
 		    e->uuid, why);
 	if (e->state == ES_REGISTERED)
 		s->nregistered--;
+	else if (e->state == ES_ASKED || e->state == ES_REPLIED)
+		s->npending--;
 	e->state = ES_GONE;
 	heart_close(s, e);
 }
@@ -310,6 +315,7 @@ static void
 engine_registered(struct sim *s, struct sengine *e)
 {
 	e->state = ES_REGISTERED;
+	s->npending--;
 	if (++s->nregistered > s->peak)
 		s->peak = s->nregistered;
 	if (s->nregistered == s->n)
@@ -799,6 +805,7 @@ on_reg_reply(struct sim *s, int k)
 				free(txt);
 			}
 			e->state = ES_FAILED;
+			s->npending--;
 			continue;
 		}
 		e->id = (int)json_integer_value(json_object_get(m.content,
@@ -984,6 +991,7 @@ setup(struct sim *s, const char *client_file)
 			fatalx("connect %s: %s", url, zmq_strerror(errno));
 	}
 	s->e = xcalloc((size_t)s->n, sizeof(*s->e));
+	s->npending = s->n;
 	s->toconnect = xcalloc((size_t)s->n, sizeof(int));
 	if ((s->by_uuid = ipp_map_new()) == NULL)
 		fatalx("out of memory");
@@ -1063,7 +1071,7 @@ run(struct sim *s)
 			s->next_report = now + s->report;
 		}
 		if (!regdone) {
-			if (s->nregistered + s->nfailed >= s->n ||
+			if (s->npending == 0 ||
 			    (s->t_start > 0 && now - s->t_start > s->timeout)) {
 				regdone = 1;
 				s->t_phase = now;
