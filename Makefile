@@ -26,11 +26,25 @@ ENGINED_OBJS = $(ENGINED_SRCS:.c=.o)
 PY_CFLAGS  := $(subst -I,-isystem ,$(shell pkg-config --cflags python3-embed))
 PY_LIBS    := $(shell pkg-config --libs python3-embed)
 
+# ippfs: the FUSE file system (libfuse3 low-level API)
+IPPFS_SRCS = ippfs/ippfs.c ippfs/tree.c ippfs/files.c ippfs/hub.c \
+	     ippfs/tasks.c ippfs/ctl.c ippfs/ns.c
+IPPFS_OBJS = $(IPPFS_SRCS:.c=.o)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3) -DFUSE_USE_VERSION=312
+FUSE_LIBS   := $(shell pkg-config --libs fuse3)
+
+# launch, our ipcluster (launch/launch.h describes its files)
+LAUNCH_SRCS = launch/launch.c launch/conf.c launch/cluster.c launch/state.c \
+	      launch/watch.c launch/proc.c launch/template.c launch/batch.c \
+	      launch/local.c launch/mpi.c launch/ssh.c launch/slurm.c \
+	      launch/pbs.c launch/sge.c launch/lsf.c launch/htcondor.c
+LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)
+
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
 UNIT_PROGS = $(UNIT_SRCS:.c=)
 
-PROGS = hubd/hubd engined/engined $(TOOL_PROGS)
+PROGS = hubd/hubd engined/engined ippfs/ippfs $(TOOL_PROGS)
 
 all: $(PROGS) $(UNIT_PROGS)
 
@@ -57,6 +71,15 @@ engined/engine_py.h: engined/engine.py
 engined/engined: $(ENGINED_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/libipp.a $(LDLIBS) $(PY_LIBS)
 
+$(IPPFS_OBJS): %.o: %.c
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
+
+ippfs/ippfs: $(IPPFS_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $(IPPFS_OBJS) libipp/libipp.a $(LDLIBS) $(FUSE_LIBS)
+
+launch/launch: $(LAUNCH_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $(LAUNCH_OBJS) libipp/libipp.a $(LDLIBS)
+
 tools/%: tools/%.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< libipp/libipp.a $(LDLIBS)
 
@@ -77,7 +100,11 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 hubd/hubd $(DESTDIR)$(PREFIX)/sbin/hubd
 	install -m 755 engined/engined $(DESTDIR)$(PREFIX)/sbin/engined
+	install -m 755 ippfs/ippfs $(DESTDIR)$(PREFIX)/bin/ippfs
+	install -m 644 doc/ippfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 doc/hubd.8 doc/engined.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 755 launch/launch $(DESTDIR)$(PREFIX)/bin/launch
+	install -m 644 doc/launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -f */*.o */*/*.o */*.d */*/*.d libipp/libipp.a $(PROGS) $(UNIT_PROGS)
@@ -89,3 +116,5 @@ include tests/ipp-suite/ipp-suite.mk
 .SECONDARY:
 
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)
+-include $(LAUNCH_SRCS:.c=.d) \
+	 $(IPPFS_SRCS:.c=.d)

@@ -19,7 +19,7 @@ SHELLS=${N10K_SHELLS:-1000}
 PING=${PING:-3000}
 SETTLE=${SETTLE:-5}
 STEADY=${STEADY:-30}
-REGMAX_hubd=${REGMAX_HUBD:-60}
+REGMAX_hubd=${REGMAX_HUBD:-120}
 REGMAX_ipcontroller=${REGMAX_PEER:-180}
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null

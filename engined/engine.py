@@ -10,6 +10,7 @@ it on iopub while the code runs.
 """
 import ast
 import builtins
+import json
 import sys
 import traceback
 
@@ -89,9 +90,62 @@ def _error(etype, value, tb):
     return etype.__name__, evalue, [line.rstrip("\n") for line in lines]
 
 
+def _json_clean(obj):
+    try:
+        from jupyter_client.jsonutil import json_clean
+    except ImportError:
+        return obj
+    return json_clean(obj)
+
+
+def _ensure_shell():
+    """An IPython shell over our namespace, for magics and rich display.
+
+    Made on first need (IPython is already loaded by then when ipyparallel
+    was), so that an idle engine does not pay for it.  Its module and
+    namespace are our user_ns, so get_ipython().user_ns, the namespace of
+    ipyparallel's push/pull helpers and of execute are one dict."""
+    global _shell
+    if _shell is not None:
+        return _shell
+    try:
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
+        from traitlets.config import Config
+    except ImportError:
+        return None
+
+    class _Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *,
+                    transient=None, update=False, **kw):
+            content = {"data": data, "metadata": metadata or {},
+                       "transient": transient or {}}
+            _engined.publish("displaypub", "update_display_data" if update
+                             else "display_data",
+                             json.dumps(_json_clean(content)), [])
+
+        def clear_output(self, wait=False):
+            _engined.publish("displaypub", "clear_output",
+                             json.dumps({"wait": bool(wait)}), [])
+
+    class _Module:
+        pass
+
+    mod = _Module()
+    mod.__dict__ = user_ns
+    cfg = Config()
+    cfg.HistoryManager.hist_file = ":memory:"
+    cfg.InteractiveShell.colors = "NoColor"
+    _shell = InteractiveShell.instance(config=cfg, user_module=mod,
+                                       user_ns=user_ns)
+    _shell.display_pub = _Publisher(shell=_shell, parent=_shell)
+    _shell.display_pub.is_publishing = True
+    user_ns.setdefault("get_ipython", get_ipython)
+    return _shell
+
+
 def _ipython_transform(code):
     """IPython syntax (%magic, !cmd) when IPython is importable."""
-    global _shell
     if "%" not in code and "!" not in code and "?" not in code:
         return code
     try:
@@ -101,12 +155,26 @@ def _ipython_transform(code):
     new = TransformerManager().transform_cell(code)
     if new.strip() == code.strip():
         return code
-    if _shell is None:
-        from IPython.core.interactiveshell import InteractiveShell
-        _shell = InteractiveShell.instance(user_ns=user_ns)
-        _shell.colors = "NoColor"
-    user_ns.setdefault("get_ipython", get_ipython)
+    _ensure_shell()
     return new
+
+
+def _publish_data(data):
+    """ipyparallel.datapub.publish_data without ipykernel."""
+    unpack, serialize = _load_ipyparallel()
+    bufs = serialize(data, buffer_threshold=1024, item_threshold=64)
+    _engined.publish("datapub", "data_message",
+                     json.dumps({"keys": [str(k) for k in data]}),
+                     [bytes(b) for b in bufs])
+
+
+def _bundle(value):
+    """The execute_result of a value: IPython's rich formats when the
+    shell is up, else text/plain of its repr."""
+    if _shell is not None:
+        data, md = _shell.display_formatter.format(value)
+        return json.dumps(_json_clean({"data": data, "metadata": md}))
+    return json.dumps({"data": {"text/plain": repr(value)}, "metadata": {}})
 
 
 def run_execute(code, count, silent, user_expressions):
@@ -124,7 +192,7 @@ def run_execute(code, count, silent, user_expressions):
             value = eval(compile(last, name, "eval"), user_ns)
             if value is not None:
                 user_ns["_"] = value
-                result = repr(value)
+                result = _bundle(value)
     except BaseException:
         return "error", None, _error(*sys.exc_info()), {}
     exprs = {}
@@ -143,12 +211,18 @@ def run_execute(code, count, silent, user_expressions):
 def _load_ipyparallel():
     global _ipp
     if _ipp is None:
+        import ipyparallel.datapub
+        import ipyparallel.engine.datapub
         import ipyparallel.util
         from ipyparallel.serialize import serialize_object
         from ipyparallel.serialize import unpack_apply_message
         # _push/_pull/_execute look the namespace up through get_ipython()
         ipyparallel.util.get_ipython = get_ipython
+        ipyparallel.datapub.publish_data = _publish_data
+        ipyparallel.engine.datapub.publish_data = _publish_data
         _ipp = (unpack_apply_message, serialize_object)
+        # ipyparallel has loaded IPython already: display() needs a shell
+        _ensure_shell()
     return _ipp
 
 

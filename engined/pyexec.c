@@ -156,8 +156,63 @@ py_write(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+static struct job *cur_job;	/* the request running now */
+
+/*
+ * _engined.publish(kind, msg_type, content_json, buffers): an iopub
+ * message on topic engine.N.kind with the running request as parent
+ * (display_data, data_message, clear_output).
+ */
+static PyObject *
+py_publish(PyObject *self, PyObject *args)
+{
+	const char *kind, *type, *ctext;
+	PyObject *bufs;
+	struct ipp_frames fr;
+	struct ipp_buf topic;
+	json_t *content;
+	char t[64];
+	Py_ssize_t i;
+
+	if (!PyArg_ParseTuple(args, "sssO!", &kind, &type, &ctext,
+	    &PyList_Type, &bufs))
+		return NULL;
+	if ((content = json_loads(ctext, 0, NULL)) == NULL) {
+		PyErr_SetString(PyExc_ValueError, "content is not JSON");
+		return NULL;
+	}
+	/* output written so far goes first */
+	flush_streams(&psess, NULL, cur_job ? cur_job->req.header : NULL);
+	eng_topic(E, kind, t, sizeof(t));
+	topic.data = t;
+	topic.len = strlen(t);
+	ipp_frames_init(&fr);
+	if (ipp_msg_build(&psess, &fr, &topic, 1, type, NULL, cur_job ?
+	    cur_job->req.header : NULL, json_pack("{s:s}", "engine", E->uuid),
+	    content) == -1) {
+		ipp_frames_release(&fr);
+		PyErr_SetString(PyExc_RuntimeError, "cannot build message");
+		return NULL;
+	}
+	for (i = 0; i < PyList_Size(bufs); i++) {
+		PyObject *b = PyList_GetItem(bufs, i);
+
+		if (!PyBytes_Check(b)) {
+			ipp_frames_release(&fr);
+			PyErr_SetString(PyExc_TypeError, "buffers must be bytes");
+			return NULL;
+		}
+		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
+	}
+	post(OUT_IOPUB, &fr, NULL);
+	ipp_frames_release(&fr);
+	Py_RETURN_NONE;
+}
+
 static PyMethodDef engined_methods[] = {
 	{ "write", py_write, METH_VARARGS, "write(1|2, text): to iopub" },
+	{ "publish", py_publish, METH_VARARGS,
+	    "publish(kind, msg_type, content_json, [bytes]): to iopub" },
 	{ NULL, NULL, 0, NULL }
 };
 
@@ -358,18 +413,20 @@ do_execute(struct job *j)
 		    "running the request");
 	} else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0) {
 		PyObject *res = PyTuple_GetItem(r, 1);
+		json_t *bundle = res != Py_None ? json_loads(PyUnicode_AsUTF8(
+		    res), 0, NULL) : NULL;
 		PyObject *dumped = PyObject_CallMethod(PyImport_ImportModule(
 		    "json"), "dumps", "O", PyTuple_GetItem(r, 3));
 		json_t *uej = dumped ? json_loads(PyUnicode_AsUTF8(dumped), 0,
 		    NULL) : NULL;
 
 		Py_XDECREF(dumped);
-		if (res != Py_None)
+		if (bundle != NULL) {
+			json_object_set_new(bundle, "execution_count",
+			    json_integer(exec_count));
 			pub(&psess, NULL, "execute_result", "execute_result",
-			    j->req.header, json_object(), json_pack(
-			    "{s:{s:s}, s:{}, s:i}", "data", "text/plain",
-			    PyUnicode_AsUTF8(res), "metadata",
-			    "execution_count", exec_count));
+			    j->req.header, json_object(), bundle);
+		}
 		rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok",
 		    "execution_count", exec_count, "user_expressions",
 		    uej ? uej : json_object(), "payload");
@@ -428,6 +485,7 @@ run_job(struct job *j)
 	const char *t = j->req.msg_type;
 
 	drop_pending_interrupt();
+	cur_job = j;
 	switch (j->kind) {
 	case JOB_STARTUP: {
 		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,
@@ -481,6 +539,7 @@ run_job(struct job *j)
 	case JOB_QUIT:
 		break;
 	}
+	cur_job = NULL;
 	post(OUT_DONE, NULL, j);
 }
 

@@ -3,7 +3,7 @@
 # when some are missing.  usage: scripts/deps.sh [build|test|all]
 set -eu
 build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
-	libsodium-dev libpython3-dev"
+	libsodium-dev libpython3-dev libfuse3-dev fuse3"
 # the reference peer and the test tools
 test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
 	python3-zmq procps psmisc valgrind clang

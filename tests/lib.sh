@@ -8,6 +8,7 @@ set -u
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipptest.XXXXXX")
 T_PIDS=()
+T_HOOKS=()	# commands run by t_cleanup before the processes are killed
 PY=/usr/bin/python3
 HUBD=$T_TOP/hubd/hubd
 PROFILE=$T_DIR/profile
@@ -16,7 +17,10 @@ export PYTHONDONTWRITEBYTECODE=1
 export PYTHONPATH=$T_TOP/tests/py${PYTHONPATH:+:$PYTHONPATH}
 
 t_cleanup() {
-	local pid
+	local pid hook
+	for hook in "${T_HOOKS[@]}"; do
+		eval "$hook" 2>/dev/null
+	done
 	for pid in "${T_PIDS[@]}"; do
 		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
 	done
@@ -121,4 +125,20 @@ start_engined() {
 		spawn "engined$i" "$ENGINED" --profile-dir="$PROFILE" "$@"
 		ENGINE_PIDS+=("$SPAWNED")
 	done
+}
+
+# mount_ippfs [ARGS...]: ippfs -f on $T_DIR/mnt (MNT) for the test profile;
+# waits for the mount and unmounts it at exit.  IPPFS_PID is set.
+IPPFS=$T_TOP/ippfs/ippfs
+mount_ippfs() {
+	[ -x "$IPPFS" ] || { echo "ippfs not built"; exit 1; }
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null || skip "fusermount3 is not installed"
+	MNT=$T_DIR/mnt
+	mkdir -p "$MNT"
+	spawn ippfs "$IPPFS" --profile-dir="$PROFILE" -f "$@" "$MNT"
+	IPPFS_PID=$SPAWNED
+	T_HOOKS+=("fusermount3 -u '$MNT' || umount -l '$MNT'")
+	wait_for 10 mountpoint -q "$MNT" ||
+	    { cat "$T_DIR/ippfs.log"; exit 1; }
 }

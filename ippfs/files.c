@@ -1,0 +1,541 @@
+/*
+ * files.c - what each file says when read and does when written.
+ *
+ * Three kinds of reads, one rule each:
+ *   snapshots (status, index files, info, code, error...) are built from
+ *   the tables when read at offset 0 and then served by offset;
+ *   completion files (tasks/N/wait, result) block until the task ends;
+ *   streams (tasks/N/stdout and stderr, /events) return what is there
+ *   and block when the reader has caught up, until the producer ends
+ *   (never, for /events).
+ * "Block" means: return -1 with EAGAIN, and tree.c parks the request
+ * (or answers EAGAIN under O_NONBLOCK).  file_ready() is the same test
+ * for poll().  Writes to exec, tasks/new and tasks/batch accumulate code
+ * that is submitted at close or at the first read, which returns the
+ * task ids; writes to ctl files go to ctl.c and to ns/ to ns.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ippfs.h"
+
+int
+task_errno(const struct task *t)
+{
+	switch (t->state) {
+	case T_DONE:
+		return 0;
+	case T_FAILED:
+		return EREMOTEIO;
+	case T_ABORTED:
+		return ECANCELED;
+	case T_LOST:
+		return EHOSTDOWN;
+	case T_TIMEOUT:
+		return ETIMEDOUT;
+	default:
+		return fs.hub_gone ? ENOTCONN : 0;
+	}
+}
+
+static int
+task_over(const struct task *t)
+{
+	return t->state >= T_DONE || fs.hub_gone;
+}
+
+static void
+iso(double t, char *buf, size_t len)
+{
+	if (t <= 0)
+		snprintf(buf, len, "-");
+	else
+		ipp_iso_format(t, buf, len);
+}
+
+static void
+gen_status(struct buf *b)
+{
+	char url[512];
+	int i, n[T_TIMEOUT + 1], dead = 0;
+
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < fs.ntasks; i++)
+		if (fs.tasks[i] != NULL)
+			n[fs.tasks[i]->state]++;
+	for (i = 0; i < fs.nengines; i++)
+		if (fs.engines[i] != NULL && fs.engines[i]->state == E_DEAD)
+			dead++;
+	ipp_conninfo_url(&fs.ci, fs.ci.registration, url, sizeof(url));
+	buf_printf(b, "hub %s%s\n", url, fs.hub_gone ? " gone" : "");
+	buf_printf(b, "engines %d\nengines_dead %d\n", engines_up(), dead);
+	buf_printf(b, "tasks_queued %d\ntasks_running %d\ntasks_done %d\n"
+	    "tasks_failed %d\ntasks_aborted %d\n", n[T_QUEUED], n[T_RUNNING],
+	    n[T_DONE], n[T_FAILED] + n[T_LOST] + n[T_TIMEOUT], n[T_ABORTED]);
+	buf_printf(b, "uptime %.1f\n", ipp_monotonic() - fs.started);
+}
+
+/* The task running on engine id (0 when idle) and how many wait. */
+static int
+engine_load(int id, int *queued)
+{
+	struct task *t;
+	int i, running = 0;
+
+	*queued = 0;
+	for (i = 0; i < fs.ntasks; i++) {
+		if ((t = fs.tasks[i]) == NULL || t->engine != id)
+			continue;
+		if (t->state == T_RUNNING)
+			running = t->id;
+		else if (t->state == T_QUEUED)
+			(*queued)++;
+	}
+	return running;
+}
+
+static void
+gen_engstatus(struct buf *b, struct engine *e)
+{
+	int q, r = engine_load(e->id, &q);
+
+	if (e->state == E_DEAD)
+		buf_printf(b, "dead\n");
+	else if (r != 0)
+		buf_printf(b, "busy %d\n", r);
+	else
+		buf_printf(b, "idle\n");
+}
+
+static void
+gen_engindex(struct buf *b)
+{
+	struct engine *e;
+	int i, q, r;
+
+	for (i = 0; i < fs.nengines; i++) {
+		if ((e = fs.engines[i]) == NULL)
+			continue;
+		r = engine_load(i, &q);
+		buf_printf(b, "%d %s %s %d %s%.0d\n", i, e->state == E_UP ?
+		    (r ? "busy" : "idle") : "dead", e->uuid, q, r ? "" : "-",
+		    r);
+	}
+}
+
+static void
+gen_taskline(struct buf *b, struct task *t)
+{
+	char sub[40];
+
+	iso(t->submitted, sub, sizeof(sub));
+	if (t->engine >= 0)
+		buf_printf(b, "%d %s %d %s", t->id, tstate_name(t->state),
+		    t->engine, sub);
+	else
+		buf_printf(b, "%d %s - %s", t->id, tstate_name(t->state), sub);
+	if (t->ended > 0 && t->submitted > 0)
+		buf_printf(b, " %.3f\n", t->ended - t->submitted);
+	else
+		buf_printf(b, " -\n");
+}
+
+static void
+gen_taskctl(struct buf *b, struct task *t)
+{
+	char sub[40], end[40];
+
+	iso(t->submitted, sub, sizeof(sub));
+	iso(t->ended, end, sizeof(end));
+	buf_printf(b, "id %d\nmsg_id %s\nstate %s\n", t->id, t->msg_id,
+	    tstate_name(t->state));
+	if (t->engine >= 0)
+		buf_printf(b, "engine %d\n", t->engine);
+	buf_printf(b, "queue %s\nsubmitted %s\nended %s\n", t->lb ? "task" :
+	    "mux", sub, end);
+	if (t->resubmitted != 0)
+		buf_printf(b, "resubmitted %d\n", t->resubmitted);
+}
+
+static int
+gen_file(struct buf *b, const char *path)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_add(b, chunk, n);
+	fclose(fp);
+	return 0;
+}
+
+/* Build the content of a snapshot file into b; -1 with errno. */
+int
+file_gen(struct fh *fh, struct buf *b)
+{
+	struct engine *e = engine_get(fh->obj);
+	struct task *t = task_get(fh->obj);
+	uint64_t s;
+	int i;
+
+	buf_reset(b);
+	switch (fh->type) {
+	case Q_STATUS:
+		gen_status(b);
+		break;
+	case Q_CTL:
+		buf_printf(b, "commands: shutdown | purge\n");
+		break;
+	case Q_ERRORS:
+		s = fs.errseq > ERRORS_MAX ? fs.errseq - ERRORS_MAX : 0;
+		for (; s < fs.errseq; s++)
+			buf_printf(b, "%s", fs.errors[s % ERRORS_MAX]);
+		break;
+	case Q_SECENG:
+	case Q_SECCLI:
+		return gen_file(b, fh->type == Q_SECENG ? fs.enginefile :
+		    fs.connfile);
+	case Q_ENGINDEX:
+		gen_engindex(b);
+		break;
+	case Q_ECTL:
+		buf_printf(b, "commands: interrupt | kill | abort | reset | "
+		    "shutdown\n");
+		break;
+	case Q_ESTATUS:
+		if (e == NULL)
+			goto noent;
+		gen_engstatus(b, e);
+		break;
+	case Q_ESTDOUT:
+	case Q_ESTDERR:
+		if (e == NULL)
+			goto noent;
+		buf_add(b, fh->type == Q_ESTDOUT ? e->out.p : e->err.p,
+		    fh->type == Q_ESTDOUT ? e->out.len : e->err.len);
+		break;
+	case Q_ERESULT:
+		if (e == NULL)
+			goto noent;
+		if ((t = task_get(e->last_done)) != NULL)
+			buf_add(b, t->result.p, t->result.len);
+		break;
+	case Q_ETASKS:
+		for (i = 0; i < fs.ntasks; i++)
+			if (fs.tasks[i] != NULL && fs.tasks[i]->engine ==
+			    fh->obj)
+				buf_printf(b, "%d\n", fs.tasks[i]->id);
+		break;
+	case Q_EINFO:
+		if (e == NULL)
+			goto noent;
+		buf_printf(b, "id %d\nuuid %s\nstate %s\nkind %s\n", e->id,
+		    e->uuid, e->state == E_UP ? "up" : "dead", e->foreign == 1 ?
+		    "ipengine" : e->foreign == 0 ? "engined" : "unknown");
+		break;
+	case Q_TINDEX:
+		for (i = 0; i < fs.ntasks; i++)
+			if (fs.tasks[i] != NULL)
+				gen_taskline(b, fs.tasks[i]);
+		break;
+	case Q_TCTL:
+	case Q_TCODE:
+	case Q_TSTATUS:
+	case Q_TERROR:
+	case Q_TENGINE:
+		if (t == NULL)
+			goto noent;
+		if (fh->type == Q_TCTL)
+			gen_taskctl(b, t);
+		else if (fh->type == Q_TCODE)
+			buf_printf(b, "%s", t->code);
+		else if (fh->type == Q_TSTATUS && t->state == T_RUNNING &&
+		    t->engine >= 0)
+			buf_printf(b, "running %d\n", t->engine);
+		else if (fh->type == Q_TSTATUS)
+			buf_printf(b, "%s\n", tstate_name(t->state));
+		else if (fh->type == Q_TERROR)
+			buf_add(b, t->error.p, t->error.len);
+		else if (t->engine >= 0)
+			buf_printf(b, "%d\n", t->engine);
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+noent:
+	errno = ENOENT;
+	return -1;
+}
+
+static void
+slice(const char *p, size_t len, size_t size, off_t off, struct buf *out)
+{
+	if (off < 0 || (size_t)off >= len)
+		return;
+	buf_add(out, p + off, len - (size_t)off < size ? len - (size_t)off :
+	    size);
+}
+
+/* Would a read of fh return now (data, EOF or an error)? */
+int
+file_ready(struct fh *fh)
+{
+	struct task *t = task_get(fh->obj);
+
+	if (fh->busy)
+		return 0;
+	switch (fh->type) {
+	case Q_EVENTS:
+		return fh->evseq < fs.evseq;
+	case Q_TWAIT:
+	case Q_TRESULT:
+		return t == NULL || task_over(t);
+	case Q_TSTDOUT:
+	case Q_TSTDERR:
+		return t == NULL || task_over(t) || (size_t)fh->lastoff <
+		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
+	default:
+		return 1;
+	}
+}
+
+/* Submit what was written to exec, tasks/new or tasks/batch. */
+static int
+submit(struct fh *fh)
+{
+	struct engine *e;
+	const char *p, *end, *rec, *sep;
+	int i, id, n = 0;
+
+	fh->submitted = 1;
+	fh->dirty = 0;
+	fh->have_r = 1;
+	buf_reset(&fh->r);
+	if (fh->type == Q_TBATCH) {
+		/* records end at a line holding only RS (0x1e) */
+		p = fh->w.p != NULL ? fh->w.p : "";
+		end = p + fh->w.len;
+		for (rec = p; rec < end; rec = sep + (sep < end ? 2 : 0)) {
+			for (sep = rec; sep < end; sep++)
+				if (*sep == '\036' && (sep == p ||
+				    sep[-1] == '\n') && (sep + 1 == end ||
+				    sep[1] == '\n'))
+					break;
+			if (sep == rec)
+				continue;
+			if ((id = task_submit(-1, rec, (size_t)(sep - rec))) ==
+			    -1)
+				goto fail;
+			buf_printf(&fh->r, "%d\n", id);
+			if (sep >= end)
+				break;
+		}
+		return 0;
+	}
+	if (fh->type == Q_TNEW || fh->obj != OBJ_ALL) {
+		if ((id = task_submit(fh->type == Q_TNEW ? -1 : fh->obj,
+		    fh->w.p != NULL ? fh->w.p : "", fh->w.len)) == -1)
+			goto fail;
+		buf_printf(&fh->r, "%d\n", id);
+		return 0;
+	}
+	for (i = 0; i < fs.nengines; i++) {
+		if ((e = fs.engines[i]) == NULL || e->state != E_UP)
+			continue;
+		if ((id = task_submit(i, fh->w.p != NULL ? fh->w.p : "",
+		    fh->w.len)) == -1)
+			goto fail;
+		buf_printf(&fh->r, "%d\n", id);
+		n++;
+	}
+	if (n == 0) {
+		errno = EHOSTDOWN;
+		goto fail;
+	}
+	return 0;
+fail:
+	fh->werr = errno;
+	error_add(fh, errno, "cannot submit: %s", errno == EHOSTDOWN ?
+	    "engine is down" : errno == ENOENT ? "no such engine" :
+	    errno == ENOTCONN ? "controller gone" : strerror(errno));
+	errno = fh->werr;
+	return -1;
+}
+
+static int
+is_codefile(const struct fh *fh)
+{
+	return fh->type == Q_EEXEC || fh->type == Q_TNEW ||
+	    fh->type == Q_TBATCH;
+}
+
+int
+file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
+{
+	struct task *t = task_get(fh->obj);
+	struct buf *src;
+	uint64_t s;
+	size_t n;
+
+	/* after a failed write the fd reads back why */
+	if (fh->werr != 0 && fh->errtxt != NULL) {
+		slice(fh->errtxt, strlen(fh->errtxt), size, off, out);
+		return 0;
+	}
+	switch (fh->type) {
+	case Q_EVENTS:
+		if (fh->evseq < fs.evseq - (fs.evseq > EVENTS_MAX ?
+		    EVENTS_MAX : fs.evseq))
+			fh->evseq = fs.evseq - EVENTS_MAX;
+		if (fh->evseq >= fs.evseq) {
+			errno = EAGAIN;
+			return -1;
+		}
+		for (s = fh->evseq; s < fs.evseq; s++) {
+			n = strlen(fs.events[s % EVENTS_MAX]);
+			if (out->len + n > size && out->len > 0)
+				break;
+			buf_add(out, fs.events[s % EVENTS_MAX], n);
+		}
+		fh->evseq = s;
+		return 0;
+	case Q_EEXEC:
+	case Q_TNEW:
+	case Q_TBATCH:
+		if (!fh->submitted) {
+			if (fh->w.len == 0 && fh->type != Q_EEXEC) {
+				fh->werr = EINVAL;
+				error_add(fh, EINVAL, "nothing to submit: "
+				    "write code first");
+				errno = EINVAL;
+				return -1;
+			}
+			if (submit(fh) == -1)
+				return -1;
+		}
+		slice(fh->r.p, fh->r.len, size, off, out);
+		return 0;
+	case Q_NSVAR:
+		if (fh->rerr != 0) {
+			errno = fh->rerr;
+			return -1;
+		}
+		if (!fh->have_r || (off == 0 && fh->lastoff != 0)) {
+			fh->lastoff = 0;
+			if (ns_pull(fh) == -1)
+				return -1;
+		}
+		slice(fh->r.p, fh->r.len, size, off, out);
+		fh->lastoff = off + (off_t)out->len;
+		return 0;
+	case Q_TWAIT:
+	case Q_TRESULT:
+		if (t == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (!task_over(t)) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (fh->type == Q_TRESULT) {
+			if ((errno = task_errno(t)) != 0)
+				return -1;
+			slice(t->result.p, t->result.len, size, off, out);
+			return 0;
+		}
+		if (off == 0 || !fh->have_r) {
+			buf_reset(&fh->r);
+			gen_taskline(&fh->r, t);
+			fh->have_r = 1;
+		}
+		slice(fh->r.p, fh->r.len, size, off, out);
+		return 0;
+	case Q_TSTDOUT:
+	case Q_TSTDERR:
+		if (t == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		src = fh->type == Q_TSTDOUT ? &t->out : &t->err;
+		if (off >= 0 && (size_t)off >= src->len && !task_over(t)) {
+			fh->lastoff = off;
+			errno = EAGAIN;
+			return -1;
+		}
+		slice(src->p, src->len, size, off, out);
+		fh->lastoff = off + (off_t)out->len;
+		return 0;
+	default:
+		if (off == 0 || !fh->have_r) {
+			if (file_gen(fh, &fh->r) == -1)
+				return -1;
+			fh->have_r = 1;
+		}
+		slice(fh->r.p, fh->r.len, size, off, out);
+		return 0;
+	}
+}
+
+int
+file_write(struct fh *fh, const char *data, size_t size)
+{
+	struct engine *e;
+
+	switch (fh->type) {
+	case Q_CTL:
+	case Q_ECTL:
+	case Q_TCTL:
+		return ctl_write(fh, data, size);
+	case Q_EEXEC:
+	case Q_TNEW:
+	case Q_TBATCH:
+	case Q_NSVAR:
+		if (fh->submitted) {
+			errno = EBUSY;
+			return -1;
+		}
+		if ((fh->type == Q_EEXEC || fh->type == Q_NSVAR) &&
+		    fh->obj != OBJ_ALL && ((e = engine_get(fh->obj)) == NULL ||
+		    e->state != E_UP)) {
+			fh->werr = EHOSTDOWN;
+			error_add(fh, EHOSTDOWN, "engine %d is down", fh->obj);
+			errno = EHOSTDOWN;
+			return -1;
+		}
+		if (fs.hub_gone) {
+			fh->werr = ENOTCONN;
+			error_add(fh, ENOTCONN, "controller gone");
+			errno = ENOTCONN;
+			return -1;
+		}
+		buf_add(&fh->w, data, size);
+		fh->dirty = 1;
+		fh->werr = 0;
+		return 0;
+	default:
+		errno = EACCES;
+		return -1;
+	}
+}
+
+int
+file_flush(struct fh *fh)
+{
+	if (!fh->dirty)
+		return 0;
+	if (is_codefile(fh))
+		return submit(fh);
+	if (fh->type == Q_NSVAR) {
+		fh->dirty = 0;
+		return ns_push(fh);
+	}
+	return 0;
+}

@@ -1,0 +1,447 @@
+/*
+ * hub.c - ippfs as a client of the controller.
+ *
+ * Like ipyparallel.Client: DEALERs to the query (registration), mux,
+ * task and control ports, SUBs to iopub and notification.  Requests
+ * whose answer a file is waiting for are sent with hub_request(), which
+ * remembers a callback under the request's msg_id; replies on any DEALER
+ * are matched by parent_header.msg_id, first against the task table
+ * (execute replies) and then against those callbacks.  A request that
+ * gets no answer within REQ_TIMEOUT is answered ETIMEDOUT by the timer.
+ * iopub messages are matched to tasks the same way; notifications keep
+ * the engine table.  At start-up connection_request is answered
+ * synchronously so a wrong connection file fails before the first file
+ * operation.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ippfs.h"
+
+#define BATCH	256
+
+struct pending {
+	char	 msg_id[160];
+	hub_cb	 cb;
+	void	*arg;
+	double	 deadline;
+};
+
+struct engine *
+engine_get(int id)
+{
+	if (id < 0 || id >= fs.nengines)
+		return NULL;
+	return fs.engines[id];
+}
+
+int
+engines_up(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < fs.nengines; i++)
+		if (fs.engines[i] != NULL && fs.engines[i]->state == E_UP)
+			n++;
+	return n;
+}
+
+static int
+engine_byuuid(const char *uuid)
+{
+	int i;
+
+	for (i = 0; uuid != NULL && i < fs.nengines; i++)
+		if (fs.engines[i] != NULL &&
+		    strcmp(fs.engines[i]->uuid, uuid) == 0)
+			return i;
+	return -1;
+}
+
+static void
+engine_up(int id, const char *uuid)
+{
+	struct engine *e;
+
+	if (id < 0 || id > 1000000)
+		return;
+	if (id >= fs.nengines) {
+		fs.engines = xrealloc(fs.engines, (size_t)id + 1,
+		    sizeof(*fs.engines));
+		memset(fs.engines + fs.nengines, 0, ((size_t)id + 1 -
+		    (size_t)fs.nengines) * sizeof(*fs.engines));
+		fs.nengines = id + 1;
+	}
+	if ((e = fs.engines[id]) == NULL) {
+		e = fs.engines[id] = xcalloc(1, sizeof(*e));
+		e->id = id;
+		e->foreign = -1;
+	}
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	if (e->state != E_UP || e->registered == 0) {
+		e->state = E_UP;
+		e->registered = ipp_now();
+		event_add("engine %d up", id);
+	}
+}
+
+static void
+engine_down(int id)
+{
+	struct engine *e;
+
+	if ((e = engine_get(id)) == NULL || e->state == E_DEAD)
+		return;
+	e->state = E_DEAD;
+	event_add("engine %d down", id);
+	tasks_engine_died(id);
+}
+
+/* "ename: evalue" of an error reply, into buf. */
+const char *
+reply_error(struct ipp_msg *m, char *buf, size_t len)
+{
+	json_t *c = m->content;
+
+	snprintf(buf, len, "%s: %s",
+	    json_string_value(json_object_get(c, "ename")) ?
+	    json_string_value(json_object_get(c, "ename")) : "error",
+	    json_string_value(json_object_get(c, "evalue")) ?
+	    json_string_value(json_object_get(c, "evalue")) : "");
+	return buf;
+}
+
+int
+hub_send(void *sock, const char *uuid, const char *msg_type,
+    json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
+    int nbufs, char *msg_id, size_t idlen)
+{
+	struct ipp_frames fr;
+	struct ipp_buf id;
+	json_t *hdr;
+	int i, nids = 0;
+
+	if (fs.hub_gone) {
+		json_decref(content_new);
+		json_decref(metadata_new);
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (uuid != NULL) {
+		id.data = uuid;
+		id.len = strlen(uuid);
+		nids = 1;
+	}
+	if ((hdr = ipp_header_new(&fs.sess, msg_type)) == NULL) {
+		json_decref(content_new);
+		json_decref(metadata_new);
+		return -1;
+	}
+	if (msg_id != NULL)
+		snprintf(msg_id, idlen, "%s", json_string_value(
+		    json_object_get(hdr, "msg_id")));
+	ipp_frames_init(&fr);
+	if (ipp_msg_build(&fs.sess, &fr, &id, nids, msg_type, hdr, NULL,
+	    metadata_new != NULL ? metadata_new : json_object(),
+	    content_new) == -1) {
+		ipp_frames_release(&fr);
+		return -1;
+	}
+	for (i = 0; i < nbufs; i++)
+		if (ipp_frames_add(&fr, bufs[i].data, bufs[i].len) == -1) {
+			ipp_frames_release(&fr);
+			return -1;
+		}
+	if (ipp_frames_send(sock, &fr, 0, ZMQ_DONTWAIT) == -1) {
+		log_warnx("cannot send %s: %s", msg_type, zmq_strerror(errno));
+		ipp_frames_release(&fr);
+		errno = ENOTCONN;
+		return -1;
+	}
+	ipp_frames_release(&fr);
+	return 0;
+}
+
+int
+hub_request(void *sock, const char *uuid, const char *msg_type,
+    json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
+    int nbufs, hub_cb cb, void *arg)
+{
+	struct pending *p;
+
+	p = xcalloc(1, sizeof(*p));
+	if (hub_send(sock, uuid, msg_type, content_new, metadata_new, bufs,
+	    nbufs, p->msg_id, sizeof(p->msg_id)) == -1) {
+		free(p);
+		return -1;
+	}
+	p->cb = cb;
+	p->arg = arg;
+	p->deadline = ipp_monotonic() + REQ_TIMEOUT;
+	if (ipp_map_put(fs.pending, p->msg_id, p) == -1)
+		fatal("ipp_map_put");
+	return 0;
+}
+
+static const char *
+parent_id(struct ipp_msg *m)
+{
+	return json_string_value(json_object_get(m->parent, "msg_id"));
+}
+
+static void
+on_reply(struct ipp_msg *m)
+{
+	const char *pid = parent_id(m);
+	struct pending *p;
+	struct task *t;
+
+	if (pid == NULL)
+		return;
+	if ((t = task_bymsg(pid)) != NULL && strcmp(m->msg_type,
+	    "execute_reply") == 0) {
+		task_reply(t, m);
+		return;
+	}
+	if ((p = ipp_map_del(fs.pending, pid)) != NULL) {
+		p->cb(p->arg, m, 0);
+		free(p);
+		return;
+	}
+	log_debug("reply %s to unknown request %s", m->msg_type, pid);
+}
+
+static void
+on_iopub(struct ipp_msg *m)
+{
+	const char *pid = parent_id(m), *uuid;
+	struct task *t;
+	int eng;
+
+	uuid = json_string_value(json_object_get(m->metadata, "engine"));
+	if (uuid == NULL)
+		uuid = json_string_value(json_object_get(m->header,
+		    "session"));
+	eng = engine_byuuid(uuid);
+	if (pid != NULL && (t = task_bymsg(pid)) != NULL)
+		task_iopub(t, m, eng);
+	else if (eng >= 0 && strcmp(m->msg_type, "stream") == 0) {
+		/* output of requests made by other clients */
+		struct engine *e = engine_get(eng);
+		const char *txt = json_string_value(json_object_get(
+		    m->content, "text"));
+		const char *nm = json_string_value(json_object_get(
+		    m->content, "name"));
+		struct buf *b = nm != NULL && strcmp(nm, "stderr") == 0 ?
+		    &e->err : &e->out;
+
+		if (txt != NULL) {
+			buf_add(b, txt, strlen(txt));
+			buf_trim_front(b, RETAIN_MAX);
+		}
+	}
+}
+
+static void
+on_notification(struct ipp_msg *m)
+{
+	json_t *id = json_object_get(m->content, "id");
+	const char *uuid = json_string_value(json_object_get(m->content,
+	    "uuid"));
+
+	if (strcmp(m->msg_type, "registration_notification") == 0 &&
+	    json_is_integer(id) && uuid != NULL)
+		engine_up((int)json_integer_value(id), uuid);
+	else if (strcmp(m->msg_type, "unregistration_notification") == 0 &&
+	    json_is_integer(id))
+		engine_down((int)json_integer_value(id));
+	else if (strcmp(m->msg_type, "shutdown_notification") == 0) {
+		fs.hub_gone = 1;
+		event_add("hub shutdown");
+	}
+}
+
+/* Take up to BATCH messages from sock without blocking. */
+void
+hub_drain(void *sock)
+{
+	struct ipp_msg m;
+	char why[256];
+	int i;
+
+	for (i = 0; i < BATCH; i++) {
+		ipp_msg_init(&m);
+		if (ipp_msg_recv(&fs.sess, sock, &m, ZMQ_DONTWAIT, why,
+		    sizeof(why)) == -1) {
+			ipp_msg_release(&m);
+			if (errno == EAGAIN)
+				return;
+			log_warnx("dropping a message: %s", why);
+			continue;
+		}
+		if (sock == fs.iopub)
+			on_iopub(&m);
+		else if (sock == fs.notif)
+			on_notification(&m);
+		else
+			on_reply(&m);
+		ipp_msg_release(&m);
+	}
+}
+
+struct expired {
+	double		 now;
+	struct pending	*list[64];
+	int		 n;
+};
+
+static void
+find_expired(void *arg, const char *key, void *val)
+{
+	struct expired *x = arg;
+	struct pending *p = val;
+
+	if (p->deadline < x->now && x->n < 64)
+		x->list[x->n++] = p;
+}
+
+void
+hub_timers(double now)
+{
+	struct expired x;
+	int i;
+
+	x.now = now;
+	x.n = 0;
+	ipp_map_foreach(fs.pending, find_expired, &x);
+	for (i = 0; i < x.n; i++) {
+		ipp_map_del(fs.pending, x.list[i]->msg_id);
+		x.list[i]->cb(x.list[i]->arg, NULL, fs.hub_gone ? ENOTCONN :
+		    ETIMEDOUT);
+		free(x.list[i]);
+	}
+	tasks_timers(now);
+}
+
+static void *
+connect_sock(int type, int port, const char *what)
+{
+	char url[512];
+	void *s;
+	int zero = 0, linger = 0;
+
+	if ((s = zmq_socket(fs.zctx, type)) == NULL)
+		fatalx("zmq_socket: %s", zmq_strerror(errno));
+	zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	if (fs.ci.curve_serverkey[0] != '\0') {
+		char pub[41], sec[41];
+
+		if (zmq_curve_keypair(pub, sec) == -1 ||
+		    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY,
+		    fs.ci.curve_serverkey, 40) == -1 ||
+		    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40) == -1 ||
+		    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, 40) == -1)
+			fatalx("cannot set up CURVE on the %s socket", what);
+	}
+	if (type == ZMQ_SUB)
+		zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+	ipp_conninfo_url(&fs.ci, port, url, sizeof(url));
+	if (zmq_connect(s, url) == -1)
+		fatalx("cannot connect the %s socket to '%s': %s", what, url,
+		    zmq_strerror(errno));
+	return s;
+}
+
+/* Send a query and wait (bounded) for its reply; the loop is not running. */
+static int
+sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
+    double timeout)
+{
+	char id[160], why[256];
+	const char *pid;
+	double end = ipp_monotonic() + timeout;
+	zmq_pollitem_t it = { fs.query, 0, ZMQ_POLLIN, 0 };
+
+	if (hub_send(fs.query, NULL, msg_type, content_new, NULL, NULL, 0,
+	    id, sizeof(id)) == -1)
+		return -1;
+	while (ipp_monotonic() < end) {
+		if (zmq_poll(&it, 1, 100) <= 0)
+			continue;
+		ipp_msg_init(m);
+		if (ipp_msg_recv(&fs.sess, fs.query, m, ZMQ_DONTWAIT, why,
+		    sizeof(why)) == -1) {
+			ipp_msg_release(m);
+			continue;
+		}
+		if ((pid = parent_id(m)) != NULL && strcmp(pid, id) == 0)
+			return 0;
+		ipp_msg_release(m);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+int
+hub_start(const char *connfile)
+{
+	struct ipp_msg m;
+	const char *k;
+	json_t *v, *engines;
+	char url[512];
+
+	if (ipp_session_init(&fs.sess, fs.ci.key, NULL) == -1) {
+		log_warn("cannot create the session");
+		return -1;
+	}
+	if ((fs.zctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	fs.query = connect_sock(ZMQ_DEALER, fs.ci.registration, "query");
+	fs.mux = connect_sock(ZMQ_DEALER, fs.ci.mux, "mux");
+	fs.task = connect_sock(ZMQ_DEALER, fs.ci.task, "task");
+	fs.control = connect_sock(ZMQ_DEALER, fs.ci.control, "control");
+	fs.iopub = connect_sock(ZMQ_SUB, fs.ci.iopub, "iopub");
+	fs.notif = connect_sock(ZMQ_SUB, fs.ci.notification, "notification");
+
+	ipp_conninfo_url(&fs.ci, fs.ci.registration, url, sizeof(url));
+	if (sync_query("connection_request", json_object(), &m, 10) == -1) {
+		log_warnx("no answer to connection_request from the "
+		    "controller at '%s' (from '%s')", url, connfile);
+		return -1;
+	}
+	engines = json_object_get(m.content, "engines");
+	json_object_foreach(engines, k, v)
+		if (json_is_string(v))
+			engine_up(atoi(k), json_string_value(v));
+	ipp_msg_release(&m);
+	if (tasks_load_history() == -1)
+		log_warnx("no task history from the controller");
+	return 0;
+}
+
+/* Used by tasks.c to read the history before the loop runs. */
+int
+hub_sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
+    double timeout)
+{
+	return sync_query(msg_type, content_new, m, timeout);
+}
+
+void
+hub_stop(void)
+{
+	void *socks[6] = { fs.query, fs.mux, fs.task, fs.control, fs.iopub,
+	    fs.notif };
+	int i;
+
+	for (i = 0; i < 6; i++)
+		if (socks[i] != NULL)
+			zmq_close(socks[i]);
+	if (fs.zctx != NULL)
+		zmq_ctx_term(fs.zctx);
+	ipp_session_release(&fs.sess);
+}

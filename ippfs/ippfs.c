@@ -1,0 +1,550 @@
+/*
+ * ippfs.c - main(), the FUSE session and the one event loop of ippfs.
+ *
+ * Start-up: parse the options, find ipcontroller-client.json (from
+ * --file or the profile), create and mount the FUSE session, go to the
+ * background unless -f, and only then connect to the controller, since
+ * ZeroMQ's threads do not survive fork.  The loop polls the FUSE device
+ * as a raw fd beside the controller's sockets; after every turn the
+ * parked requests are retried (park_sweep), which is how a blocked read
+ * learns that its task ended.  Signal handlers only set a flag; the loop
+ * then unmounts.  Also here: the small buffer helpers and the /events
+ * and /errors logs every other file appends to.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ippfs.h"
+
+struct ippfs fs;
+
+static volatile sig_atomic_t got_signal;
+
+struct config {
+	char	 profile[256];
+	char	 profile_dir[1024];
+	char	 cluster_id[128];
+	char	 file[1024];
+	char	 fuseopts[1024];
+	int	 foreground;
+	int	 debug;
+	int	 help;
+	int	 loglevel;
+};
+
+static void
+opt_profile(void *c, const char *v)
+{
+	ipp_opt_copy(((struct config *)c)->profile, 256, v, "--profile");
+}
+
+static void
+opt_profile_dir(void *c, const char *v)
+{
+	ipp_opt_copy(((struct config *)c)->profile_dir, 1024, v,
+	    "--profile-dir");
+}
+
+static void
+opt_cluster_id(void *c, const char *v)
+{
+	ipp_opt_copy(((struct config *)c)->cluster_id, 128, v,
+	    "--cluster-id");
+}
+
+static void
+opt_file(void *c, const char *v)
+{
+	ipp_opt_copy(((struct config *)c)->file, 1024, v, "--file");
+}
+
+static void
+opt_o(void *c, const char *v)
+{
+	struct config *cfg = c;
+	size_t n = strlen(cfg->fuseopts);
+
+	snprintf(cfg->fuseopts + n, sizeof(cfg->fuseopts) - n, "%s%s",
+	    n ? "," : "", v);
+}
+
+static void
+opt_f(void *c, const char *v)
+{
+	((struct config *)c)->foreground = 1;
+}
+
+static void
+opt_d(void *c, const char *v)
+{
+	((struct config *)c)->debug = 1;
+	((struct config *)c)->foreground = 1;
+}
+
+static void
+opt_help(void *c, const char *v)
+{
+	((struct config *)c)->help = 1;
+}
+
+static void
+opt_loglevel(void *c, const char *v)
+{
+	if ((((struct config *)c)->loglevel = log_parselevel(v)) == -1)
+		fatalx("invalid --log-level '%s'", v);
+}
+
+static const struct ipp_option options[] = {
+	{ "profile", IPP_OPT_ARG, opt_profile, "profile name (default)" },
+	{ "profile-dir", IPP_OPT_ARG, opt_profile_dir, "profile directory" },
+	{ "cluster-id", IPP_OPT_ARG, opt_cluster_id, "cluster id" },
+	{ "file", IPP_OPT_ARG, opt_file, "ipcontroller-client.json to use" },
+	{ "f", IPP_OPT_FLAG, opt_f, "stay in the foreground" },
+	{ "d", IPP_OPT_FLAG, opt_d, "FUSE debugging (implies -f)" },
+	{ "o", IPP_OPT_ARG, opt_o, "mount options, comma separated" },
+	{ "log-level", IPP_OPT_ARG, opt_loglevel, "debug, info, warn..." },
+	{ "h", IPP_OPT_FLAG, opt_help, "this help" },
+	{ "help", IPP_OPT_FLAG, opt_help, NULL },
+	{ NULL, 0, NULL, NULL }
+};
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("vasprintf");
+	buf_add(b, s, (size_t)n);
+	free(s);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Keep only the last `keep` bytes: engine output is retained, bounded. */
+void
+buf_trim_front(struct buf *b, size_t keep)
+{
+	if (b->len <= keep)
+		return;
+	memmove(b->p, b->p + b->len - keep, keep);
+	b->len = keep;
+	b->p[keep] = '\0';
+}
+
+void
+event_add(const char *fmt, ...)
+{
+	char *s, *line;
+	va_list ap;
+	size_t i = fs.evseq % EVENTS_MAX;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (asprintf(&line, "%llu %s\n", (unsigned long long)fs.evseq,
+	    s) == -1)
+		fatal("asprintf");
+	free(s);
+	free(fs.events[i]);
+	fs.events[i] = line;
+	fs.evseq++;
+}
+
+/*
+ * Record a failure: errno err plus text.  It goes to /errors and, when
+ * fh is given, stays readable on that file descriptor.
+ */
+void
+error_add(struct fh *fh, int err, const char *fmt, ...)
+{
+	char *s, *line, path[512], when[40];
+	va_list ap;
+	size_t i = fs.errseq % ERRORS_MAX;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	path[0] = '\0';
+	if (fh != NULL)
+		fh_path(fh, path, sizeof(path));
+	ipp_iso_now(when, sizeof(when));
+	if (asprintf(&line, "%s %s%s%s (%s)\n", when, path,
+	    path[0] ? ": " : "", s, strerror(err)) == -1)
+		fatal("asprintf");
+	free(fs.errors[i]);
+	fs.errors[i] = line;
+	fs.errseq++;
+	if (fh != NULL) {
+		free(fh->errtxt);
+		if (asprintf(&fh->errtxt, "%s\n", s) == -1)
+			fatal("asprintf");
+	}
+	log_debug("%s", line);
+	free(s);
+}
+
+/* ------------------------------------------------------------ parking */
+
+static void
+park_interrupt(fuse_req_t req, void *arg)
+{
+	struct park *p = arg;
+
+	/*
+	 * Called by libfuse with the request's lock held: replying here
+	 * could free the request under that lock, so only mark it; the
+	 * sweep at the end of this loop turn answers EINTR.
+	 */
+	p->interrupted = 1;
+}
+
+void
+park(enum pkind kind, fuse_req_t req, struct fh *fh, size_t size, off_t off,
+    const struct fuse_file_info *fi)
+{
+	struct park *p;
+
+	if (fuse_req_interrupted(req)) {
+		fuse_reply_err(req, EINTR);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->kind = kind;
+	p->req = req;
+	p->fh = fh;
+	p->size = size;
+	p->off = off;
+	if (fi != NULL)
+		p->fi = *fi;
+	TAILQ_INSERT_TAIL(&fs.parked, p, q);
+	fuse_req_interrupt_func(req, park_interrupt, p);
+}
+
+/* Try to answer a parked request: 1 when it was answered. */
+static int
+park_try(struct park *p)
+{
+	struct fh *fh = p->fh;
+	struct buf out = { NULL, 0, 0 };
+
+	if (p->interrupted) {
+		fuse_reply_err(p->req, EINTR);
+		/* nobody else holds these handles */
+		if (p->kind == P_UNLINK || p->kind == P_OPENDIR)
+			fh->released = 1;
+		return 1;
+	}
+	if (fh->busy)
+		return 0;
+	switch (p->kind) {
+	case P_READ:
+		if (file_read(fh, p->size, p->off, &out) == -1) {
+			if (errno == EAGAIN && !(fh->flags & O_NONBLOCK))
+				return 0;
+			fuse_reply_err(p->req, errno);
+			return 1;
+		}
+		fuse_reply_buf(p->req, out.p, out.len);
+		buf_free(&out);
+		return 1;
+	case P_WRITE:
+		if (fh->werr != 0)
+			fuse_reply_err(p->req, fh->werr);
+		else
+			fuse_reply_write(p->req, p->size);
+		return 1;
+	case P_FLUSH:
+	case P_UNLINK:
+		fuse_reply_err(p->req, fh->werr);
+		/* the temporary handle of unlink goes at the end of the sweep */
+		if (p->kind == P_UNLINK)
+			fh->released = 1;
+		return 1;
+	case P_OPENDIR:
+		if (fh->rerr != 0) {
+			fuse_reply_err(p->req, fh->rerr);
+			fh->released = 1;
+		} else if (fuse_reply_open(p->req, &p->fi) == -ENOENT)
+			fh->released = 1;
+		return 1;
+	}
+	return 1;
+}
+
+/* Retry every parked request and wake pollers whose file is readable. */
+void
+park_sweep(void)
+{
+	struct park *p, *np;
+	struct fh *fh, *nfh;
+
+	for (p = TAILQ_FIRST(&fs.parked); p != NULL; p = np) {
+		np = TAILQ_NEXT(p, q);
+		if (park_try(p)) {
+			TAILQ_REMOVE(&fs.parked, p, q);
+			free(p);
+		}
+	}
+	for (fh = TAILQ_FIRST(&fs.open); fh != NULL; fh = nfh) {
+		nfh = TAILQ_NEXT(fh, all);
+		if (fh->released && !fh->busy) {
+			fh_free(fh);
+			continue;
+		}
+		if (fh->ph != NULL && file_ready(fh)) {
+			fuse_lowlevel_notify_poll(fh->ph);
+			fuse_pollhandle_destroy(fh->ph);
+			fh->ph = NULL;
+		}
+	}
+}
+
+void
+fh_free(struct fh *fh)
+{
+	struct park *p;
+
+	TAILQ_FOREACH(p, &fs.parked, q)
+		if (p->fh == fh)
+			fatalx("freeing a file handle with a parked request");
+	if (fh->all.tqe_prev != NULL)
+		TAILQ_REMOVE(&fs.open, fh, all);
+	if (fh->ph != NULL)
+		fuse_pollhandle_destroy(fh->ph);
+	buf_free(&fh->w);
+	buf_free(&fh->r);
+	free(fh->errtxt);
+	free(fh->dir);
+	free(fh);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static int
+loop(void)
+{
+	zmq_pollitem_t items[7];
+	void *socks[6] = { fs.query, fs.mux, fs.task, fs.control, fs.iopub,
+	    fs.notif };
+	struct fuse_buf fbuf = { .mem = NULL };
+	int i, n, res, rc = 0;
+
+	memset(items, 0, sizeof(items));
+	items[0].fd = fuse_session_fd(fs.se);
+	items[0].events = ZMQ_POLLIN;
+	for (i = 0; i < 6; i++) {
+		items[i + 1].socket = socks[i];
+		items[i + 1].events = ZMQ_POLLIN;
+	}
+	/* reads are only attempted when poll says so; never block in them */
+	if (fcntl(items[0].fd, F_SETFL, fcntl(items[0].fd, F_GETFL) |
+	    O_NONBLOCK) == -1)
+		log_warn("cannot make the FUSE device non-blocking");
+	while (!got_signal && !fuse_session_exited(fs.se)) {
+		n = zmq_poll(items, 7, 100);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warnx("zmq_poll: %s", zmq_strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (items[0].revents & ZMQ_POLLIN) {
+			for (i = 0; i < 64; i++) {
+				res = fuse_session_receive_buf(fs.se, &fbuf);
+				if (res == -EINTR || res == -EAGAIN)
+					break;
+				if (res <= 0) {
+					/* 0: unmounted (fusermount3 -u) */
+					if (res < 0)
+						log_warnx("reading the FUSE "
+						    "device: %s",
+						    strerror(-res));
+					fuse_session_exit(fs.se);
+					break;
+				}
+				fuse_session_process_buf(fs.se, &fbuf);
+			}
+		}
+		for (i = 0; i < 6; i++)
+			if (items[i + 1].revents & ZMQ_POLLIN)
+				hub_drain(socks[i]);
+		hub_timers(ipp_monotonic());
+		park_sweep();
+	}
+	free(fbuf.mem);
+	if (got_signal)
+		log_info("signal %d: unmounting", (int)got_signal);
+	return rc;
+}
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	ipp_opts_usage(status ? stderr : stdout,
+	    "usage: ippfs [--profile P | --profile-dir D | --cluster-id ID | "
+	    "--file F] [-f] [-o opts] MOUNTPOINT", options, NULL,
+	    "\nThe cluster's files: see ippfs(1).\n");
+	exit(status);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct ipp_profile prof;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct sigaction sa;
+	char opts[1400], why[256];
+	const char *mnt;
+	int argi, n, rc = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.loglevel = LOG_LVL_INFO;
+	log_init("ippfs", LOG_LVL_INFO, NULL);
+	if (ipp_opts_parse(&cfg, options, NULL, argc, argv, &argi) == -1)
+		usage(2);
+	if (cfg.help)
+		usage(0);
+	if (argi >= argc)
+		usage(2);
+	mnt = argv[argi];
+	/* options may also follow the mount point */
+	if (argi + 1 < argc && ipp_opts_parse(&cfg, options, NULL,
+	    argc - argi, argv + argi, &n) == -1)
+		usage(2);
+	log_setlevel(cfg.loglevel);
+
+	if (cfg.file[0] != '\0')
+		snprintf(fs.connfile, sizeof(fs.connfile), "%s", cfg.file);
+	else {
+		if (ipp_profile_init(&prof, cfg.profile_dir[0] ?
+		    cfg.profile_dir : NULL, cfg.profile[0] ? cfg.profile :
+		    "default", cfg.cluster_id, 0) == -1)
+			fatal("cannot find the profile directory");
+		ipp_profile_connfile(&prof, "client", fs.connfile,
+		    sizeof(fs.connfile));
+		ipp_profile_connfile(&prof, "engine", fs.enginefile,
+		    sizeof(fs.enginefile));
+	}
+	if (ipp_conninfo_load(fs.connfile, &fs.ci, why, sizeof(why)) == -1)
+		fatalx("cannot load '%s': %s", fs.connfile, why);
+	if (fs.enginefile[0] == '\0') {
+		char *slash;
+
+		snprintf(fs.enginefile, sizeof(fs.enginefile), "%s",
+		    fs.connfile);
+		if ((slash = strstr(fs.enginefile, "-client.json")) != NULL)
+			snprintf(slash, sizeof(fs.enginefile) -
+			    (size_t)(slash - fs.enginefile), "-engine.json");
+		else
+			fs.enginefile[0] = '\0';
+	}
+
+	TAILQ_INIT(&fs.parked);
+	TAILQ_INIT(&fs.open);
+	fs.bymsg = ipp_map_new();
+	fs.pending = ipp_map_new();
+	fs.nameidx = ipp_map_new();
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.started = ipp_monotonic();
+
+	/*
+	 * default_permissions lets the kernel enforce our modes (0400 on
+	 * the security files); without allow_other only the owner can use
+	 * the mount at all.
+	 */
+	snprintf(opts, sizeof(opts), "fsname=ippfs,subtype=ippfs,"
+	    "default_permissions%s%s", cfg.fuseopts[0] ? "," : "",
+	    cfg.fuseopts);
+	if (fuse_opt_add_arg(&args, "ippfs") == -1 ||
+	    fuse_opt_add_arg(&args, "-o") == -1 ||
+	    fuse_opt_add_arg(&args, opts) == -1 ||
+	    (cfg.debug && fuse_opt_add_arg(&args, "-d") == -1))
+		fatalx("out of memory");
+	if ((fs.se = fuse_session_new(&args, &ippfs_ops, sizeof(ippfs_ops),
+	    NULL)) == NULL) {
+		log_warnx("cannot create the FUSE session (options '%s')",
+		    opts);
+		goto out_args;
+	}
+	if (fuse_session_mount(fs.se, mnt) == -1) {
+		log_warnx("cannot mount on '%s'", mnt);
+		goto out_session;
+	}
+	if (fuse_daemonize(cfg.foreground) == -1) {
+		log_warnx("cannot go to the background");
+		goto out_unmount;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: zmq_poll must return so the loop sees the flag */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (hub_start(fs.connfile) == -1)
+		goto out_unmount;
+	log_info("mounted '%s' on '%s'", fs.connfile, mnt);
+	rc = loop() == -1;
+	hub_stop();
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_args:
+	fuse_opt_free_args(&args);
+	return rc;
+}

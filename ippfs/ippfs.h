@@ -1,0 +1,250 @@
+/*
+ * ippfs.h - private structures of ippfs, the file system that mounts a
+ * cluster.
+ *
+ * ippfs is a client of the controller (hub.c) that shows what it learns
+ * as files (tree.c, files.c) through the libfuse low-level API.  One
+ * thread runs one loop (ippfs.c): zmq_poll over the controller's sockets
+ * and the FUSE device.  A FUSE request that cannot be answered at once
+ * (a read that blocks until a task ends, a ctl write waiting for the
+ * engine's acknowledgement) is parked: its fuse_req_t is kept in a
+ * struct park and retried after every turn of the loop, so nothing ever
+ * blocks the thread.  Everything here is owned by that one thread.
+ *
+ * Inode numbers are not allocated: they encode what a file is (type,
+ * engine or task number, namespace name index), so lookups need no
+ * reference counts and a stale inode simply stops resolving.
+ */
+#ifndef IPPFS_H
+#define IPPFS_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <fuse_lowlevel.h>
+
+#include "ipp.h"
+
+#define OBJ_ALL		0xffffff	/* engines/all */
+#define REQ_TIMEOUT	15.0		/* seconds to wait for any reply */
+#define RETAIN_MAX	(1 << 20)	/* bytes of engine output kept */
+#define EVENTS_MAX	4096		/* lines kept in /events */
+#define ERRORS_MAX	256		/* lines kept in /errors */
+
+/* A growable byte buffer. */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* File types: index into the dirtab of tree.c. */
+enum qtype {
+	Q_NONE, Q_ROOT, Q_STATUS, Q_CTL, Q_EVENTS, Q_ERRORS,
+	Q_SECDIR, Q_SECENG, Q_SECCLI,
+	Q_ENGDIR, Q_ENGINDEX, Q_ENG, Q_EEXEC, Q_ECTL, Q_ESTATUS, Q_ESTDOUT,
+	Q_ESTDERR, Q_ERESULT, Q_ENS, Q_ETASKS, Q_EINFO, Q_NSVAR,
+	Q_TASKDIR, Q_TNEW, Q_TBATCH, Q_TINDEX, Q_TASK, Q_TCTL, Q_TCODE,
+	Q_TSTATUS, Q_TWAIT, Q_TRESULT, Q_TSTDOUT, Q_TSTDERR, Q_TERROR,
+	Q_TENGINE,
+	Q_MAX
+};
+
+enum estate { E_UP, E_DEAD };
+
+struct engine {
+	int		 id;
+	char		 uuid[64];
+	enum estate	 state;
+	int		 foreign;	/* 1: answers the data path with
+					   NotImplementedError (ipengine) */
+	double		 registered;
+	int		 last_done;	/* task id, 0 when none */
+	struct buf	 out;		/* engine-wide output, last RETAIN_MAX */
+	struct buf	 err;
+};
+
+enum tstate {
+	T_QUEUED, T_RUNNING, T_DONE, T_FAILED, T_ABORTED, T_LOST, T_TIMEOUT
+};
+
+struct task {
+	int		 id;
+	char		 msg_id[160];
+	int		 engine;	/* -1 until known */
+	int		 lb;		/* 1: load-balanced (task socket) */
+	enum tstate	 state;
+	int		 replied;	/* execute_reply seen */
+	int		 idle;		/* iopub status idle seen */
+	int		 poll_hub;	/* learn the end by result_request */
+	int		 resubmitted;	/* id of the resubmission, 0 none */
+	double		 submitted;
+	double		 replied_at;
+	double		 ended;
+	char		*code;
+	json_t		*reply;		/* held until iopub is idle */
+	struct buf	 out;
+	struct buf	 err;
+	struct buf	 result;	/* execute_result text/plain */
+	struct buf	 error;		/* traceback text */
+};
+
+/*
+ * An open file.  Writes accumulate in w; snapshot content is built once
+ * into r.  busy is set while a request to the controller made for this
+ * file is in flight; its callback clears it and fills in rerr/werr.
+ */
+struct fh {
+	TAILQ_ENTRY(fh)	 all;
+	enum qtype	 type;
+	int		 obj;		/* engine id, OBJ_ALL or task id */
+	int		 name;		/* namespace name index */
+	int		 flags;		/* open(2) flags */
+	struct buf	 w;
+	struct buf	 r;
+	int		 have_r;
+	int		 busy;
+	int		 rerr;		/* errno for reads, 0 ok */
+	int		 werr;		/* errno of the last write/flush */
+	int		 dirty;		/* unsubmitted writes */
+	int		 submitted;
+	int		 released;	/* closed while busy: free when idle */
+	char		*errtxt;	/* text of the last failure */
+	uint64_t	 evseq;		/* /events: next line to deliver */
+	off_t		 lastoff;	/* end of the last read, for poll */
+	struct fuse_pollhandle *ph;
+	struct dirent_snap *dir;	/* directory listing, set at opendir */
+	int		 ndir;
+};
+
+struct dirent_snap {
+	char		 name[256];
+	fuse_ino_t	 ino;
+	mode_t		 mode;
+};
+
+enum pkind { P_READ, P_WRITE, P_FLUSH, P_OPENDIR, P_UNLINK };
+
+/* A request waiting for something; retried after each loop turn. */
+struct park {
+	TAILQ_ENTRY(park) q;
+	enum pkind	 kind;
+	fuse_req_t	 req;
+	struct fh	*fh;
+	size_t		 size;
+	off_t		 off;
+	struct fuse_file_info fi;
+	volatile int	 interrupted;
+};
+
+struct ippfs {
+	struct fuse_session *se;
+	struct ipp_conninfo ci;
+	char		 connfile[1024];
+	char		 enginefile[1024];
+	struct ipp_session sess;
+	void		*zctx;
+	void		*query, *mux, *task, *control, *iopub, *notif;
+	int		 hub_gone;
+	double		 started;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	struct engine	**engines;	/* by id; NULL gaps */
+	int		 nengines;
+	struct task	**tasks;	/* by id, from 1 */
+	int		 ntasks;
+	struct ipp_map	*bymsg;		/* msg_id -> struct task */
+	struct ipp_map	*pending;	/* msg_id -> struct pending */
+
+	char		**names;	/* namespace names by index */
+	int		 nnames;
+	struct ipp_map	*nameidx;
+
+	char		*events[EVENTS_MAX];
+	uint64_t	 evseq;		/* seq of the next event */
+	char		*errors[ERRORS_MAX];
+	uint64_t	 errseq;
+
+	TAILQ_HEAD(, park) parked;
+	TAILQ_HEAD(, fh) open;
+};
+
+extern struct ippfs fs;
+
+/* Reply callback: m is NULL when err (ETIMEDOUT, ENOTCONN) is set. */
+typedef void (*hub_cb)(void *arg, struct ipp_msg *m, int err);
+
+/* ippfs.c */
+void	 park(enum pkind, fuse_req_t, struct fh *, size_t, off_t,
+	    const struct fuse_file_info *);
+void	 park_sweep(void);
+void	 fh_free(struct fh *);
+
+/* tree.c */
+extern const struct fuse_lowlevel_ops ippfs_ops;
+int	 ns_name_index(const char *);
+void	 ns_dir_add(struct fh *, const char *);
+
+/* files.c */
+int	 file_gen(struct fh *, struct buf *);
+int	 file_ready(struct fh *);
+int	 file_read(struct fh *, size_t, off_t, struct buf *);
+int	 file_write(struct fh *, const char *, size_t);
+int	 file_flush(struct fh *);
+int	 task_errno(const struct task *);
+
+/* hub.c */
+int	 hub_start(const char *connfile);
+void	 hub_stop(void);
+void	 hub_drain(void *sock);
+void	 hub_timers(double now);
+int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,
+	    json_t *content_new, json_t *metadata_new,
+	    const struct ipp_buf *bufs, int nbufs, char *msg_id, size_t idlen);
+int	 hub_request(void *sock, const char *engine_uuid,
+	    const char *msg_type, json_t *content_new, json_t *metadata_new,
+	    const struct ipp_buf *bufs, int nbufs, hub_cb, void *arg);
+struct engine *engine_get(int id);
+int	 engines_up(void);
+int	 hub_sync_query(const char *msg_type, json_t *content_new,
+	    struct ipp_msg *, double timeout);
+const char *reply_error(struct ipp_msg *, char *buf, size_t len);
+
+/* tasks.c */
+struct task *task_new(const char *msg_id, int engine, int lb,
+	    const char *code);
+struct task *task_get(int id);
+struct task *task_bymsg(const char *msg_id);
+void	 task_setstate(struct task *, enum tstate);
+void	 task_reply(struct task *, struct ipp_msg *);
+void	 task_iopub(struct task *, struct ipp_msg *, int engine);
+void	 task_record(struct task *, json_t *rec);
+void	 tasks_engine_died(int engine);
+void	 tasks_timers(double now);
+const char *tstate_name(enum tstate);
+int	 task_submit(int engine, const char *code, size_t len);
+int	 tasks_load_history(void);
+
+/* ctl.c */
+int	 ctl_write(struct fh *, const char *, size_t);
+
+/* ns.c */
+int	 ns_pull(struct fh *);
+int	 ns_push(struct fh *);
+int	 ns_delete(struct fh *);
+int	 ns_list(struct fh *);
+
+/* util (ippfs.c) */
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 buf_reset(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_trim_front(struct buf *, size_t keep);
+void	 event_add(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 error_add(struct fh *, int err, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 fh_path(const struct fh *, char *, size_t);
+
+#endif /* IPPFS_H */

@@ -1,0 +1,461 @@
+/*
+ * tasks.c - the task table: small integer ids (what users type) mapped
+ * to the msg_ids of execute_requests, with state, output and result.
+ *
+ * A task learns its fate from three places.  iopub says when it starts
+ * (status busy), what it prints (stream), its value (execute_result) and
+ * its traceback (error); the execute_reply on mux or task says how it
+ * ended.  As iopub and the reply travel on different sockets, a task is
+ * terminal only once both the reply and iopub's "idle" arrived, or one
+ * second after the reply, whichever is first; otherwise a fast reader
+ * could see "done" with the result still in flight.  Tasks whose reply
+ * goes elsewhere (resubmitted by the hub, or found in the controller's
+ * history at start-up) are completed by polling result_request.
+ * Waiters are not listed here: parked reads are retried after every loop
+ * turn (ippfs.c), so a state change needs no explicit wake-up.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ippfs.h"
+
+#define POLL_PERIOD	0.5	/* result_request for poll_hub tasks */
+#define IDLE_GRACE	1.0	/* reply without iopub idle: wait this long */
+
+static double last_poll;
+static int poll_inflight;
+
+const char *
+tstate_name(enum tstate s)
+{
+	static const char *names[] = { "queued", "running", "done", "failed",
+	    "aborted", "lost", "timeout" };
+
+	return names[s];
+}
+
+static int
+terminal(const struct task *t)
+{
+	return t->state >= T_DONE;
+}
+
+struct task *
+task_get(int id)
+{
+	if (id < 1 || id > fs.ntasks)
+		return NULL;
+	return fs.tasks[id - 1];
+}
+
+struct task *
+task_bymsg(const char *msg_id)
+{
+	return ipp_map_get(fs.bymsg, msg_id);
+}
+
+struct task *
+task_new(const char *msg_id, int engine, int lb, const char *code)
+{
+	struct task *t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->id = fs.ntasks + 1;
+	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id);
+	t->engine = engine;
+	t->lb = lb;
+	t->state = T_QUEUED;
+	t->submitted = ipp_now();
+	t->code = xstrdup(code != NULL ? code : "");
+	fs.tasks = xrealloc(fs.tasks, (size_t)fs.ntasks + 1,
+	    sizeof(*fs.tasks));
+	fs.tasks[fs.ntasks++] = t;
+	if (ipp_map_put(fs.bymsg, t->msg_id, t) == -1)
+		fatal("ipp_map_put");
+	return t;
+}
+
+void
+task_setstate(struct task *t, enum tstate s)
+{
+	struct engine *e;
+
+	if (t->state == s || terminal(t))
+		return;
+	t->state = s;
+	if (terminal(t)) {
+		t->ended = ipp_now();
+		if ((e = engine_get(t->engine)) != NULL)
+			e->last_done = t->id;
+	}
+	if (t->engine >= 0 && s == T_RUNNING)
+		event_add("task %d running %d", t->id, t->engine);
+	else
+		event_add("task %d %s", t->id, tstate_name(s));
+}
+
+/* Traceback lines joined, ANSI colour sequences dropped (ipengine's). */
+static void
+add_traceback(struct buf *b, json_t *tb)
+{
+	size_t i;
+	json_t *v;
+	const char *s;
+
+	json_array_foreach(tb, i, v) {
+		if ((s = json_string_value(v)) == NULL)
+			continue;
+		while (*s != '\0') {
+			if (s[0] == '\033' && s[1] == '[') {
+				s += 2;
+				while (*s != '\0' && (*s < '@' || *s > '~'))
+					s++;
+				if (*s != '\0')
+					s++;
+				continue;
+			}
+			buf_add(b, s, 1);
+			s++;
+		}
+		if (b->len > 0 && b->p[b->len - 1] != '\n')
+			buf_add(b, "\n", 1);
+	}
+}
+
+static void
+set_error(struct task *t, json_t *c)
+{
+	char line[1024];
+	const char *en, *ev;
+
+	if (t->error.len > 0)
+		return;
+	add_traceback(&t->error, json_object_get(c, "traceback"));
+	en = json_string_value(json_object_get(c, "ename"));
+	ev = json_string_value(json_object_get(c, "evalue"));
+	if (t->error.len == 0 && en != NULL) {
+		snprintf(line, sizeof(line), "%s: %s\n", en, ev ? ev : "");
+		buf_add(&t->error, line, strlen(line));
+	}
+}
+
+static int
+engine_of(json_t *md)
+{
+	const char *uuid = json_string_value(json_object_get(md, "engine"));
+	int i;
+
+	for (i = 0; uuid != NULL && i < fs.nengines; i++)
+		if (fs.engines[i] != NULL &&
+		    strcmp(fs.engines[i]->uuid, uuid) == 0)
+			return i;
+	return -1;
+}
+
+static void
+finish(struct task *t, json_t *content)
+{
+	const char *st = json_string_value(json_object_get(content,
+	    "status"));
+	const char *en = json_string_value(json_object_get(content,
+	    "ename"));
+
+	if (st != NULL && strcmp(st, "ok") == 0)
+		task_setstate(t, T_DONE);
+	else if (st != NULL && strcmp(st, "aborted") == 0)
+		task_setstate(t, T_ABORTED);
+	else {
+		set_error(t, content);
+		if (en != NULL && strcmp(en, "EngineError") == 0)
+			task_setstate(t, T_LOST);
+		else if (en != NULL && strcmp(en, "TaskTimeout") == 0)
+			task_setstate(t, T_TIMEOUT);
+		else if (en != NULL && strcmp(en, "TaskAborted") == 0)
+			task_setstate(t, T_ABORTED);
+		else
+			task_setstate(t, T_FAILED);
+	}
+}
+
+void
+task_reply(struct task *t, struct ipp_msg *m)
+{
+	int e;
+
+	if (terminal(t))
+		return;
+	if ((e = engine_of(m->metadata)) >= 0)
+		t->engine = e;
+	t->replied = 1;
+	t->replied_at = ipp_monotonic();
+	if (t->idle)
+		finish(t, m->content);
+	else {
+		/* iopub may still carry the result: finish at idle */
+		json_decref(t->reply);
+		t->reply = json_incref(m->content);
+	}
+}
+
+static void
+task_complete_held(struct task *t)
+{
+	json_t *c = t->reply;
+
+	if (c == NULL)
+		return;
+	t->reply = NULL;
+	finish(t, c);
+	json_decref(c);
+}
+
+void
+task_iopub(struct task *t, struct ipp_msg *m, int engine)
+{
+	struct engine *e;
+	json_t *c = m->content;
+	const char *s, *name;
+	struct buf *b;
+
+	if (engine >= 0 && t->engine < 0)
+		t->engine = engine;
+	if (strcmp(m->msg_type, "status") == 0) {
+		s = json_string_value(json_object_get(c, "execution_state"));
+		if (s != NULL && strcmp(s, "busy") == 0 &&
+		    t->state == T_QUEUED)
+			task_setstate(t, T_RUNNING);
+		else if (s != NULL && strcmp(s, "idle") == 0) {
+			t->idle = 1;
+			if (t->replied)
+				task_complete_held(t);
+		}
+	} else if (strcmp(m->msg_type, "stream") == 0) {
+		s = json_string_value(json_object_get(c, "text"));
+		name = json_string_value(json_object_get(c, "name"));
+		if (s == NULL)
+			return;
+		b = name != NULL && strcmp(name, "stderr") == 0 ? &t->err :
+		    &t->out;
+		buf_add(b, s, strlen(s));
+		if ((e = engine_get(t->engine)) != NULL) {
+			b = b == &t->err ? &e->err : &e->out;
+			buf_add(b, s, strlen(s));
+			buf_trim_front(b, RETAIN_MAX);
+		}
+		if (t->state == T_QUEUED)
+			task_setstate(t, T_RUNNING);
+	} else if (strcmp(m->msg_type, "execute_result") == 0) {
+		s = json_string_value(json_object_get(json_object_get(c,
+		    "data"), "text/plain"));
+		if (s != NULL) {
+			buf_reset(&t->result);
+			buf_add(&t->result, s, strlen(s));
+			buf_add(&t->result, "\n", 1);
+		}
+	} else if (strcmp(m->msg_type, "error") == 0)
+		set_error(t, c);
+}
+
+/*
+ * Fill a task from a controller record: a db_request record or one
+ * entry of a result_reply (whose iopub fields are under "io").
+ */
+void
+task_record(struct task *t, json_t *rec)
+{
+	json_t *io = json_object_get(rec, "io"), *rc, *er;
+	const char *s;
+
+	if (io == NULL)
+		io = rec;
+	if (t->engine < 0 && (s = json_string_value(json_object_get(rec,
+	    "engine_uuid"))) != NULL) {
+		json_t *md = json_pack("{s:s}", "engine", s);
+
+		t->engine = engine_of(md);
+		json_decref(md);
+	}
+	if (t->out.len == 0 && (s = json_string_value(json_object_get(io,
+	    "stdout"))) != NULL)
+		buf_add(&t->out, s, strlen(s));
+	if (t->err.len == 0 && (s = json_string_value(json_object_get(io,
+	    "stderr"))) != NULL)
+		buf_add(&t->err, s, strlen(s));
+	if (t->result.len == 0 && (s = json_string_value(json_object_get(
+	    json_object_get(json_object_get(io, "execute_result"), "data"),
+	    "text/plain"))) != NULL) {
+		buf_add(&t->result, s, strlen(s));
+		buf_add(&t->result, "\n", 1);
+	}
+	if ((er = json_object_get(io, "error")) != NULL && json_is_object(er))
+		set_error(t, er);
+	rc = json_object_get(rec, "result_content");
+	if (json_is_object(rc) && json_object_get(rc, "status") != NULL) {
+		t->poll_hub = 0;
+		finish(t, rc);
+	}
+}
+
+void
+tasks_engine_died(int engine)
+{
+	int i;
+	struct task *t;
+
+	for (i = 0; i < fs.ntasks; i++) {
+		t = fs.tasks[i];
+		if (t->engine != engine || terminal(t) || t->poll_hub)
+			continue;
+		if (t->error.len == 0)
+			buf_printf(&t->error, "engine %d died while running "
+			    "task %d\n", engine, t->id);
+		task_setstate(t, T_LOST);
+	}
+}
+
+static void
+poll_done(void *arg, struct ipp_msg *m, int err)
+{
+	json_t *done, *v, *rec;
+	struct task *t;
+	size_t i;
+
+	poll_inflight = 0;
+	if (m == NULL)
+		return;
+	done = json_object_get(m->content, "completed");
+	json_array_foreach(done, i, v) {
+		if (!json_is_string(v) ||
+		    (t = task_bymsg(json_string_value(v))) == NULL)
+			continue;
+		rec = json_object_get(m->content, json_string_value(v));
+		if (rec != NULL)
+			task_record(t, rec);
+	}
+}
+
+void
+tasks_timers(double now)
+{
+	json_t *ids = NULL;
+	struct task *t;
+	int i;
+
+	for (i = 0; i < fs.ntasks; i++) {
+		t = fs.tasks[i];
+		if (t->replied && !terminal(t) &&
+		    now - t->replied_at > IDLE_GRACE)
+			task_complete_held(t);
+		if (t->poll_hub && !terminal(t)) {
+			if (ids == NULL)
+				ids = json_array();
+			json_array_append_new(ids, json_string(t->msg_id));
+		}
+	}
+	if (ids == NULL)
+		return;
+	if (poll_inflight || now - last_poll < POLL_PERIOD) {
+		json_decref(ids);
+		return;
+	}
+	last_poll = now;
+	if (hub_request(fs.query, NULL, "result_request", json_pack("{s:o,s:b}",
+	    "msg_ids", ids, "status_only", 0), NULL, NULL, 0, poll_done,
+	    NULL) == 0)
+		poll_inflight = 1;
+}
+
+/* Submit code; engine -1 load-balances.  Returns the task id or -1. */
+int
+task_submit(int engine, const char *code, size_t len)
+{
+	struct engine *e = NULL;
+	struct task *t;
+	char msg_id[160], *src;
+	json_t *c, *md = NULL;
+
+	if (engine >= 0 && ((e = engine_get(engine)) == NULL ||
+	    e->state != E_UP)) {
+		errno = e == NULL ? ENOENT : EHOSTDOWN;
+		return -1;
+	}
+	src = xmalloc(len + 1);
+	memcpy(src, code, len);
+	src[len] = '\0';
+	c = json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", src, "silent", 0,
+	    "store_history", 1, "user_expressions", "allow_stdin", 0,
+	    "stop_on_error", 0);
+	if (c == NULL) {
+		/* not UTF-8 */
+		free(src);
+		errno = EILSEQ;
+		return -1;
+	}
+	if (e == NULL)
+		md = json_pack("{s:[],s:[],s:n,s:[],s:i}", "after", "follow",
+		    "timeout", "targets", "retries", 0);
+	if (hub_send(e != NULL ? fs.mux : fs.task, e != NULL ? e->uuid : NULL,
+	    "execute_request", c, md, NULL, 0, msg_id, sizeof(msg_id)) == -1) {
+		free(src);
+		return -1;
+	}
+	t = task_new(msg_id, engine, e == NULL, src);
+	free(src);
+	event_add("task %d queued", t->id);
+	return t->id;
+}
+
+/* Tasks submitted before this mount, from history_request + db_request. */
+int
+tasks_load_history(void)
+{
+	struct ipp_msg m;
+	json_t *hist, *recs, *byid, *v, *rec, *keys;
+	struct task *t;
+	const char *code, *sub;
+	size_t i;
+
+	if (hub_sync_query("history_request", json_object(), &m, 10) == -1)
+		return -1;
+	hist = json_object_get(m.content, "history");
+	if (!json_is_array(hist) || json_array_size(hist) == 0) {
+		ipp_msg_release(&m);
+		return json_is_array(hist) ? 0 : -1;
+	}
+	hist = json_incref(hist);
+	ipp_msg_release(&m);
+	keys = json_pack("[s,s,s,s,s,s,s,s,s,s]", "msg_id", "content",
+	    "engine_uuid", "submitted", "completed", "result_content",
+	    "execute_result", "error", "stdout", "stderr");
+	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:o}",
+	    "query", "msg_id", "$in", hist, "keys", keys), &m, 10) == -1) {
+		json_decref(hist);
+		return -1;
+	}
+	recs = json_object_get(m.content, "records");
+	byid = json_object();
+	json_array_foreach(recs, i, rec)
+		if (json_is_string(json_object_get(rec, "msg_id")))
+			json_object_set(byid, json_string_value(
+			    json_object_get(rec, "msg_id")), rec);
+	json_array_foreach(hist, i, v) {
+		if (!json_is_string(v) || (rec = json_object_get(byid,
+		    json_string_value(v))) == NULL)
+			continue;
+		code = json_string_value(json_object_get(json_object_get(rec,
+		    "content"), "code"));
+		t = task_new(json_string_value(v), -1, 0, code);
+		if ((sub = json_string_value(json_object_get(rec,
+		    "submitted"))) != NULL)
+			t->submitted = ipp_iso_parse(sub);
+		t->poll_hub = 1;
+		task_record(t, rec);
+	}
+	log_info("%d tasks in the controller's history", fs.ntasks);
+	json_decref(byid);
+	json_decref(hist);
+	ipp_msg_release(&m);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * sge.c - (Son of) Grid Engine: qsub, qstat -j, qdel.  The engines of a set
+ * are one job starting {n} engines.
+ *
+ * The work is done by batch.c; this file holds the system's commands,
+ * the way to find a job id in the submit output, the states that mean a
+ * job is over, and the default templates (override them with
+ * SGEEngineSetLauncher.batch_template or batch_template_file).
+ */
+#include <stddef.h>
+#include "launch.h"
+
+static const struct batch_system sge_system = {
+	.name = "SGE",
+	.submit = { "qsub", NULL },
+	.submit_stdin = 0,
+	.poll = { "qstat", "-j", NULL },
+	.cancel = { "qdel", NULL },
+	.job_id_regexp = "([0-9]+)",
+	.dead_states = { NULL },
+	.queue_directive = "#$ -q %s",
+	.engine_template =
+	    "#!/bin/sh\n"
+	    "#$ -N ipengine\n"
+	    "#$ -S /bin/sh\n"
+	    "#$ -j y\n"
+	    "#$ -o {output_file}\n"
+	    "{queue_directive}\n"
+	    "i=0\n"
+	    "while [ $i -lt {n} ]; do\n"
+	    "\t{program_and_args} &\n"
+	    "\ti=$((i + 1))\n"
+	    "done\n"
+	    "wait\n",
+	.controller_template =
+	    "#!/bin/sh\n"
+	    "#$ -N ipcontroller\n"
+	    "#$ -S /bin/sh\n"
+	    "#$ -j y\n"
+	    "#$ -o {output_file}\n"
+	    "{queue_directive}\n"
+	    "exec {program_and_args}\n",
+};
+
+const struct launcher sge_launcher = {
+	.name = "sge",
+	.engine_class =
+	    "ipyparallel.cluster.launcher.SGEEngineSetLauncher",
+	.controller_class =
+	    "ipyparallel.cluster.launcher.SGEControllerLauncher",
+	.classes = { "SGEEngineSetLauncher", "SGELauncher",
+	    "BatchSystemLauncher", NULL },
+	.start_engines = batch_start_engines,
+	.start_controller = batch_start_controller,
+	.batch = &sge_system,
+};
