@@ -79,10 +79,19 @@ def get_ipython():
 
 
 def _error(etype, value, tb):
-    """(ename, evalue, traceback lines) without engined's own frames."""
+    """(ename, evalue, traceback lines) without engined's own frames:
+    IPython's format when its shell is up (as ipengine's), else Python's."""
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
-    lines = traceback.format_exception(etype, value, tb)
+    lines = None
+    if _shell is not None:
+        try:
+            lines = _shell.InteractiveTB.structured_traceback(etype, value,
+                                                              tb)
+        except Exception:
+            lines = None
+    if lines is None:
+        lines = traceback.format_exception(etype, value, tb)
     try:
         evalue = str(value)
     except Exception as e:  # an exception whose __str__ fails
@@ -140,7 +149,9 @@ def _ensure_shell():
                                        user_ns=user_ns)
     _shell.display_pub = _Publisher(shell=_shell, parent=_shell)
     _shell.display_pub.is_publishing = True
-    user_ns.setdefault("get_ipython", get_ipython)
+    _shell.InteractiveTB.set_colors("NoColor")
+    # as in IPython, and so it survives clear_request
+    builtins.get_ipython = get_ipython
     return _shell
 
 

@@ -384,9 +384,18 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	uint64_t s;
 	size_t n;
 
-	/* after a failed write the fd reads back why */
+	/*
+	 * After a failed write the fd reads back why, and a code file
+	 * reads back the task ids.  Both ignore the file offset, which the
+	 * writes on the same fd moved: they keep their own position.
+	 */
 	if (fh->werr != 0 && fh->errtxt != NULL) {
-		slice(fh->errtxt, strlen(fh->errtxt), size, off, out);
+		if (!fh->errshown) {
+			fh->errshown = 1;
+			fh->lastoff = 0;
+		}
+		slice(fh->errtxt, strlen(fh->errtxt), size, fh->lastoff, out);
+		fh->lastoff += (off_t)out->len;
 		return 0;
 	}
 	switch (fh->type) {
@@ -420,7 +429,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			if (submit(fh) == -1)
 				return -1;
 		}
-		slice(fh->r.p, fh->r.len, size, off, out);
+		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
+		fh->lastoff += (off_t)out->len;
 		return 0;
 	case Q_NSVAR:
 		if (fh->rerr != 0) {

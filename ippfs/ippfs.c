@@ -398,7 +398,8 @@ loop(void)
 			rc = -1;
 			break;
 		}
-		if (items[0].revents & ZMQ_POLLIN) {
+		/* after an unmount the device only reports an error */
+		if (items[0].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
 			for (i = 0; i < 64; i++) {
 				res = fuse_session_receive_buf(fs.se, &fbuf);
 				if (res == -EINTR || res == -EAGAIN)

@@ -110,6 +110,7 @@ struct fh {
 	int		 submitted;
 	int		 released;	/* closed while busy: free when idle */
 	char		*errtxt;	/* text of the last failure */
+	int		 errshown;	/* errtxt is being read back */
 	uint64_t	 evseq;		/* /events: next line to deliver */
 	off_t		 lastoff;	/* end of the last read, for poll */
 	struct fuse_pollhandle *ph;

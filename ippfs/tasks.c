@@ -420,9 +420,17 @@ tasks_load_history(void)
 	if (hub_sync_query("history_request", json_object(), &m, 10) == -1)
 		return -1;
 	hist = json_object_get(m.content, "history");
-	if (!json_is_array(hist) || json_array_size(hist) == 0) {
+	if (!json_is_array(hist)) {
+		char why[256];
+
+		log_warnx("history_request: %s", reply_error(&m, why,
+		    sizeof(why)));
 		ipp_msg_release(&m);
-		return json_is_array(hist) ? 0 : -1;
+		return -1;
+	}
+	if (json_array_size(hist) == 0) {
+		ipp_msg_release(&m);
+		return 0;
 	}
 	hist = json_incref(hist);
 	ipp_msg_release(&m);

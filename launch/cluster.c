@@ -177,8 +177,8 @@ start_set(struct cluster *c, struct eset *es, int n,
 	new_set_id(es->id, sizeof(es->id));
 	es->n = n;
 	es->l = l;
-	es->state = json_pack("{s:i, s:s, s:s, s:{}, s:{}}", "n", n, "class",
-	    l->engine_class, "state", "running", "engines", "state");
+	es->state = json_pack("{s:i, s:s, s:{}, s:{}}", "n", n, "class",
+	    l->engine_class, "engines", "state");
 	json_object_set_new(sets, es->id, es->state);
 	if (l->start_engines(c, es) == -1) {
 		if (es->why[0] == '\0')
@@ -226,6 +226,7 @@ start_mount(struct cluster *c)
 	cluster_logpath(c, "ippfs", log, sizeof(log));
 	argv_init(&a);
 	argv_add(&a, prog);
+	argv_add(&a, "-f");	/* stay our child: stop finds it by pid */
 	argv_addf(&a, "--profile-dir=%s", c->prof.dir);
 	if (*c->id)
 		argv_addf(&a, "--cluster-id=%s", c->id);

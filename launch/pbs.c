@@ -26,6 +26,7 @@ static const struct batch_system pbs_system = {
 	    "#PBS -j oe\n"
 	    "#PBS -o {output_file}\n"
 	    "{queue_directive}\n"
+	    "trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM\n"
 	    "i=0\n"
 	    "while [ $i -lt {n} ]; do\n"
 	    "\t{program_and_args} &\n"

@@ -18,6 +18,7 @@
  */
 #include <sys/stat.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,8 @@ cluster_save_state(struct cluster *c)
 	    "sets"), k, set)
 		json_object_foreach(json_object_get(set, "engines"), k2, e)
 			pids_of(e, fp);
+	pids_of(json_object_get(json_object_get(c->doc, "cluster"),
+	    "mount_state"), fp);
 	fclose(fp);
 	cluster_pidfile(&c->prof, c->id, pidfile, sizeof(pidfile));
 	rc = ipp_write_file(pidfile, buf, size, 0644);
@@ -106,18 +109,27 @@ cluster_save_state(struct cluster *c)
 	return rc;
 }
 
-/* Every process record {pid, start_time} of the document, in order. */
+/*
+ * Every process record {pid, start_time} of the document: engines and
+ * the mount first (which 0), then the controller (which 1), so that
+ * engines can say goodbye to a live controller instead of lingering on
+ * undeliverable messages.
+ */
 static void
-each_record(json_t *doc, void (*fn)(json_t *, void *), void *arg)
+each_record(json_t *doc, int which, void (*fn)(json_t *, void *), void *arg)
 {
 	json_t *set, *e;
 	const char *k, *k2;
 
+	if (which == 1) {
+		fn(json_object_get(json_object_get(doc, "controller"),
+		    "state"), arg);
+		return;
+	}
 	json_object_foreach(json_object_get(json_object_get(doc, "engines"),
 	    "sets"), k, set)
 		json_object_foreach(json_object_get(set, "engines"), k2, e)
 			fn(e, arg);
-	fn(json_object_get(json_object_get(doc, "controller"), "state"), arg);
 	fn(json_object_get(json_object_get(doc, "cluster"), "mount_state"),
 	    arg);
 }
@@ -158,17 +170,49 @@ rec_count(json_t *rec, void *arg)
 		    "pid")), NULL);
 }
 
-static void
+/* Cancel a recorded batch job; 1 when one was cancelled. */
+static int
 cancel_job(json_t *st, const char *cls)
 {
 	const struct launcher *l = launcher_by_class(cls);
 	json_t *job = json_object_get(st, "job_id");
 
 	if (!json_is_string(job) || l == NULL || l->batch == NULL)
-		return;
+		return 0;
 	if (batch_cancel(l->batch, json_string_value(job)) == -1)
 		log_warnx("cannot cancel %s job '%s'", l->batch->name,
 		    json_string_value(job));
+	return 1;
+}
+
+/*
+ * Wait, up to deadline, for the cancelled engine jobs to leave the
+ * queue: their engines then leave while the controller still answers.
+ */
+static void
+wait_jobs(json_t *doc, double deadline)
+{
+	const struct launcher *l;
+	json_t *set, *job;
+	const char *k;
+	int left;
+
+	do {
+		left = 0;
+		json_object_foreach(json_object_get(json_object_get(doc,
+		    "engines"), "sets"), k, set) {
+			job = json_object_get(json_object_get(set, "state"),
+			    "job_id");
+			l = launcher_by_class(json_string_value(
+			    json_object_get(set, "class")));
+			if (json_is_string(job) && l != NULL &&
+			    l->batch != NULL &&
+			    batch_poll(l->batch, json_string_value(job)) == 1)
+				left++;
+		}
+		if (left > 0)
+			usleep(100000);
+	} while (left > 0 && ipp_monotonic() < deadline);
 }
 
 static void
@@ -223,37 +267,42 @@ cluster_stop(json_t *doc, const char *statefile, double grace)
 	json_t *cl = json_object_get(doc, "cluster"), *set, *ctl;
 	const char *mount, *k;
 	double deadline;
-	int sig, alive;
+	int sig, alive, which, jobs;
 
 	mount = json_string_value(json_object_get(cl, "mount"));
 	if (mount != NULL && *mount != '\0')
 		unmount(mount);
+	jobs = 0;
 	json_object_foreach(json_object_get(json_object_get(doc, "engines"),
 	    "sets"), k, set)
-		cancel_job(json_object_get(set, "state"),
+		jobs += cancel_job(json_object_get(set, "state"),
 		    json_string_value(json_object_get(set, "class")));
+	if (jobs > 0)
+		wait_jobs(doc, ipp_monotonic() + grace);
 	ctl = json_object_get(doc, "controller");
 	cancel_job(json_object_get(ctl, "state"),
 	    json_string_value(json_object_get(ctl, "class")));
-	sig = SIGTERM;
-	each_record(doc, rec_signal, &sig);
-	deadline = ipp_monotonic() + grace;
-	for (;;) {
-		alive = 0;
-		each_record(doc, rec_count, &alive);
-		if (alive == 0)
-			break;
-		if (ipp_monotonic() > deadline) {
-			if (sig == SIGKILL) {
-				log_warnx("%d processes survived SIGKILL",
-				    alive);
-				return -1;
+	for (which = 0; which < 2; which++) {
+		sig = SIGTERM;
+		each_record(doc, which, rec_signal, &sig);
+		deadline = ipp_monotonic() + grace;
+		for (;;) {
+			alive = 0;
+			each_record(doc, which, rec_count, &alive);
+			if (alive == 0)
+				break;
+			if (ipp_monotonic() > deadline) {
+				if (sig == SIGKILL) {
+					log_warnx("%d processes survived "
+					    "SIGKILL", alive);
+					return -1;
+				}
+				sig = SIGKILL;
+				each_record(doc, which, rec_signal, &sig);
+				deadline = ipp_monotonic() + 2;
 			}
-			sig = SIGKILL;
-			each_record(doc, rec_signal, &sig);
-			deadline = ipp_monotonic() + 2;
+			usleep(1000);
 		}
-		usleep(2000);
 	}
 	remove_files(doc, statefile);
 	return 0;
@@ -324,12 +373,15 @@ cluster_find_program(const struct cluster *c, const char *name, char *buf,
 {
 	const char *fmt[] = { "%s/../%s/%s", "%s/%s%.0s", "%s/../sbin/%s%.0s",
 	    NULL };
+	char path[PATH_MAX], real[PATH_MAX];
 	int i;
 
 	for (i = 0; fmt[i] != NULL; i++) {
-		snprintf(buf, len, fmt[i], c->self_dir, name, name);
-		if (access(buf, X_OK) == 0)
+		snprintf(path, sizeof(path), fmt[i], c->self_dir, name, name);
+		if (access(path, X_OK) == 0 && realpath(path, real) != NULL) {
+			snprintf(buf, len, "%s", real);
 			return 0;
+		}
 	}
 	return proc_resolve(name, buf, len);
 }

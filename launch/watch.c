@@ -159,7 +159,7 @@ progress(struct watch *w, int target, int tty, int final)
 {
 	int have = watch_count(w), i, width = 30, fill;
 
-	if (have == w->shown && !final)
+	if (have == w->shown && (!final || !tty))
 		return;
 	w->shown = have;
 	if (!tty) {

@@ -142,3 +142,27 @@ mount_ippfs() {
 	wait_for 10 mountpoint -q "$MNT" ||
 	    { cat "$T_DIR/ippfs.log"; exit 1; }
 }
+
+# --- launch (t3xxx) ---------------------------------------------------
+# launch_cmd ARGS...: our ipcluster on the test profile.  launch_pids:
+# the PIDs recorded in the cluster's pid file (read before stopping).
+LAUNCH=$T_TOP/launch/launch
+launch_cmd() {
+	"$LAUNCH" "$@" --profile-dir="$PROFILE"
+}
+launch_pids() {
+	cat "$PROFILE/pid/ipcluster${1:+-$1}.pid" 2>/dev/null
+}
+# pids_gone PID...: every PID has exited (zombies awaiting reaping count)
+pids_gone() {
+	local p st
+	for p in "$@"; do
+		st=$(ps -o stat= -p "$p" 2>/dev/null) || continue
+		case "$st" in Z*) ;; *) echo "# pid $p still running ($st)"; return 1 ;; esac
+	done
+}
+
+# gone PID: the process has exited (a zombie counts as gone).
+gone() {
+	[ ! -e "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
+}

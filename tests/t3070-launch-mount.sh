@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# t3070-launch-mount: launch start --mount DIR mounts the cluster with
+# ippfs and launch stop unmounts it.  Skipped without ippfs or FUSE.
+. "$(dirname "$0")/lib.sh"
+[ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
+[ -x "$T_TOP/ippfs/ippfs" ] || skip "ippfs is not built"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+command -v fusermount3 >/dev/null || skip "no fusermount3"
+mkdir -p "$T_DIR/mnt"
+launch_cmd start -n 1 --daemonize --mount="$T_DIR/mnt" >"$T_DIR/out" 2>&1 ||
+    { cat "$T_DIR/out"; echo "not ok - start --mount"; exit 1; }
+mountpoint -q "$T_DIR/mnt" || { echo "not ok - not mounted"; exit 1; }
+ls "$T_DIR/mnt" >/dev/null || { echo "not ok - cannot list the mount"; exit 1; }
+echo "ok - mounted: $(ls "$T_DIR/mnt" | tr '\n' ' ')"
+pids=$(launch_pids)
+launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+mountpoint -q "$T_DIR/mnt" && { fusermount3 -u "$T_DIR/mnt"; echo "not ok - still mounted"; exit 1; }
+# shellcheck disable=SC2086
+pids_gone $pids || exit 1
+echo "ok - stop unmounted and stopped everything"
