@@ -51,6 +51,19 @@ struct waitctx {
 	double		 next_poll;
 };
 
+/* SIGINT and friends stop a start half-way too, cleanly. */
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static int
 check_controller(struct waitctx *w)
 {
@@ -59,6 +72,16 @@ check_controller(struct waitctx *w)
 	char log[1200];
 	int status;
 
+	if (stop_requested && w->es != NULL) {
+		snprintf(w->es->why, sizeof(w->es->why), "interrupted by %s",
+		    strsignal(stop_requested));
+		return -1;
+	}
+	if (stop_requested) {
+		snprintf(c->why, sizeof(c->why), "interrupted by %s",
+		    strsignal(stop_requested));
+		return -1;
+	}
 	if (c->ctl_pid > 0 && proc_reap(c->ctl_pid, &status)) {
 		c->ctl_pid = 0;
 		st = json_object_get(json_object_get(c->doc, "controller"),
@@ -258,18 +281,18 @@ start_mount(struct cluster *c)
 static int
 foreground(struct cluster *c)
 {
-	struct sigaction sa;
 	struct waitctx w = { c, NULL, 0 };
-	json_t *set, *e;
+	json_t *set, *e, *now;
 	const char *k, *k2;
 	int failed = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	while (!stop_requested) {
+		if (access(c->statefile, F_OK) == -1) {
+			/* "launch stop" from elsewhere did the work */
+			fprintf(stderr, "launch: cluster '%s' was stopped\n",
+			    c->id);
+			return 0;
+		}
 		if (check_controller(&w) == -1) {
 			failed = 1;
 			break;
@@ -284,6 +307,11 @@ foreground(struct cluster *c)
 		usleep(100000);
 	}
 	fprintf(stderr, "launch: stopping cluster '%s'\n", c->id);
+	/* "launch engines" may have added sets since we wrote it */
+	if ((now = cluster_load_state(c->statefile)) != NULL) {
+		json_decref(c->doc);
+		c->doc = now;
+	}
 	cluster_stop(c->doc, c->statefile, conf_long(c, cluster_class,
 	    "stop_timeout", 5));
 	return failed ? -1 : 0;
@@ -299,6 +327,7 @@ cluster_start(struct cluster *c)
 	int rc = -1;
 
 	cluster_statefile(&c->prof, c->id, c->statefile, sizeof(c->statefile));
+	catch_stop_signals();
 	if ((old = cluster_load_state(c->statefile)) != NULL) {
 		if (cluster_running(old)) {
 			snprintf(c->why, sizeof(c->why), "cluster '%s' is "
@@ -326,9 +355,12 @@ cluster_start(struct cluster *c)
 	    "cluster", "cluster_id", c->id, "profile_dir", c->prof.dir, "n",
 	    c->n, "class", "launch", "controller_ip",
 	    conf_str(c, cluster_class, "controller_ip", "127.0.0.1"),
-	    "launch_pid", c->daemonize ? 0 : (int)getpid(), "delay", 0.0,
+	    "launch_pid", (int)getpid(), "delay", 0.0,
 	    "controller", "class", c->ctl_l->controller_class, "state",
 	    "engines", "class", c->eng_l->engine_class, "sets");
+	if (!c->daemonize)
+		json_object_set_new(json_object_get(c->doc, "cluster"),
+		    "launch_state", proc_record(getpid(), ""));
 	ctl = json_object_get(json_object_get(c->doc, "controller"), "state");
 	if (c->ctl_l->start_controller(c, ctl) == -1)
 		goto out;

@@ -159,7 +159,7 @@ static const struct ipp_option options[] = {
 	{ "engine-cmd", IPP_OPT_ARG, o_engine_cmd, "CMD  engine program" },
 	{ "controller-cmd", IPP_OPT_ARG, o_controller_cmd,
 	    "CMD  controller program" },
-	{ "all", IPP_OPT_FLAG, o_all, "   stop/clean: every cluster" },
+	{ "all", IPP_OPT_FLAG, o_all, "   stop: every cluster of the profile" },
 	{ "log-level", IPP_OPT_ARG, o_log_level, "LEVEL  our log level" },
 	{ "controller-script", IPP_OPT_FLAG, o_cscript, NULL },
 	{ "help", IPP_OPT_FLAG, o_help, NULL },
@@ -217,8 +217,11 @@ launcher_by_class(const char *cls)
 static int
 setup(struct cluster *c, int create)
 {
+	static const char *const daemon_classes[] = { "IPClusterStart",
+	    "Cluster", NULL };
 	const char *name, *dir, *s;
 	char self[1024];
+	json_t *v;
 	ssize_t n;
 
 	name = conf_str(c, cluster_class, "profile", "default");
@@ -235,13 +238,12 @@ setup(struct cluster *c, int create)
 	    "cluster_id", ""));
 	if (ipp_profile_init(&c->prof, dir, name, c->id, create) == -1)
 		return -1;
-	c->n = (int)conf_long(c, cluster_class, "n", sysconf(_SC_NPROCESSORS_ONLN));
+	c->n = (int)conf_long(c, cluster_class, "n",
+	    sysconf(_SC_NPROCESSORS_ONLN));
 	c->timeout = conf_long(c, cluster_class, "engine_timeout", 60);
-	s = conf_str(c, (const char *const[]){ "IPClusterStart", "Cluster",
-	    NULL }, "daemonize", NULL);
-	c->daemonize = json_is_true(conf_get(c, (const char *const[]){
-	    "IPClusterStart", "Cluster", NULL }, "daemonize")) ||
-	    (s != NULL && strcmp(s, "True") == 0);
+	v = conf_get(c, daemon_classes, "daemonize");
+	c->daemonize = json_is_true(v) || (json_is_string(v) &&
+	    strcasecmp(json_string_value(v), "true") == 0);
 	snprintf(c->mount, sizeof(c->mount), "%s", conf_str(c, cluster_class,
 	    "mount", ""));
 	s = conf_str(c, cluster_class, "engine_launcher_class", "local");
@@ -281,8 +283,9 @@ find_cluster(struct cluster *c)
 	if ((dp = opendir(c->prof.security)) != NULL) {
 		while ((d = readdir(dp)) != NULL) {
 			len = strlen(d->d_name);
-			if (strncmp(d->d_name, "cluster-", 8) != 0 || len < 14 ||
-			    strcmp(d->d_name + len - 5, ".json") != 0)
+			if (strncmp(d->d_name, "cluster-", 8) != 0 ||
+			    len < 14 || strcmp(d->d_name + len - 5,
+			    ".json") != 0)
 				continue;
 			snprintf(only, sizeof(only), "%.*s", (int)(len - 13),
 			    d->d_name + 8);
@@ -398,11 +401,12 @@ cmd_engines(struct cluster *c)
 		    c->id);
 		return -1;
 	}
-	cls = json_string_value(json_object_get(json_object_get(
-	    json_object_get(cli, "Cluster"), "engine_launcher_class") ?
-	    json_object_get(cli, "Cluster") : json_object_get(c->doc,
-	    "engines"), json_object_get(json_object_get(cli, "Cluster"),
-	    "engine_launcher_class") ? "engine_launcher_class" : "class"));
+	/* --engines names the kind of the new set, else the cluster's */
+	cls = json_string_value(json_object_get(json_object_get(cli,
+	    "Cluster"), "engine_launcher_class"));
+	if (cls == NULL)
+		cls = json_string_value(json_object_get(json_object_get(
+		    c->doc, "engines"), "class"));
 	if ((l = launcher_find(cls)) == NULL)
 		l = c->eng_l;
 	return cluster_add_engines(c, c->n, l);
@@ -515,7 +519,8 @@ cmd_clean(struct cluster *c)
 	if ((dp = opendir(c->prof.log)) != NULL) {
 		while ((d = readdir(dp)) != NULL) {
 			len = strlen(d->d_name);
-			if (len > 4 && strcmp(d->d_name + len - 4, ".log") == 0 &&
+			if (len > 4 &&
+			    strcmp(d->d_name + len - 4, ".log") == 0 &&
 			    (strncmp(d->d_name, "ipengine", 8) == 0 ||
 			    strncmp(d->d_name, "ipcontroller", 12) == 0 ||
 			    strncmp(d->d_name, "ippfs", 5) == 0)) {

@@ -46,8 +46,8 @@ struct batch_system {
 	const char	*poll[6];		/* + job id; output = state */
 	const char	*cancel[4];		/* + job id */
 	const char	*job_id_regexp;		/* POSIX ERE, group 1 if any */
-	const char	*dead_states[6];	/* poll output words: job over */
-	const char	*queue_directive;	/* printf format, "" when none */
+	const char	*dead_states[6];	/* poll words: job is over */
+	const char	*queue_directive;	/* printf format; "": none */
 	const char	*engine_template;
 	const char	*controller_template;
 };
@@ -72,7 +72,7 @@ struct eset {
 	char		 id[64];
 	int		 n;
 	const struct launcher *l;
-	json_t		*state;		/* borrowed: sets.<id> of the document */
+	json_t		*state;		/* borrowed: sets.<id> of c->doc */
 	pid_t		*pids;		/* children of this process */
 	int		 npids;
 	char		 why[512];	/* set when the set failed */
@@ -88,7 +88,7 @@ struct cluster {
 	double		 timeout;	/* engine registration, seconds */
 	const struct launcher *ctl_l;
 	const struct launcher *eng_l;
-	char		 self_dir[1024];	/* directory of the launch binary */
+	char		 self_dir[1024];	/* where the launch binary is */
 	char		 statefile[1200];
 	json_t		*doc;		/* the cluster-<id>.json document */
 	pid_t		 ctl_pid;	/* our child, 0 when not ours */

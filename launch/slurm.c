@@ -18,7 +18,8 @@ static const struct batch_system slurm_system = {
 	.poll = { "squeue", "-h", "-o", "%T", "-j", NULL },
 	.cancel = { "scancel", NULL },
 	.job_id_regexp = "([0-9]+)",
-	.dead_states = { "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", NULL },
+	.dead_states = { "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT",
+	    "NODE_FAIL", NULL },
 	.queue_directive = "#SBATCH --partition=%s",
 	.engine_template =
 	    "#!/bin/sh\n"

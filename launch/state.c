@@ -264,7 +264,7 @@ remove_files(json_t *doc, const char *statefile)
 int
 cluster_stop(json_t *doc, const char *statefile, double grace)
 {
-	json_t *cl = json_object_get(doc, "cluster"), *set, *ctl;
+	json_t *cl = json_object_get(doc, "cluster"), *set, *ctl, *st;
 	const char *mount, *k;
 	double deadline;
 	int sig, alive, which, jobs;
@@ -305,6 +305,12 @@ cluster_stop(json_t *doc, const char *statefile, double grace)
 		}
 	}
 	remove_files(doc, statefile);
+	/* a foreground launch of this cluster has nothing left to watch */
+	st = json_object_get(cl, "launch_state");
+	if (rec_alive(st) && json_integer_value(json_object_get(st, "pid")) !=
+	    getpid())
+		kill((pid_t)json_integer_value(json_object_get(st, "pid")),
+		    SIGTERM);
 	return 0;
 }
 

@@ -161,6 +161,10 @@ progress(struct watch *w, int target, int tty, int final)
 
 	if (have == w->shown && (!final || !tty))
 		return;
+	if (have == w->shown) {		/* final, on a terminal */
+		fputc('\n', stderr);
+		return;
+	}
 	w->shown = have;
 	if (!tty) {
 		fprintf(stderr, "launch: engines registered: %d/%d\n", have,

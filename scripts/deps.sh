@@ -8,7 +8,9 @@ build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
 test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
 	python3-zmq procps psmisc valgrind clang
 	python3-pytest-asyncio python3-pytest-tornado python3-pytest-timeout
-	python3-testpath python3-joblib python3-cloudpickle"
+	python3-testpath python3-joblib python3-cloudpickle
+	openmpi-bin python3-mpi4py openssh-server openssh-client
+	slurm-wlm munge slurm-wlm-torque"
 case "${1:-all}" in
 build) want=$build ;;
 test|all) want="$build $test" ;;

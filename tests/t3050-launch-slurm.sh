@@ -50,6 +50,20 @@ wait_for 10 no_engines ||
     { echo "not ok - engines left"; exit 1; }
 echo "ok - stop cancelled the jobs; no engine left"
 
+# the controller as a Slurm job too
+launch_cmd start -n 2 --daemonize --controller slurm --engines slurm --timeout=120 \
+    >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; echo "not ok - --controller slurm"; exit 1; }
+[ "$(squeue -h -o %j | sort | tr '\n' ' ')" = "ipcontroller ipengine " ] ||
+    { squeue; echo "not ok - controller and engine jobs"; exit 1; }
+task 2 || exit 1
+launch_cmd list | grep -Eq "True +2 slurm" || { launch_cmd list; echo "not ok - list"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || exit 1
+wait_for 20 no_jobs || { squeue; echo "not ok - jobs left"; exit 1; }
+wait_for 10 no_engines || { echo "not ok - engines left"; exit 1; }
+no_hubd() { ! pgrep -f -- "[h]ubd --profile-dir=$PROFILE" >/dev/null; }
+wait_for 10 no_hubd || { echo "not ok - controller left"; exit 1; }
+echo "ok - controller and engines as Slurm jobs: start, task, list, stop"
+
 if [ -x /usr/bin/qsub ] && grep -qi slurm /usr/bin/qsub 2>/dev/null; then
 	launch_cmd start -n 2 --daemonize --engines pbs --timeout=120 >"$T_DIR/out" 2>&1 ||
 	    { cat "$T_DIR/out"; echo "not ok - start --engines pbs"; exit 1; }
