@@ -1,62 +1,33 @@
 #!/usr/bin/env bash
 # cluster.sh - the one command that starts a local cluster on a fresh
-# Debian 12 machine: installs what is missing, builds, starts hubd and N
-# engined engines (or Python's ipengines with --ipengine) in profile
-# PROFILE, prints how to use it, and stops everything on Ctrl-C.
-# usage: ./cluster.sh [-n N] [--profile NAME] [--ipengine]
+# Debian 12 machine: installs what is missing, builds, then runs
+# `launch start` in the foreground: hubd, N engined engines, and ippfs
+# mounted at MOUNT.  Ctrl-C stops everything and unmounts.
+# usage: ./cluster.sh [-n N] [--profile NAME] [--mount DIR]
 set -eu
 cd "$(dirname "$0")"
 n=$(nproc)
 profile=default
-engine=engined
+mnt=/tmp/ipp-$(id -un)
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift 2 ;;
 	--profile) profile=$2; shift 2 ;;
-	--ipengine) engine=ipengine; shift ;;
-	*) echo "usage: $0 [-n N] [--profile NAME] [--ipengine]" >&2; exit 2 ;;
+	--mount) mnt=$2; shift 2 ;;
+	*) echo "usage: $0 [-n N] [--profile NAME] [--mount DIR]" >&2; exit 2 ;;
 	esac
 done
 scripts/deps.sh all
 make -j2 >/dev/null
-pids=()
-stop() {
-	trap - INT TERM EXIT
-	echo
-	echo "stopping cluster"
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap stop INT TERM EXIT
-./hubd/hubd --profile="$profile" &
-pids+=($!)
-top=${IPYTHONDIR:-$HOME/.ipython}/profile_$profile
-for _ in $(seq 100); do
-	[ -s "$top/security/ipcontroller-engine.json" ] && break
-	sleep 0.05
-done
-mkdir -p "$top/log"
-for i in $(seq "$n"); do
-	if [ "$engine" = engined ]; then
-		./engined/engined --profile="$profile" \
-		    >"$top/log/engined-$i.log" 2>&1 &
-	else
-		/usr/bin/python3 -m ipyparallel.engine --profile="$profile" \
-		    --log-level=WARN >"$top/log/ipengine-$i.log" 2>&1 &
-	fi
-	pids+=($!)
-done
-/usr/bin/python3 - "$profile" "$n" <<'PY'
-import sys, ipyparallel as ipp
-c = ipp.Client(profile=sys.argv[1], timeout=20)
-c.wait_for_engines(int(sys.argv[2]), timeout=60)
-print("cluster up: %d engines, ids %s" % (len(c.ids), c.ids))
-PY
+mkdir -p "$mnt"
 cat <<MSG
-
-Use it from Python (in another shell):
+Starting hubd and $n engines (profile '$profile'), files at $mnt.
+When the cluster is up, from another shell:
+    echo 'x = 6 * 7' > $mnt/engines/all/exec
+    echo 'x' > $mnt/engines/0/exec; cat $mnt/engines/0/result
+    cat $mnt/engines/index $mnt/status
+or from Python:
     /usr/bin/python3 -c 'import ipyparallel as ipp; c = ipp.Client(profile="$profile"); print(c[:].apply_sync(lambda: 6 * 7))'
-Connection files: $top/security/   Engine logs: $top/log/
-Press Ctrl-C to stop the cluster.
+Press Ctrl-C here (or run: launch/launch stop --profile $profile) to stop.
 MSG
-wait "${pids[0]}"
+exec launch/launch start -n "$n" --profile "$profile" --mount "$mnt"
