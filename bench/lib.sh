@@ -5,8 +5,8 @@
 # 127.0.0.1, and measures both the same way.  Everything started is
 # recorded here and killed by PID or process group on exit, never by
 # name; every wait has a bound.  Results are printed as
-#   RESULT <item> <what> ours=<x> peer=<y> ratio=<ours/peer> target=<t> <PASS|MISS|INFO>
-# lines, which bench/run collects into its summary.
+#   RESULT <item> <what> ours=<x> peer=<y> ratio=<ours/peer> target=<t> V
+# lines (V: PASS, MISS or INFO), which bench/run collects into its summary.
 
 set -u
 

@@ -125,14 +125,12 @@ bcast_client(struct hub *h, int arg)
 
 	ipp_msg_init(&m);
 	ipp_frames_init(&out);
-	if ((rc = hub_recv(h, h->bc_c, &m, "broadcast")) <= 0)
+	if ((rc = hub_recv(h, h->bc_c, &m, "broadcast", 1)) <= 0)
 		goto out;
 	targets = json_object_get(m.metadata, "targets");
-	if (m.nids != 1 || !json_is_array(targets) ||
-	    !is_task_type(m.msg_type)) {
+	if (!json_is_array(targets) || !is_task_type(m.msg_type)) {
 		log_warnx("dropped %s on broadcast: want an apply or execute "
-		    "request with 1 routing frame and metadata.targets",
-		    m.msg_type);
+		    "request with metadata.targets", m.msg_type);
 		goto out;
 	}
 	orig_id = json_object_get(m.metadata, "original_msg_id");
@@ -228,14 +226,9 @@ bcast_engine(struct hub *h, int leaf)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->bc_e[leaf], &m, "broadcast (engine side)"))
-	    <= 0)
+	if ((rc = hub_recv(h, h->bc_e[leaf], &m, "broadcast (engine side)",
+	    2)) <= 0)
 		goto out;
-	if (m.nids != 2) {
-		log_warnx("dropped %s from engine on broadcast: %d routing "
-		    "frames", m.msg_type, m.nids);
-		goto out;
-	}
 	n = ipp_frame_len(&m.fr, 0) < sizeof(uuid) ?
 	    ipp_frame_len(&m.fr, 0) : sizeof(uuid) - 1;
 	memcpy(uuid, ipp_frame_data(&m.fr, 0), n);

@@ -221,7 +221,8 @@ void	 registry_save_if_dirty(struct hub *);
 json_t	*registry_engines_json(struct hub *);
 
 /* relay.c */
-int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what);
+int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what,
+	    int nids);
 struct task *reply_task(struct hub *, struct ipp_msg *);
 int	 relay_mux_client(struct hub *, int);
 int	 relay_mux_engine(struct hub *, int);

@@ -289,19 +289,14 @@ query_dispatch(struct hub *h, int arg)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->reg, &m, "query")) <= 0) {
+	if ((rc = hub_recv(h, h->reg, &m, "query", 1)) <= 0) {
 		ipp_msg_release(&m);
 		return rc != 0;
 	}
 	q.h = h;
 	q.m = &m;
 	q.rid = ipp_frame_data(&m.fr, 0);
-	q.ridlen = m.nids > 0 ? ipp_frame_len(&m.fr, 0) : 0;
-	if (m.nids != 1) {
-		log_warnx("dropped %s on query socket: %d routing frames",
-		    m.msg_type, m.nids);
-		goto out;
-	}
+	q.ridlen = ipp_frame_len(&m.fr, 0);
 	for (i = 0; i < sizeof(query_table) / sizeof(query_table[0]); i++)
 		if (strcmp(query_table[i].type, m.msg_type) == 0) {
 			log_debug("query %s", m.msg_type);

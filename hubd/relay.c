@@ -21,23 +21,29 @@
 #include "hubd.h"
 
 /*
- * Receive and decode one message: 1 decoded, 0 nothing waiting, -1
- * received but rejected (already logged and dropped).
+ * Receive and decode one message that must carry `nids` routing frames
+ * (-1: any): 1 decoded, 0 nothing waiting, -1 received but rejected
+ * (already logged and dropped).
  */
-int	hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what);
-
 int
-hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what)
+hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
+    int nids)
 {
 	char why[256];
 
 	if (ipp_msg_recv(&h->sess, sock, m, ZMQ_DONTWAIT, why,
-	    sizeof(why)) == 0)
-		return 1;
-	if (errno == EAGAIN || errno == EINTR || errno == ETERM)
-		return 0;
-	log_warnx("dropped message on %s socket: %s", what, why);
-	return -1;
+	    sizeof(why)) == -1) {
+		if (errno == EAGAIN || errno == EINTR || errno == ETERM)
+			return 0;
+		log_warnx("dropped message on %s socket: %s", what, why);
+		return -1;
+	}
+	if (nids >= 0 && m->nids != nids) {
+		log_warnx("dropped %s on %s socket: %d routing frames, want %d",
+		    m->msg_type, what, m->nids, nids);
+		return -1;
+	}
+	return 1;
 }
 
 static void
@@ -82,13 +88,9 @@ relay_mux_client(struct hub *h, int arg)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->mux_c, &m, "mux")) <= 0)
+	/* the client's routing id and the engine's uuid */
+	if ((rc = hub_recv(h, h->mux_c, &m, "mux", 2)) <= 0)
 		goto out;
-	if (m.nids != 2) {
-		log_warnx("dropped %s on mux: %d routing frames, want the "
-		    "client's and the engine's", m.msg_type, m.nids);
-		goto out;
-	}
 	if (task_find(h, m.msg_id) != NULL) {
 		log_warnx("dropped %s on mux: msg_id '%s' already in flight",
 		    m.msg_type, m.msg_id);
@@ -145,13 +147,8 @@ relay_mux_engine(struct hub *h, int arg)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->mux_e, &m, "mux (engine side)")) <= 0)
+	if ((rc = hub_recv(h, h->mux_e, &m, "mux (engine side)", 2)) <= 0)
 		goto out;
-	if (m.nids != 2) {
-		log_warnx("dropped %s from engine on mux: %d routing frames",
-		    m.msg_type, m.nids);
-		goto out;
-	}
 	if ((t = reply_task(h, &m)) != NULL)
 		task_complete(h, t, &m, 1);
 	ipp_frames_swap(&m.fr, 0, 1);
@@ -168,13 +165,8 @@ relay_swap(struct hub *h, void *from, void *to, const char *what)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, from, &m, what)) <= 0)
+	if ((rc = hub_recv(h, from, &m, what, 2)) <= 0)
 		goto out;
-	if (m.nids != 2) {
-		log_warnx("dropped %s on %s: %d routing frames, want 2",
-		    m.msg_type, what, m.nids);
-		goto out;
-	}
 	ipp_frames_swap(&m.fr, 0, 1);
 	hub_send(h, to, &m.fr);
 out:
@@ -203,7 +195,7 @@ relay_iopub(struct hub *h, int arg)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->iopub_e, &m, "iopub")) <= 0)
+	if ((rc = hub_recv(h, h->iopub_e, &m, "iopub", -1)) <= 0)
 		goto out;
 	task_iopub(h, &m);
 	if (strcmp(m.msg_type, "shutdown_reply") == 0 &&

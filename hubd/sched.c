@@ -595,13 +595,8 @@ relay_task_client(struct hub *h, int arg)
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->task_c, &m, "task")) <= 0)
+	if ((rc = hub_recv(h, h->task_c, &m, "task", 1)) <= 0)
 		goto out;
-	if (m.nids != 1) {
-		log_warnx("dropped %s on task: %d routing frames, want 1",
-		    m.msg_type, m.nids);
-		goto out;
-	}
 	if (!is_task_type(m.msg_type)) {
 		/* an engine would never answer it, and would stay "busy" */
 		log_warnx("refused %s on task: only apply_request and "
@@ -664,13 +659,8 @@ sched_engine_reply(struct hub *h, int arg)
 	int rc, ok, lim = hwm(h);
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->task_e, &m, "task (engine side)")) <= 0)
+	if ((rc = hub_recv(h, h->task_e, &m, "task (engine side)", 2)) <= 0)
 		goto out;
-	if (m.nids != 2) {
-		log_warnx("dropped %s from engine on task: %d routing frames",
-		    m.msg_type, m.nids);
-		goto out;
-	}
 	t = reply_task(h, &m);
 	e = t != NULL ? t->engine : NULL;
 	if (t == NULL || e == NULL || t->queue != TQ_TASK) {
