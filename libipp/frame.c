@@ -46,12 +46,12 @@ frames_grow(struct ipp_frames *fr, int want)
 	zmq_msg_t *nf;
 	int ncap;
 
-	if (want <= fr->cap)
-		return 0;
 	if (want > IPP_MAX_FRAMES) {
 		errno = E2BIG;
 		return -1;
 	}
+	if (want <= fr->cap)
+		return 0;
 	/*
 	 * 15 parts (960 bytes) fit most messages and stay below glibc's
 	 * large-chunk size: a request of 1 KiB or more makes malloc
@@ -61,6 +61,8 @@ frames_grow(struct ipp_frames *fr, int want)
 	ncap = fr->cap ? fr->cap : 15;
 	while (ncap < want)
 		ncap *= 2;
+	if (ncap > IPP_MAX_FRAMES)
+		ncap = IPP_MAX_FRAMES;
 	if ((nf = realloc(fr->f, (size_t)ncap * sizeof(*nf))) == NULL)
 		return -1;
 	fr->f = nf;

@@ -807,11 +807,14 @@ test_ids(void)
 	ipp_session_init(&s, "k", NULL);
 	ok(is_new_id(s.session), "default session id is a new_id");
 	is_str(s.username, "tester", "username from $USER");
+	/* the counter is process-wide (engined's two threads share ids) */
 	ipp_session_msg_id(&s, a, sizeof(a));
-	snprintf(want, sizeof(want), "%s_%ld_1", s.session, (long)getpid());
+	snprintf(want, sizeof(want), "%s_%ld_%lu", s.session, (long)getpid(),
+	    s.counter);
 	is_str(a, want, "first msg_id");
 	ipp_session_msg_id(&s, a, sizeof(a));
-	snprintf(want, sizeof(want), "%s_%ld_2", s.session, (long)getpid());
+	snprintf(want, sizeof(want), "%s_%ld_%lu", s.session, (long)getpid(),
+	    s.counter);
 	is_str(a, want, "second msg_id");
 	hd = ipp_header_new(&s, "ping");
 	ok(json_str_is(hd, "msg_type", "ping") && json_str_is(hd, "username",
