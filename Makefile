@@ -44,7 +44,7 @@ TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
 UNIT_PROGS = $(UNIT_SRCS:.c=)
 
-PROGS = hubd/hubd engined/engined ippfs/ippfs $(TOOL_PROGS)
+PROGS = hubd/hubd engined/engined ippfs/ippfs launch/launch $(TOOL_PROGS)
 
 all: $(PROGS) $(UNIT_PROGS)
 
