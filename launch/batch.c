@@ -144,7 +144,7 @@ static int
 submit(struct cluster *c, const struct launcher *l, const char *const *cls,
     const char *script, const char *path, char *job, size_t joblen)
 {
-	char out[4096], re_text[512];
+	char out[4096], re_text[512], dir[1024], *slash;
 	regmatch_t m[2];
 	struct argv a;
 	regex_t re;
@@ -161,8 +161,16 @@ submit(struct cluster *c, const struct launcher *l, const char *const *cls,
 			argv_add(&a, l->batch->submit[i]);
 	if (!l->batch->submit_stdin)
 		argv_add(&a, path);
-	rc = proc_run(&a, l->batch->submit_stdin ? path : NULL, out,
-	    sizeof(out), 60);
+	/*
+	 * Submit from the script's directory (the profile's): PBS-style
+	 * qsub writes the job's output files where it was run, and that
+	 * must not be the user's current directory.
+	 */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	rc = proc_run(&a, slash != NULL ? dir : NULL,
+	    l->batch->submit_stdin ? path : NULL, out, sizeof(out), 60);
 	if (rc != 0) {
 		snprintf(c->why, sizeof(c->why), "'%s %s' failed (%s): %.300s",
 		    a.v[0], path, rc == -1 ? strerror(errno) : "exit status",
@@ -250,7 +258,7 @@ batch_poll(const struct batch_system *b, const char *job)
 	for (i = 0; b->poll[i] != NULL; i++)
 		argv_add(&a, b->poll[i]);
 	argv_add(&a, job);
-	rc = proc_run(&a, NULL, out, sizeof(out), 30);
+	rc = proc_run(&a, NULL, NULL, out, sizeof(out), 30);
 	argv_free(&a);
 	if (rc == -1)
 		return -1;
@@ -277,7 +285,7 @@ batch_cancel(const struct batch_system *b, const char *job)
 	for (i = 0; b->cancel[i] != NULL; i++)
 		argv_add(&a, b->cancel[i]);
 	argv_add(&a, job);
-	rc = proc_run(&a, NULL, out, sizeof(out), 30);
+	rc = proc_run(&a, NULL, NULL, out, sizeof(out), 30);
 	argv_free(&a);
 	if (rc != 0 && batch_poll(b, job) == 1) {
 		errno = EIO;

@@ -164,7 +164,8 @@ pid_t	 proc_spawn(const struct argv *, const char *logpath,
 long long proc_starttime(pid_t);
 int	 proc_alive(pid_t, long long starttime);
 int	 proc_reap(pid_t, int *status);
-int	 proc_run(const struct argv *, const char *stdin_path, char *out,
+int	 proc_run(const struct argv *, const char *cwd, const char *stdin_path,
+	    char *out,
 	    size_t outlen, double timeout);
 void	 proc_tail(FILE *, const char *path, int lines);
 json_t	*proc_record(pid_t, const char *logpath);

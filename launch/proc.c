@@ -254,13 +254,14 @@ proc_reap(pid_t pid, int *status)
 }
 
 /*
- * Run a short command, collect up to outlen-1 bytes of its stdout and
- * stderr into out, and give up after timeout seconds (killing it).  The
- * exit status, or -1 with errno (ETIMEDOUT).
+ * Run a short command in directory cwd (NULL: ours), collect up to
+ * outlen-1 bytes of its stdout and stderr into out, and give up after
+ * timeout seconds (killing it).  The exit status, or -1 with errno
+ * (ETIMEDOUT).
  */
 int
-proc_run(const struct argv *a, const char *stdin_path, char *out,
-    size_t outlen, double timeout)
+proc_run(const struct argv *a, const char *cwd, const char *stdin_path,
+    char *out, size_t outlen, double timeout)
 {
 	struct pollfd pfd;
 	char exe[1024], scratch[512];
@@ -281,6 +282,8 @@ proc_run(const struct argv *a, const char *stdin_path, char *out,
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		if (cwd != NULL && chdir(cwd) == -1)
+			_exit(126);
 		fd = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);
 		if (fd != -1)
 			dup2(fd, 0);

@@ -226,7 +226,7 @@ unmount(const char *dir)
 	    "fusermount3" : "fusermount");
 	argv_add(&a, "-u");
 	argv_add(&a, dir);
-	if (proc_run(&a, NULL, out, sizeof(out), 5) != 0)
+	if (proc_run(&a, NULL, NULL, out, sizeof(out), 5) != 0)
 		log_warnx("cannot unmount '%s': %s", dir, out);
 	argv_free(&a);
 }
