@@ -70,7 +70,7 @@ static void *
 new_sock(struct hub *h, int type, const char *identity)
 {
 	void *s;
-	int zero = 0, one = 1, linger = 1000;
+	int zero = 0, one = 1, linger = 1000, backlog = 4096;
 
 	if ((s = zmq_socket(h->zctx, type)) == NULL)
 		fatalx("zmq_socket: %s", zmq_strerror(errno));
@@ -78,6 +78,8 @@ new_sock(struct hub *h, int type, const char *identity)
 	zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+	/* thousands of engines connect at once: libzmq's backlog is 100 */
+	zmq_setsockopt(s, ZMQ_BACKLOG, &backlog, sizeof(backlog));
 	if (identity != NULL)
 		zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
 	if (type == ZMQ_ROUTER)
@@ -406,6 +408,13 @@ cleanup(struct hub *h)
 		unlink(h->client_file);
 		unlink(h->engine_file);
 	}
+	/*
+	 * libzmq's I/O thread sends monitor events blocking; with thousands
+	 * of engines gone at once the pipe is full and stopping the monitor
+	 * would wait for it forever.  Shutting the context down first makes
+	 * that send fail with ETERM.
+	 */
+	zmq_ctx_shutdown(h->zctx);
 	zmq_socket_monitor(h->hb_pong, NULL, 0);
 	for (i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
 		if (*socks[i] != NULL) {

@@ -26,10 +26,36 @@
 #include "hubd.h"
 
 #define PROBE_WAIT	0.5	/* seconds a suspect has to echo the probe */
+#define PROBE_GAP	0.01	/* gathers disconnects into one probe */
 #define SAVE_EVERY	0.2	/* engines.json at most this often */
 
 static double last_save;
 static int nsuspects;	/* engines being probed */
+static double probe_due;	/* when to send the probe ping, or 0 */
+/* heart connection fd -> engine, so a disconnect costs O(1) */
+static struct engine **by_fd;
+static int nby_fd;
+
+static void
+fd_index_set(struct engine *e, int fd)
+{
+	if (e->hb_fd >= 0 && e->hb_fd < nby_fd && by_fd[e->hb_fd] == e)
+		by_fd[e->hb_fd] = NULL;
+	e->hb_fd = fd;
+	if (fd < 0)
+		return;
+	if (fd >= nby_fd) {
+		int n = nby_fd ? nby_fd : 1024;
+
+		while (n <= fd)
+			n *= 2;
+		by_fd = xrealloc(by_fd, (size_t)n, sizeof(*by_fd));
+		memset(&by_fd[nby_fd], 0, (size_t)(n - nby_fd) *
+		    sizeof(*by_fd));
+		nby_fd = n;
+	}
+	by_fd[fd] = e;
+}
 
 struct engine *
 engine_by_uuid(struct hub *h, const char *uuid)
@@ -83,6 +109,7 @@ engine_new(struct hub *h, const char *uuid, int id)
 static void
 engine_free(struct hub *h, struct engine *e)
 {
+	fd_index_set(e, -1);
 	ipp_map_del(h->engines_by_uuid, e->uuid);
 	if (e->id < h->nengine_slots && h->engines_by_id[e->id] == e)
 		h->engines_by_id[e->id] = NULL;
@@ -352,8 +379,8 @@ registry_on_pong(struct hub *h, int arg)
 	if ((e = engine_by_uuid(h, uuid)) == NULL &&
 	    (e = restore_engine(h, uuid)) == NULL)
 		goto out;
-	if ((fd = zmq_msg_get(&fr.f[1], ZMQ_SRCFD)) >= 0)
-		e->hb_fd = fd;
+	if ((fd = zmq_msg_get(&fr.f[1], ZMQ_SRCFD)) >= 0 && fd != e->hb_fd)
+		fd_index_set(e, fd);
 	if (t > e->last_pong)
 		e->last_pong = t;
 	if (e->suspect_until > 0 && t >= e->suspect_until - PROBE_WAIT)
@@ -374,7 +401,6 @@ registry_on_monitor_event(struct hub *h, int arg)
 	uint16_t ev;
 	uint32_t fd;
 	double now = ipp_monotonic();
-	int n = 0;
 
 	ipp_frames_init(&fr);
 	if (ipp_frames_recv(h->hb_mon, &fr, ZMQ_DONTWAIT) == -1) {
@@ -384,18 +410,20 @@ registry_on_monitor_event(struct hub *h, int arg)
 	if (fr.n == 2 && ipp_frame_len(&fr, 0) == 6) {
 		memcpy(&ev, ipp_frame_data(&fr, 0), 2);
 		memcpy(&fd, (const char *)ipp_frame_data(&fr, 0) + 2, 4);
-		if (ev == ZMQ_EVENT_DISCONNECTED) {
-			TAILQ_FOREACH(e, &h->lru, lru)
-				if (e->hb_fd == (int)fd && e->suspect_until == 0) {
-					e->suspect_until = now + PROBE_WAIT;
-					n++;
-				}
-			nsuspects += n;
-			if (n > 0) {
-				log_debug("heart connection %u closed: probing "
-				    "%d engine(s)", fd, n);
-				send_ping(h, now);
-			}
+		if (ev == ZMQ_EVENT_DISCONNECTED && (int)fd < nby_fd &&
+		    (e = by_fd[fd]) != NULL && e->state == ENGINE_REGISTERED &&
+		    e->suspect_until == 0) {
+			/*
+			 * One probe ping serves every suspect of the next
+			 * PROBE_GAP: when thousands of engines go at once,
+			 * that is a handful of pings, not one each.
+			 */
+			e->suspect_until = now + PROBE_WAIT;
+			nsuspects++;
+			if (probe_due == 0)
+				probe_due = now + PROBE_GAP;
+			log_debug("engine %d: heart connection %u closed, "
+			    "probing", e->id, fd);
 		}
 	}
 	ipp_frames_release(&fr);
@@ -418,6 +446,10 @@ registry_tick(struct hub *h, double now)
 	double period = h->cfg.ping_ms / 1000.0;
 	int i;
 
+	if (probe_due > 0 && now >= probe_due) {
+		send_ping(h, now);
+		probe_due = 0;
+	}
 	/* suspects that did not answer their probe */
 	if (nsuspects > 0) {
 		nsuspects = 0;
@@ -470,6 +502,8 @@ registry_next_wake(struct hub *h)
 
 	if (h->nincoming > 0 && h->next_fast_ping < w)
 		w = h->next_fast_ping;
+	if (probe_due > 0 && probe_due < w)
+		w = probe_due;
 	if (nsuspects > 0)
 		TAILQ_FOREACH(e, &h->lru, lru)
 			if (e->suspect_until > 0 && e->suspect_until < w)
