@@ -20,7 +20,7 @@ PING=${PING:-3000}
 SETTLE=${SETTLE:-5}
 STEADY=${STEADY:-30}
 REGMAX_hubd=${REGMAX_HUBD:-120}
-REGMAX_ipcontroller=${REGMAX_PEER:-180}
+REGMAX_ipcontroller=${REGMAX_PEER:-300}
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 declare -A REG REGD CPU STILL UNREG

@@ -18,17 +18,17 @@ SIMENGINES=$TOP/tools/simengines
 LOADGEN=$TOP/tools/loadgen
 HZ=$(getconf CLK_TCK)
 
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ippbench.XXXXXX")
-_pids=()	# processes we started (killed by PID)
-_pgids=()	# process groups we started (ipcontroller, ipengine)
-ENGINE_PGIDS=()
-
 for f in "$HUBD" "$SIMENGINES" "$LOADGEN"; do
 	if [ ! -x "$f" ]; then
 		echo "bench: $f is not built (run make first)" >&2
 		exit 2
 	fi
 done
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ippbench.XXXXXX")
+_pids=()	# processes we started (killed by PID)
+_pgids=()	# process groups we started (ipcontroller, ipengine)
+ENGINE_PGIDS=()
 
 log() {
 	echo "[$(date +%H:%M:%S)] $*" >&2

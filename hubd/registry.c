@@ -301,7 +301,11 @@ registry_register(struct hub *h, const void *rid, size_t ridlen,
 	e->state = ENGINE_INCOMING;
 	e->registered_at = ipp_monotonic();
 	h->nincoming++;
-	h->next_fast_ping = 0;	/* ping now: the heart may already listen */
+	/*
+	 * No ping of its own: during a flood of registrations that would
+	 * be one ping (and N pongs) per registration.  The fast-ping timer
+	 * (fast_interval) serves every incoming engine at once.
+	 */
 
 	ci = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:[]}",
 	    "interface", h->ci.interface, "registration", h->ci.registration,
