@@ -112,6 +112,22 @@ resolve_targets(struct hub *h, json_t *targets, struct engine ***out, int *n,
 	return 0;
 }
 
+/* The engines a request's "targets" names, or NULL after answering the
+ * client with hub_error. */
+static struct engine **
+query_targets(struct query_ctx *q, int *n)
+{
+	struct engine **v;
+	json_t *err;
+
+	if (resolve_targets(q->h, json_object_get(q->m->content, "targets"),
+	    &v, n, &err) == -1) {
+		reply(q, "hub_error", err);
+		return NULL;
+	}
+	return v;
+}
+
 static json_t *
 ids_of(struct taskq *tq, int queue, int verbose, long *count)
 {
@@ -134,17 +150,14 @@ static void
 q_queue(struct query_ctx *q)
 {
 	struct engine **v;
-	json_t *c, *err, *x;
+	json_t *c, *x;
 	int verbose = json_is_true(json_object_get(q->m->content, "verbose"));
 	char key[32];
 	long nq, nt;
 	int n, i;
 
-	if (resolve_targets(q->h, json_object_get(q->m->content, "targets"),
-	    &v, &n, &err) == -1) {
-		reply(q, "hub_error", err);
+	if ((v = query_targets(q, &n)) == NULL)
 		return;
-	}
 	c = json_pack("{s:s}", "status", "ok");
 	for (i = 0; i < n; i++) {
 		json_t *qa = ids_of(&v[i]->mux_pending, -1, verbose, &nq);
@@ -175,16 +188,13 @@ static void
 q_load(struct query_ctx *q)
 {
 	struct engine **v;
-	json_t *c, *err;
+	json_t *c;
 	char key[32];
 	long nq, nt;
 	int n, i;
 
-	if (resolve_targets(q->h, json_object_get(q->m->content, "targets"),
-	    &v, &n, &err) == -1) {
-		reply(q, "hub_error", err);
+	if ((v = query_targets(q, &n)) == NULL)
 		return;
-	}
 	c = json_pack("{s:s}", "status", "ok");
 	for (i = 0; i < n; i++) {
 		ids_of(&v[i]->mux_pending, -1, 0, &nq);
