@@ -194,6 +194,9 @@ json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
 int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
 /* Compact JSON text of v into a newly malloc'd string (NULL on ENOMEM). */
 char	*ipp_json_dump(const json_t *);
+/* The string value of "key" in flat JSON text, without a full parse. */
+int	 ipp_json_peek(const char *buf, size_t len, const char *key,
+	    char *out, size_t outlen);
 /* Content of a failed request, as ipyparallel's wrap_exception. */
 json_t	*ipp_error_content(const char *ename, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -108,33 +108,6 @@ usage(void)
 	exit(2);
 }
 
-/* The string value of "key" in flat JSON text (see simengines.c). */
-static int
-json_peek(const char *buf, size_t len, const char *key, char *out,
-    size_t outlen)
-{
-	size_t kl = strlen(key), i, j;
-
-	for (i = 0; i + kl + 2 < len; i++) {
-		if (buf[i] != '"' || memcmp(buf + i + 1, key, kl) != 0 ||
-		    buf[i + kl + 1] != '"')
-			continue;
-		j = i + kl + 2;
-		while (j < len && (buf[j] == ' ' || buf[j] == ':'))
-			j++;
-		if (j >= len || buf[j] != '"')
-			return -1;
-		for (i = ++j; j < len && buf[j] != '"'; j++)
-			if (buf[j] == '\\')
-				return -1;
-		if (j >= len || j - i >= outlen)
-			return -1;
-		memcpy(out, buf + i, j - i);
-		out[j - i] = '\0';
-		return 0;
-	}
-	return -1;
-}
 
 static void *
 dealer_url(void *zctx, const char *url)
@@ -370,7 +343,7 @@ on_reply(struct lg *g, struct ipp_frames *fr)
 	/* the floor's echo is the request: its own header names it */
 	if ((d = ipp_frames_delim(fr)) != -1)
 		id = g->floor ? d + 2 : d + 3;
-	if (d == -1 || json_peek(ipp_frame_data(fr, id),
+	if (d == -1 || ipp_json_peek(ipp_frame_data(fr, id),
 	    ipp_frame_len(fr, id), "msg_id", pid, sizeof(pid)) == -1 ||
 	    (u = strrchr(pid, '_')) == NULL) {
 		g->unmatched++;
@@ -391,7 +364,7 @@ on_reply(struct lg *g, struct ipp_frames *fr)
 		    ipp_frame_len(fr, d + 1), parts, lens) == -1)
 			g->errors++;
 	}
-	if (!g->floor && (json_peek(ipp_frame_data(fr, d + 5),
+	if (!g->floor && (ipp_json_peek(ipp_frame_data(fr, d + 5),
 	    ipp_frame_len(fr, d + 5), "status", st, sizeof(st)) == -1 ||
 	    strcmp(st, "ok") != 0)) {
 		if (g->errors++ < 3)

@@ -189,37 +189,6 @@ usage(void)
 
 /* ---------------------------------------------------------------- util */
 
-/*
- * The string value of "key" in a flat JSON object, without parsing it:
- * the replies need msg_type and little else, at tens of thousands of
- * requests a second.  Values with escapes are not expected here.
- */
-static int
-json_peek(const char *buf, size_t len, const char *key, char *out,
-    size_t outlen)
-{
-	size_t kl = strlen(key), i, j;
-
-	for (i = 0; i + kl + 2 < len; i++) {
-		if (buf[i] != '"' || memcmp(buf + i + 1, key, kl) != 0 ||
-		    buf[i + kl + 1] != '"')
-			continue;
-		j = i + kl + 2;
-		while (j < len && (buf[j] == ' ' || buf[j] == ':'))
-			j++;
-		if (j >= len || buf[j] != '"')
-			return -1;
-		for (i = ++j; j < len && buf[j] != '"'; j++)
-			if (buf[j] == '\\')
-				return -1;
-		if (j >= len || j - i >= outlen)
-			return -1;
-		memcpy(out, buf + i, j - i);
-		out[j - i] = '\0';
-		return 0;
-	}
-	return -1;
-}
 
 static void
 fifo_push(struct regfifo *q, int v)
@@ -600,7 +569,7 @@ shell_request(struct sim *s, struct sengine *e, struct ipp_frames *fr)
 			return;
 		}
 	}
-	if (json_peek(hp, hl, "msg_type", type, sizeof(type)) == -1 ||
+	if (ipp_json_peek(hp, hl, "msg_type", type, sizeof(type)) == -1 ||
 	    strlen(type) < 9 ||
 	    strcmp(type + strlen(type) - 8, "_request") != 0) {
 		s->bad++;
