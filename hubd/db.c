@@ -4,8 +4,9 @@
  * The event loop must never wait for a disk, so every DB operation is a
  * struct dbop handed to this thread over an inproc PAIR socket (the
  * pointer travels, not the data).  The thread takes whatever operations
- * are queued, runs them inside one transaction (so SQLite commits once per
- * batch, not once per task) and, for queries, builds the complete signed
+ * are queued, runs them inside one transaction that it commits at most
+ * COMMIT_MS later (so SQLite commits a few times a second, not once per
+ * task) and, for queries, builds the complete signed
  * reply and hands the op back over the same PAIR; the loop only sends it.
  * Operations are processed in order, so a query sees every write queued
  * before it.
@@ -23,6 +24,7 @@
 
 #define BATCH_MAX	4096	/* ops per transaction */
 #define CULL_EVERY	1024	/* writes between retention checks */
+#define COMMIT_MS	50	/* longest a write waits for its commit */
 
 enum dbop_kind { DBOP_PUT, DBOP_UPDATE, DBOP_QUERY, DBOP_QUIT };
 
@@ -540,46 +542,90 @@ run_op(struct hubdb *db, struct dbop *op, long *writes)
 	}
 }
 
+/*
+ * Commit what the open transaction holds and publish the new counters.
+ * Retention is applied here, right after a commit, so that it never
+ * drops a record whose final update is still in flight.
+ */
+static void
+db_commit(struct hubdb *db, long writes, long *since_cull, int force_cull)
+{
+	long culled, recs;
+	long long bytes;
+
+	db->ops->commit(db->be);
+	if (writes - *since_cull >= CULL_EVERY || force_cull) {
+		*since_cull = writes;
+		if ((culled = db->ops->cull(db->be)) > 0)
+			log_info("task history limit reached: dropped "
+			    "%ld finished, fetched records", culled);
+	}
+	db->ops->stats(db->be, &recs, &bytes);
+	pthread_mutex_lock(&db->mtx);
+	db->records = recs;
+	db->bytes = bytes;
+	pthread_mutex_unlock(&db->mtx);
+}
+
+/*
+ * A transaction stays open for at most COMMIT_MS after its first write:
+ * at a few hundred tasks a second a commit per wake-up costs more than
+ * the writes themselves (WAL pages rewritten for one or two rows), while
+ * a short timer groups them.  ipcontroller commits every 2 s; we bound
+ * what a kill -9 can lose to COMMIT_MS.  Queries run inside the open
+ * transaction and so see every earlier write.
+ */
 static void *
 db_thread(void *arg)
 {
 	struct hubdb *db = arg;
 	struct dbop *op;
-	long writes = 0, since_cull = 0, culled, recs;
-	long long bytes;
-	int n, quit = 0;
+	zmq_pollitem_t pi = { .events = ZMQ_POLLIN };
+	long writes = 0, since_cull = 0;
+	double opened = 0, left;
+	int n, rc, quit = 0, in_txn = 0;
 
+	pi.socket = db->thr_end;
 	while (!quit) {
-		if (zmq_recv(db->thr_end, &op, sizeof(op), 0) != sizeof(op)) {
-			if (errno == EINTR)
-				continue;
+		left = in_txn ? opened + COMMIT_MS / 1e3 - ipp_monotonic() : -1;
+		if (in_txn && left <= 0)
+			rc = 0;
+		else
+			rc = zmq_poll(&pi, 1, in_txn ? (long)(left * 1e3) + 1 :
+			    -1);
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc == -1)
 			break;
+		if (rc == 0) {
+			if (in_txn)
+				db_commit(db, writes, &since_cull, 0);
+			in_txn = 0;
+			continue;
 		}
-		db->ops->begin(db->be);
-		for (n = 0; ; n++) {
+		for (n = 0; n < BATCH_MAX; n++) {
+			if (zmq_recv(db->thr_end, &op, sizeof(op),
+			    ZMQ_DONTWAIT) != sizeof(op))
+				break;
 			if (op->kind == DBOP_QUIT) {
 				dbop_free(op);
 				quit = 1;
 				break;
 			}
+			if (!in_txn) {
+				db->ops->begin(db->be);
+				in_txn = 1;
+				opened = ipp_monotonic();
+			}
 			run_op(db, op, &writes);
-			if (n + 1 >= BATCH_MAX || zmq_recv(db->thr_end, &op,
-			    sizeof(op), ZMQ_DONTWAIT) != sizeof(op))
-				break;
 		}
-		db->ops->commit(db->be);
-		if (writes - since_cull >= CULL_EVERY || quit) {
-			since_cull = writes;
-			if ((culled = db->ops->cull(db->be)) > 0)
-				log_info("task history limit reached: dropped "
-				    "%ld finished, fetched records", culled);
+		if (in_txn && (n >= BATCH_MAX || quit)) {
+			db_commit(db, writes, &since_cull, quit);
+			in_txn = 0;
 		}
-		db->ops->stats(db->be, &recs, &bytes);
-		pthread_mutex_lock(&db->mtx);
-		db->records = recs;
-		db->bytes = bytes;
-		pthread_mutex_unlock(&db->mtx);
 	}
+	if (in_txn)
+		db_commit(db, writes, &since_cull, 0);
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
  * between polls.  Signal handlers only set hub->quit.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,8 +351,8 @@ static void
 run_loop(struct hub *h)
 {
 	zmq_pollitem_t items[NHANDLERS];
-	int i, k, timeout;
-	double now, wake;
+	int i, k, n, timeout, busy = 0;
+	double now, wake, trimmed = 0;
 
 	for (i = 0; i < NHANDLERS; i++) {
 		items[i].socket = handler_sock(h, &handlers[i]);
@@ -368,7 +369,7 @@ run_loop(struct hub *h)
 		timeout = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, NHANDLERS, timeout) == -1 &&
+		if ((n = zmq_poll(items, NHANDLERS, timeout)) == -1 &&
 		    errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (got_signal) {
@@ -390,6 +391,19 @@ run_loop(struct hub *h)
 		registry_save_if_dirty(h);
 		if (h->shutdown_at > 0 && now >= h->shutdown_at)
 			h->quit = 1;
+		/*
+		 * A burst of tasks leaves freed records in both threads'
+		 * malloc arenas; glibc keeps them mapped.  Hand them back
+		 * once the loop has gone a whole timeout without input, at
+		 * most once a second, so RSS follows the work actually held.
+		 */
+		if (n > 0)
+			busy = 1;
+		else if (n == 0 && busy && now - trimmed >= 1.0) {
+			malloc_trim(0);
+			trimmed = now;
+			busy = 0;
+		}
 	}
 }
 

@@ -174,7 +174,7 @@ struct hub {
 	struct taskq	 waiting;	/* scheduler FIFO */
 	int		 nwaiting;
 	struct taskq	 lingering;
-	struct ipp_map	*outcome;	/* every load-balanced msg_id: see sched.c */
+	struct idtab	*outcome;	/* every load-balanced msg_id: see sched.c */
 	const struct sched_ops *sched;
 	int		 rescan;	/* an engine dropped below HWM */
 	struct ipp_map	*graph;		/* dep msg_id -> struct waiters */
@@ -190,6 +190,14 @@ struct hub {
 	double		 shutdown_at;	/* monotonic, 0 none */
 	double		 started;
 };
+
+/* idtab.c: msg_id -> small integer, compact, never shrinks */
+struct idtab;
+struct idtab *idtab_new(void);
+void	 idtab_destroy(struct idtab **);
+uint64_t idtab_get(const struct idtab *, const char *id);	/* 0: absent */
+int	 idtab_set(struct idtab *, const char *id, uint64_t v);
+size_t	 idtab_count(const struct idtab *);
 
 /* hubd.c */
 extern struct hub *the_hub;

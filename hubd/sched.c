@@ -54,7 +54,7 @@ sched_init(struct hub *h)
 {
 	if (h->outcome != NULL)
 		return;
-	h->outcome = ipp_map_new();
+	h->outcome = idtab_new();
 	h->graph = ipp_map_new();
 	if (h->outcome == NULL || h->graph == NULL)
 		fatalx("out of memory");
@@ -82,13 +82,13 @@ hwm(struct hub *h)
 static uintptr_t
 oc_get(struct hub *h, const char *msg_id)
 {
-	return (uintptr_t)ipp_map_get(h->outcome, msg_id);
+	return (uintptr_t)idtab_get(h->outcome, msg_id);
 }
 
 static void
 oc_set(struct hub *h, const char *msg_id, uintptr_t v)
 {
-	if (ipp_map_put(h->outcome, msg_id, (void *)v) == -1)
+	if (idtab_set(h->outcome, msg_id, v) == -1)
 		fatalx("out of memory");
 }
 
