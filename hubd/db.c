@@ -25,6 +25,8 @@
 #define BATCH_MAX	4096	/* ops per transaction */
 #define CULL_EVERY	1024	/* writes between retention checks */
 #define COMMIT_MS	50	/* longest a write waits for its commit */
+#define FLUSH_MS	20	/* longest a write waits in the loop */
+#define FLUSH_MAX	512	/* writes handed over in one message */
 
 enum dbop_kind { DBOP_PUT, DBOP_UPDATE, DBOP_QUERY, DBOP_QUIT };
 
@@ -55,6 +57,9 @@ struct hubdb {
 	pthread_mutex_t	 mtx;		/* guards the two counters */
 	long		 records;
 	long long	 bytes;
+	struct dbop	**pend;		/* loop side: writes not yet handed over */
+	int		 npend, pendcap;
+	double		 flush_at;	/* monotonic; 1e300 when none pending */
 };
 
 static void
@@ -579,13 +584,16 @@ static void *
 db_thread(void *arg)
 {
 	struct hubdb *db = arg;
-	struct dbop *op;
+	struct dbop **ops;
 	zmq_pollitem_t pi = { .events = ZMQ_POLLIN };
+	zmq_msg_t zm;
 	long writes = 0, since_cull = 0;
 	double opened = 0, left;
+	size_t i, nops;
 	int n, rc, quit = 0, in_txn = 0;
 
 	pi.socket = db->thr_end;
+	zmq_msg_init(&zm);
 	while (!quit) {
 		left = in_txn ? opened + COMMIT_MS / 1e3 - ipp_monotonic() : -1;
 		if (in_txn && left <= 0)
@@ -603,21 +611,24 @@ db_thread(void *arg)
 			in_txn = 0;
 			continue;
 		}
-		for (n = 0; n < BATCH_MAX; n++) {
-			if (zmq_recv(db->thr_end, &op, sizeof(op),
-			    ZMQ_DONTWAIT) != sizeof(op))
+		for (n = 0; n < BATCH_MAX && !quit; ) {
+			if (zmq_msg_recv(&zm, db->thr_end, ZMQ_DONTWAIT) == -1)
 				break;
-			if (op->kind == DBOP_QUIT) {
-				dbop_free(op);
-				quit = 1;
-				break;
+			ops = zmq_msg_data(&zm);
+			nops = zmq_msg_size(&zm) / sizeof(*ops);
+			for (i = 0; i < nops; i++, n++) {
+				if (ops[i]->kind == DBOP_QUIT) {
+					dbop_free(ops[i]);
+					quit = 1;
+					continue;
+				}
+				if (!in_txn) {
+					db->ops->begin(db->be);
+					in_txn = 1;
+					opened = ipp_monotonic();
+				}
+				run_op(db, ops[i], &writes);
 			}
-			if (!in_txn) {
-				db->ops->begin(db->be);
-				in_txn = 1;
-				opened = ipp_monotonic();
-			}
-			run_op(db, op, &writes);
 		}
 		if (in_txn && (n >= BATCH_MAX || quit)) {
 			db_commit(db, writes, &since_cull, quit);
@@ -626,6 +637,7 @@ db_thread(void *arg)
 	}
 	if (in_txn)
 		db_commit(db, writes, &since_cull, 0);
+	zmq_msg_close(&zm);
 	return NULL;
 }
 
@@ -640,6 +652,7 @@ hubdb_open(struct hub *h, const struct db_ops *ops,
 	int zero = 0;
 
 	db->ops = ops;
+	db->flush_at = 1e300;
 	if ((db->be = ops->open(cfg, why, whylen)) == NULL) {
 		free(db);
 		return NULL;
@@ -673,6 +686,7 @@ hubdb_close(struct hubdb **dbp)
 	if (db == NULL)
 		return;
 	if (db->running) {
+		hubdb_flush(db);
 		post(db->loop_end, dbop_new(DBOP_QUIT));
 		pthread_join(db->thr, NULL);
 	}
@@ -687,6 +701,7 @@ hubdb_close(struct hubdb **dbp)
 	db->ops->close(db->be);
 	ipp_session_release(&db->sess);
 	pthread_mutex_destroy(&db->mtx);
+	free(db->pend);
 	free(db);
 	*dbp = NULL;
 }
@@ -706,6 +721,54 @@ hubdb_stats(struct hubdb *db, long *records, long long *bytes)
 	pthread_mutex_unlock(&db->mtx);
 }
 
+/*
+ * Writes wait in the loop for up to FLUSH_MS and then travel together, as
+ * one message of pointers: handing each over on its own costs a wake-up
+ * of the DB thread per message (a few per task), which at a few hundred
+ * tasks a second is most of what the thread does.  Anything that must
+ * see them - a query, the end - flushes first, so order is kept.
+ */
+void
+hubdb_flush(struct hubdb *db)
+{
+	size_t len = (size_t)db->npend * sizeof(*db->pend);
+	int i;
+
+	if (db->npend == 0)
+		return;
+	while (zmq_send(db->loop_end, db->pend, len, 0) == -1) {
+		if (errno == EINTR)
+			continue;
+		log_warnx("DB queue: %s", zmq_strerror(errno));
+		for (i = 0; i < db->npend; i++)
+			dbop_free(db->pend[i]);
+		break;
+	}
+	db->npend = 0;
+	db->flush_at = 1e300;
+}
+
+double
+hubdb_next_flush(struct hubdb *db)
+{
+	return db->flush_at;
+}
+
+static void
+enqueue(struct hubdb *db, struct dbop *op)
+{
+	if (db->npend == db->pendcap) {
+		db->pendcap = db->pendcap ? db->pendcap * 2 : 64;
+		db->pend = xrealloc(db->pend, db->pendcap,
+		    sizeof(*db->pend));
+	}
+	db->pend[db->npend++] = op;
+	if (db->npend == 1)
+		db->flush_at = ipp_monotonic() + FLUSH_MS / 1e3;
+	if (db->npend >= FLUSH_MAX)
+		hubdb_flush(db);
+}
+
 void
 hubdb_put(struct hubdb *db, struct db_record *rec)
 {
@@ -713,7 +776,7 @@ hubdb_put(struct hubdb *db, struct db_record *rec)
 
 	op->rec = *rec;
 	db_record_init(rec);
-	post(db->loop_end, op);
+	enqueue(db, op);
 }
 
 void
@@ -731,7 +794,7 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 		rbufs->n = 0;
 	}
 	op->fetched = fetched;
-	post(db->loop_end, op);
+	enqueue(db, op);
 }
 
 void
@@ -746,6 +809,7 @@ hubdb_query(struct hubdb *db, const void *rid, size_t ridlen,
 	op->header = json_incref(req->header);
 	op->content = json_incref(req->content);
 	op->extra = extra_new;
+	hubdb_flush(db);
 	post(db->loop_end, op);
 }
 

@@ -366,6 +366,8 @@ run_loop(struct hub *h)
 			wake = task_next_wake(h);
 		if (h->shutdown_at > 0 && h->shutdown_at < wake)
 			wake = h->shutdown_at;
+		if (h->db != NULL && hubdb_next_flush(h->db) < wake)
+			wake = hubdb_next_flush(h->db);
 		timeout = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
 			timeout = 100;
@@ -389,6 +391,8 @@ run_loop(struct hub *h)
 		if (h->rescan)
 			sched_run_queue(h);
 		registry_save_if_dirty(h);
+		if (h->db != NULL && hubdb_next_flush(h->db) <= now)
+			hubdb_flush(h->db);
 		if (h->shutdown_at > 0 && now >= h->shutdown_at)
 			h->quit = 1;
 		/*

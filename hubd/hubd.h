@@ -255,6 +255,8 @@ void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
 void	 task_tick(struct hub *, double now);
 double	 task_next_wake(struct hub *);
 void	 task_iopub(struct hub *, struct ipp_msg *);
+void	 task_iopub_status(struct hub *, const char *parent_id,
+	    const char *state);
 
 /*
  * A load-balancing scheme: given the loads of the engines a task may run
@@ -311,6 +313,10 @@ void	 hubdb_update(struct hubdb *, const char *msg_id, json_t *fields_new,
 void	 hubdb_query(struct hubdb *, const void *rid, size_t ridlen,
 	    struct ipp_msg *req, json_t *extra_new);
 void	*hubdb_socket(struct hubdb *);
+/* Hand queued writes to the DB thread; the loop calls it by the time
+ * hubdb_next_flush() names (monotonic). */
+void	 hubdb_flush(struct hubdb *);
+double	 hubdb_next_flush(struct hubdb *);
 void	 hubdb_stats(struct hubdb *, long *records, long long *bytes);
 
 #endif /* HUBD_H */

@@ -21,29 +21,41 @@
 #include "hubd.h"
 
 /*
- * Receive and decode one message that must carry `nids` routing frames
- * (-1: any): 1 decoded, 0 nothing waiting, -1 received but rejected
- * (already logged and dropped).
+ * Receive and verify one message that must carry `nids` routing frames
+ * (-1: any), and parse it when `parse`: 1 done, 0 nothing waiting, -1
+ * received but rejected (already logged and dropped).
  */
-int
-hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
-    int nids)
+static int
+recv_msg(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
+    int nids, int parse)
 {
 	char why[256];
 
-	if (ipp_msg_recv(&h->sess, sock, m, ZMQ_DONTWAIT, why,
-	    sizeof(why)) == -1) {
+	if (ipp_frames_recv(sock, &m->fr, ZMQ_DONTWAIT) == -1) {
 		if (errno == EAGAIN || errno == EINTR || errno == ETERM)
 			return 0;
+		log_warnx("dropped message on %s socket: receive: %s", what,
+		    zmq_strerror(errno));
+		return -1;
+	}
+	if (ipp_msg_verify(&h->sess, m, why, sizeof(why)) == -1 ||
+	    (parse && ipp_msg_parse(m, why, sizeof(why)) == -1)) {
 		log_warnx("dropped message on %s socket: %s", what, why);
 		return -1;
 	}
 	if (nids >= 0 && m->nids != nids) {
 		log_warnx("dropped %s on %s socket: %d routing frames, want %d",
-		    m->msg_type, what, m->nids, nids);
+		    parse ? m->msg_type : "message", what, m->nids, nids);
 		return -1;
 	}
 	return 1;
+}
+
+int
+hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
+    int nids)
+{
+	return recv_msg(h, sock, m, what, nids, 1);
 }
 
 static void
@@ -186,22 +198,52 @@ relay_ctl_engine(struct hub *h, int arg)
 	return relay_swap(h, h->ctl_e, h->ctl_c, "control (engine side)");
 }
 
+/*
+ * Engines publish two status messages per request; the tap needs only
+ * their parent's msg_id and the state, so those are read with the
+ * scanner instead of four JSON trees.  Everything else is parsed.
+ */
+static int
+iopub_status(struct hub *h, struct ipp_msg *m)
+{
+	char type[16], pid[256], state[16];
+
+	if (ipp_json_peek(ipp_msg_part(m, 0), ipp_msg_partlen(m, 0),
+	    "msg_type", type, sizeof(type)) == -1 ||
+	    strcmp(type, "status") != 0 ||
+	    ipp_json_peek(ipp_msg_part(m, 1), ipp_msg_partlen(m, 1), "msg_id",
+	    pid, sizeof(pid)) == -1 ||
+	    ipp_json_peek(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
+	    "execution_state", state, sizeof(state)) == -1)
+		return 0;
+	task_iopub_status(h, pid, state);
+	return 1;
+}
+
 int
 relay_iopub(struct hub *h, int arg)
 {
 	struct ipp_msg m;
 	struct engine *e;
 	const char *sess;
+	char why[256];
 	int rc;
 
 	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->iopub_e, &m, "iopub", -1)) <= 0)
+	if ((rc = recv_msg(h, h->iopub_e, &m, "iopub", -1, 0)) <= 0)
 		goto out;
-	task_iopub(h, &m);
-	if (strcmp(m.msg_type, "shutdown_reply") == 0 &&
-	    (sess = json_string_value(json_object_get(m.header, "session")))
-	    != NULL && (e = engine_by_uuid(h, sess)) != NULL)
-		registry_unregister(h, e, "engine shut down");
+	if (!iopub_status(h, &m)) {
+		if (ipp_msg_parse(&m, why, sizeof(why)) == -1) {
+			log_warnx("dropped message on iopub socket: %s", why);
+			goto out;
+		}
+		task_iopub(h, &m);
+		if (strcmp(m.msg_type, "shutdown_reply") == 0 &&
+		    (sess = json_string_value(json_object_get(m.header,
+		    "session"))) != NULL &&
+		    (e = engine_by_uuid(h, sess)) != NULL)
+			registry_unregister(h, e, "engine shut down");
+	}
 	hub_send(h, h->iopub_c, &m.fr);
 out:
 	ipp_msg_release(&m);

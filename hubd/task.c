@@ -206,6 +206,19 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 	linger(h, t);
 }
 
+/*
+ * An engine's status for a request: "idle" after the reply means nothing
+ * more will come for it, so a finished task stops lingering.
+ */
+void
+task_iopub_status(struct hub *h, const char *parent_id, const char *state)
+{
+	struct task *t = task_find(h, parent_id);
+
+	if (t != NULL && t->state == TS_DONE && strcmp(state, "idle") == 0)
+		task_forget(h, t);
+}
+
 /* Fold an iopub message into the record of the request it answers. */
 void
 task_iopub(struct hub *h, struct ipp_msg *m)
@@ -219,9 +232,8 @@ task_iopub(struct hub *h, struct ipp_msg *m)
 		return;
 	if (strcmp(type, "status") == 0) {
 		v = json_object_get(m->content, "execution_state");
-		if (t->state == TS_DONE && json_is_string(v) &&
-		    strcmp(json_string_value(v), "idle") == 0)
-			task_forget(h, t);	/* nothing more will come */
+		if (json_is_string(v))
+			task_iopub_status(h, t->msg_id, json_string_value(v));
 		return;
 	}
 	if (t->io == NULL)

@@ -70,15 +70,11 @@ parse_object(const struct ipp_frames *fr, int i, const char *what, char *why,
 }
 
 int
-ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
+ipp_msg_verify(struct ipp_session *s, struct ipp_msg *m, char *why,
     size_t whylen)
 {
-	static const char *names[4] = { "header", "parent_header", "metadata",
-	    "content" };
 	const void *parts[4];
 	size_t lens[4];
-	json_t *obj[4] = { NULL, NULL, NULL, NULL };
-	json_t *t, *id;
 	int d, i;
 
 	msg_drop_json(m);
@@ -105,9 +101,25 @@ ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
 		errno = e;
 		return -1;
 	}
+	m->nids = d;
+	m->sig = d + 1;
+	m->buf0 = d + 6;
+	return 0;
+}
+
+int
+ipp_msg_parse(struct ipp_msg *m, char *why, size_t whylen)
+{
+	static const char *names[4] = { "header", "parent_header", "metadata",
+	    "content" };
+	json_t *obj[4] = { NULL, NULL, NULL, NULL };
+	json_t *t, *id;
+	int i;
+
+	msg_drop_json(m);
 	for (i = 0; i < 4; i++) {
-		if ((obj[i] = parse_object(&m->fr, d + 2 + i, names[i], why,
-		    whylen)) == NULL)
+		if ((obj[i] = parse_object(&m->fr, m->sig + 1 + i, names[i],
+		    why, whylen)) == NULL)
 			goto bad;
 	}
 	t = json_object_get(obj[0], "msg_type");
@@ -124,15 +136,21 @@ ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
 	m->content = obj[3];
 	m->msg_type = json_string_value(t);
 	m->msg_id = json_string_value(id);
-	m->nids = d;
-	m->sig = d + 1;
-	m->buf0 = d + 6;
 	return 0;
 bad:
 	for (i = 0; i < 4; i++)
 		json_decref(obj[i]);
 	errno = EBADMSG;
 	return -1;
+}
+
+int
+ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
+    size_t whylen)
+{
+	if (ipp_msg_verify(s, m, why, whylen) == -1)
+		return -1;
+	return ipp_msg_parse(m, why, whylen);
 }
 
 int
@@ -299,34 +317,112 @@ ipp_error_content(const char *ename, const char *fmt, ...)
 }
 
 /*
- * The string value of "key" in flat JSON text, without parsing it: for
- * hot paths that need one field of messages at tens of thousands a
- * second (the load generator and the engine simulator).  Values with
- * escapes are refused (-1), as is a key that is absent or not a string.
+ * A scanner for one field of JSON text, for hot paths that need a string
+ * or two of a message and not the whole tree (the hub's iopub tap, the
+ * load generator, the engine simulator).  It walks the top-level object
+ * key by key, skipping values - strings with their escapes, nested
+ * objects and arrays by depth - so a key inside a value never matches.
+ * It checks structure only as far as it reads; it is not a validator.
+ */
+#define SCAN_FAIL	((size_t)-1)
+
+static size_t
+scan_ws(const char *b, size_t n, size_t i)
+{
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' ||
+	    b[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* b[i] is '"': the index past the closing quote; *esc set on escapes. */
+static size_t
+scan_str(const char *b, size_t n, size_t i, int *esc)
+{
+	for (i++; i < n; i++) {
+		if (b[i] == '\\') {
+			*esc = 1;
+			i++;
+		} else if (b[i] == '"')
+			return i + 1;
+	}
+	return SCAN_FAIL;
+}
+
+static size_t
+scan_value(const char *b, size_t n, size_t i)
+{
+	int depth = 0, esc = 0;
+	size_t s = i;
+
+	if (i >= n)
+		return SCAN_FAIL;
+	if (b[i] == '"')
+		return scan_str(b, n, i, &esc);
+	if (b[i] != '{' && b[i] != '[') {
+		while (i < n && strchr(",}] \t\r\n", b[i]) == NULL)
+			i++;
+		return i > s ? i : SCAN_FAIL;
+	}
+	while (i < n) {
+		if (b[i] == '"') {
+			if ((i = scan_str(b, n, i, &esc)) == SCAN_FAIL)
+				return SCAN_FAIL;
+			continue;
+		}
+		if (b[i] == '{' || b[i] == '[')
+			depth++;
+		else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return SCAN_FAIL;
+}
+
+/*
+ * The string value of the top-level "key" of a JSON object in buf.  -1
+ * when the text is not an object, the key is absent, its value is not a
+ * string, holds escapes, or does not fit in out.
  */
 int
 ipp_json_peek(const char *buf, size_t len, const char *key, char *out,
     size_t outlen)
 {
-	size_t kl = strlen(key), i, j;
+	size_t kl = strlen(key), i, ks, ke, vs;
+	int esc;
 
-	for (i = 0; i + kl + 2 < len; i++) {
-		if (buf[i] != '"' || memcmp(buf + i + 1, key, kl) != 0 ||
-		    buf[i + kl + 1] != '"')
-			continue;
-		j = i + kl + 2;
-		while (j < len && (buf[j] == ' ' || buf[j] == ':'))
-			j++;
-		if (j >= len || buf[j] != '"')
+	i = scan_ws(buf, len, 0);
+	if (i >= len || buf[i] != '{')
+		return -1;
+	for (i++;;) {
+		i = scan_ws(buf, len, i);
+		if (i >= len || buf[i] != '"')
 			return -1;
-		for (i = ++j; j < len && buf[j] != '"'; j++)
-			if (buf[j] == '\\')
+		esc = 0;
+		ks = i + 1;
+		if ((i = scan_str(buf, len, i, &esc)) == SCAN_FAIL)
+			return -1;
+		ke = i - 1;
+		i = scan_ws(buf, len, i);
+		if (i >= len || buf[i] != ':')
+			return -1;
+		i = scan_ws(buf, len, i + 1);
+		if (!esc && ke - ks == kl && memcmp(buf + ks, key, kl) == 0) {
+			if (i >= len || buf[i] != '"')
 				return -1;
-		if (j >= len || j - i >= outlen)
+			vs = i + 1;
+			if ((i = scan_str(buf, len, i, &esc)) == SCAN_FAIL ||
+			    esc || i - 1 - vs >= outlen)
+				return -1;
+			memcpy(out, buf + vs, i - 1 - vs);
+			out[i - 1 - vs] = '\0';
+			return 0;
+		}
+		if ((i = scan_value(buf, len, i)) == SCAN_FAIL)
 			return -1;
-		memcpy(out, buf + i, j - i);
-		out[j - i] = '\0';
-		return 0;
+		i = scan_ws(buf, len, i);
+		if (i >= len || buf[i] != ',')
+			return -1;	/* '}' too: the key is absent */
+		i++;
 	}
-	return -1;
 }

@@ -168,6 +168,18 @@ ipp_msg_nbufs(const struct ipp_msg *m)
  */
 int	 ipp_msg_decode(struct ipp_session *, struct ipp_msg *, char *why,
 	    size_t whylen);
+/*
+ * The two halves of ipp_msg_decode, for paths that look at a verified
+ * message through ipp_json_peek() and parse it only when they must:
+ * verify checks delimiter and signature and sets nids, sig and buf0;
+ * parse builds the JSON objects of a verified message.
+ */
+int	 ipp_msg_verify(struct ipp_session *, struct ipp_msg *, char *why,
+	    size_t whylen);
+int	 ipp_msg_parse(struct ipp_msg *, char *why, size_t whylen);
+/* Part i (0 header, 1 parent, 2 metadata, 3 content) of a verified m. */
+#define ipp_msg_part(m, i)	ipp_frame_data(&(m)->fr, (m)->sig + 1 + (i))
+#define ipp_msg_partlen(m, i)	ipp_frame_len(&(m)->fr, (m)->sig + 1 + (i))
 /* Receive and decode; on failure the frames are dropped. */
 int	 ipp_msg_recv(struct ipp_session *, void *sock, struct ipp_msg *,
 	    int flags, char *why, size_t whylen);
@@ -194,7 +206,8 @@ json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
 int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
 /* Compact JSON text of v into a newly malloc'd string (NULL on ENOMEM). */
 char	*ipp_json_dump(const json_t *);
-/* The string value of "key" in flat JSON text, without a full parse. */
+/* The string value of the top-level "key" of JSON object text, without
+ * building a tree (codec.c says how far it checks). */
 int	 ipp_json_peek(const char *buf, size_t len, const char *key,
 	    char *out, size_t outlen);
 /* Content of a failed request, as ipyparallel's wrap_exception. */
