@@ -1,6 +1,7 @@
 # Makefile - builds libipp.a, then the programs that link it, then tests.
 #   make            build everything
 #   make check      unit tests and scenario tests (tests/run)
+#   make check-batch the launch tests against real batch systems
 #   make bench      benchmarks (ours and ipyparallel's side by side)
 #   make install PREFIX=/usr/local
 include config.mk
@@ -83,6 +84,13 @@ launch/launch: $(LAUNCH_OBJS) libipp/libipp.a
 tools/%: tools/%.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< libipp/libipp.a $(LDLIBS)
 
+# the trivial FUSE file system bench/b-ippfs.sh compares ippfs with
+tools/hellofs.o: tools/hellofs.c
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
+
+tools/hellofs: tools/hellofs.o
+	$(CC) $(LDFLAGS) -o $@ $< $(FUSE_LIBS)
+
 tests/unit/t_db: tests/unit/t_db.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(DB_OBJS) libipp/libipp.a $(LDLIBS)
 
@@ -91,6 +99,13 @@ tests/unit/t_%: tests/unit/t_%.o tests/unit/tap.o libipp/libipp.a
 
 check: all
 	tests/run
+
+# launch against real batch systems set up by tests/setup/ (each test
+# exits 77, skipped, where its system is unavailable): MPI, ssh to
+# 127.0.0.1 and to a network namespace, Slurm and PBS, Grid Engine
+# (scripts/deps.sh sge), HTCondor (a running pool)
+check-batch: all
+	tests/run t3040 t3050 t3060 t3065 t3100 t3110
 
 bench: all
 	bench/run
@@ -112,7 +127,7 @@ clean:
 # ipyparallel's own test suite against our programs (tests/ipp-suite/)
 include tests/ipp-suite/ipp-suite.mk
 
-.PHONY: all check bench install clean
+.PHONY: all check check-batch bench install clean
 .SECONDARY:
 
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)

@@ -5,9 +5,11 @@
  * bounded time for it to appear), register on the controller's
  * registration socket, then connect the shell ROUTER to mux, task and our
  * broadcast leaf, the control ROUTER, iopub and the heart, all with our
- * uuid as identity.  The Python thread starts in parallel with
- * registration, so the interpreter's start-up cost overlaps the network
- * round trip.
+ * uuid as identity.  The Python thread starts once registration has
+ * succeeded, as ipengine builds its kernel after the registration reply:
+ * the interpreter's start-up (20-30 ms of CPU) then does not compete
+ * with the registration of the other engines of a cluster starting on
+ * the same cores, and requests arriving meanwhile wait in the queue.
  *
  * The loop: pings are echoed at once (pure C); shell requests queue and
  * go to the Python thread one at a time; control requests are answered
@@ -591,8 +593,6 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((e->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new");
-	if (py_start(e) == -1)
-		fatalx("cannot start the Python interpreter");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
@@ -608,6 +608,8 @@ main(int argc, char **argv)
 			fatalx("could not register with the controller");
 		sleep(1);
 	}
+	if (!got_term && py_start(e) == -1)
+		fatalx("cannot start the Python interpreter");
 	queue_startup(e);
 	if (!got_term) {
 		connect_channels(e);

@@ -572,8 +572,6 @@ py_main(void *arg)
 	if (PyStatus_Exception(st))
 		fatalx("cannot initialise Python: %s", st.err_msg ?
 		    st.err_msg : "unknown error");
-	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",
-	    PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
 	g = PyDict_New();
 	PyDict_SetItemString(g, "__builtins__", PyEval_GetBuiltins());
 	PyDict_SetItemString(g, "__name__", PyUnicode_FromString("_engine"));
@@ -615,10 +613,14 @@ int
 py_start(struct eng *e)
 {
 	char ep[64];
-	int zero = 0;
+	sigset_t term, old;
+	int zero = 0, rc;
 
 	if (ipp_session_init(&psess, e->ci.key, e->uuid) == -1)
 		return -1;
+	/* set here, not by the thread: kernel_info may be asked at once */
+	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",
+	    PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
 	snprintf(ep, sizeof(ep), "inproc://engined-py-%p", (void *)e);
 	e->py = zmq_socket(e->zctx, ZMQ_PAIR);
 	pair = zmq_socket(e->zctx, ZMQ_PAIR);
@@ -628,9 +630,17 @@ py_start(struct eng *e)
 	zmq_setsockopt(pair, ZMQ_RCVHWM, &zero, sizeof(zero));
 	if (zmq_bind(pair, ep) == -1 || zmq_connect(e->py, ep) == -1)
 		return -1;
-	if (pthread_create(&e->py_thread, NULL, py_main, e) != 0)
-		return -1;
-	return 0;
+	/*
+	 * The thread is made after registration, when the main thread takes
+	 * SIGTERM; it must not inherit that, or a SIGTERM delivered to it
+	 * would not wake the main thread's poll.
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, &old);
+	rc = pthread_create(&e->py_thread, NULL, py_main, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
 }
 
 /* SIGINT to the Python thread, only while it runs user code. */
@@ -654,6 +664,21 @@ py_stop(struct eng *e)
 	double until = ipp_monotonic() + 1.0;
 	int zero = 0;
 
+	if (e->py == NULL) {		/* never started: no registration */
+		free(j);
+		return;
+	}
+	if (!e->py_ready) {
+		/*
+		 * Stopped while the interpreter starts (a cluster stopped as
+		 * it comes up): it would see JOB_QUIT only once up, tens of
+		 * ms of CPU later on a busy machine, and nothing of the
+		 * user's can be pending yet.  Leave without it.
+		 */
+		log_info("exiting before Python was up");
+		fflush(NULL);
+		_exit(e->exit_status);
+	}
 	j->kind = JOB_QUIT;
 	ipp_msg_init(&j->req);
 	zmq_send(e->py, &j, sizeof(j), 0);

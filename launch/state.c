@@ -282,27 +282,34 @@ cluster_stop(json_t *doc, const char *statefile, double grace)
 	ctl = json_object_get(doc, "controller");
 	cancel_job(json_object_get(ctl, "state"),
 	    json_string_value(json_object_get(ctl, "class")));
-	for (which = 0; which < 2; which++) {
-		sig = SIGTERM;
+	/*
+	 * Engines and controller at once: an engine needs nothing from the
+	 * controller to exit, and one after the other would add the
+	 * controller's exit to every stop.  Polling /proc costs a read per
+	 * process, so the pause grows with the number still alive.
+	 */
+	sig = SIGTERM;
+	for (which = 0; which < 2; which++)
 		each_record(doc, which, rec_signal, &sig);
-		deadline = ipp_monotonic() + grace;
-		for (;;) {
-			alive = 0;
+	deadline = ipp_monotonic() + grace;
+	for (;;) {
+		alive = 0;
+		for (which = 0; which < 2; which++)
 			each_record(doc, which, rec_count, &alive);
-			if (alive == 0)
-				break;
-			if (ipp_monotonic() > deadline) {
-				if (sig == SIGKILL) {
-					log_warnx("%d processes survived "
-					    "SIGKILL", alive);
-					return -1;
-				}
-				sig = SIGKILL;
-				each_record(doc, which, rec_signal, &sig);
-				deadline = ipp_monotonic() + 2;
+		if (alive == 0)
+			break;
+		if (ipp_monotonic() > deadline) {
+			if (sig == SIGKILL) {
+				log_warnx("%d processes survived SIGKILL",
+				    alive);
+				return -1;
 			}
-			usleep(1000);
+			sig = SIGKILL;
+			for (which = 0; which < 2; which++)
+				each_record(doc, which, rec_signal, &sig);
+			deadline = ipp_monotonic() + 2;
 		}
+		usleep(1000 + 100 * (alive < 90 ? alive : 90));
 	}
 	remove_files(doc, statefile);
 	/* a foreground launch of this cluster has nothing left to watch */

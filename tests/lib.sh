@@ -166,3 +166,63 @@ pids_gone() {
 gone() {
 	[ ! -e "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
+
+# sshd_up DIR ADDR [NETNS]: a private key-only sshd on ADDR:$SSH_PORT with
+# its keys and config in DIR, run in the foreground (spawned, so killed at
+# exit); with NETNS inside that network namespace, with the namespace's
+# name as its host name (own UTS namespace).  Writes DIR/ssh_config for
+# "ssh -F"; waits until a login works.  Needs root and openssh-server.
+sshd_up() {
+	local dir=$1 addr=$2 ns=${3:-} tag=${3:-lo}
+	SSH_PORT=${SSH_PORT:-$((22000 + RANDOM % 1000))}
+	mkdir -p "$dir" /run/sshd
+	chmod 700 "$dir"
+	[ -f "$dir/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey"
+	[ -f "$dir/id" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/id"
+	cp "$dir/id.pub" "$dir/authorized_keys"
+	cat >"$dir/sshd_config.$tag" <<CONF
+ListenAddress $addr:$SSH_PORT
+HostKey $dir/hostkey
+PidFile $dir/sshd.$tag.pid
+AuthorizedKeysFile $dir/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+MaxStartups 100:30:200
+MaxSessions 100
+CONF
+	cat >"$dir/ssh_config" <<CONF
+Host *
+  User $(id -un)
+  Port $SSH_PORT
+  IdentityFile $dir/id
+  IdentitiesOnly yes
+  BatchMode yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  ConnectTimeout 5
+CONF
+	if [ -n "$ns" ]; then
+		# nsenter, not "ip netns exec", which remounts /sys
+		spawn "sshd-$tag" nsenter --net="/run/netns/$ns" unshare --uts \
+		    sh -c "hostname $ns && exec /usr/sbin/sshd -D -e -f $dir/sshd_config.$tag"
+	else
+		spawn "sshd-$tag" /usr/sbin/sshd -D -e -f "$dir/sshd_config.$tag"
+	fi
+	wait_for 10 ssh -F "$dir/ssh_config" "$addr" true ||
+	    { cat "$T_DIR/sshd-$tag.log"; return 1; }
+}
+
+# need_sshd: skip unless a private sshd can run here.
+need_sshd() {
+	[ -x /usr/sbin/sshd ] || skip "no sshd (apt-get install openssh-server)"
+	command -v ssh >/dev/null || skip "no ssh client"
+	# with UsePAM no, OpenSSH refuses key logins to a locked account
+	case "$(getent shadow "$(id -un)" | cut -d: -f2)" in
+	'!'*) skip "account $(id -un) is locked" ;;
+	esac
+}

@@ -7,47 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
-[ -x /usr/sbin/sshd ] || skip "no sshd (apt-get install openssh-server)"
-command -v ssh >/dev/null || skip "no ssh client"
-# with UsePAM no, OpenSSH refuses key logins to a locked account
-case "$(getent shadow root | cut -d: -f2)" in '!'*) skip "root account is locked" ;; esac
-
+need_sshd
 S=$T_DIR/ssh
-PORT=$((22000 + RANDOM % 1000))
-mkdir -p "$S" /run/sshd
-chmod 700 "$S"
-ssh-keygen -q -t ed25519 -N '' -f "$S/hostkey"
-ssh-keygen -q -t ed25519 -N '' -f "$S/id"
-cp "$S/id.pub" "$S/authorized_keys"
-cat >"$S/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$PORT
-HostKey $S/hostkey
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-UseDNS no
-MaxStartups 100:30:200
-MaxSessions 100
-CONF
-spawn sshd /usr/sbin/sshd -D -e -f "$S/sshd_config"
-cat >"$S/ssh_config" <<CONF
-Host *
-  User $(id -un)
-  Port $PORT
-  IdentityFile $S/id
-  IdentitiesOnly yes
-  BatchMode yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-CONF
-wait_for 10 ssh -F "$S/ssh_config" 127.0.0.1 true ||
-    { cat "$T_DIR/sshd.log"; echo "not ok - sshd"; exit 1; }
-echo "ok - private sshd on 127.0.0.1:$PORT"
+sshd_up "$S" 127.0.0.1 || { echo "not ok - sshd"; exit 1; }
+echo "ok - private sshd on 127.0.0.1:$SSH_PORT"
 
 launch_cmd start --daemonize --engines ssh --timeout=60 \
     --SSHEngineSetLauncher.engines='{"127.0.0.1": 2}' \

@@ -11,6 +11,11 @@
  * anything, so what is measured is the controller and the wire.  With
  * --window 1 the latency is the undisturbed round trip.
  *
+ * --execute CODE sends execute_requests running CODE instead (and no
+ * buffers), which real engines (engined, ipengine) run: the capacity of
+ * a controller and real engines with a C client, which bench/b-ippfs.sh
+ * sets beside ippfs's tasks/batch.
+ *
  * Requests are made from a text template and signed with libipp rather
  * than built through jansson: at 100,000 tasks a second the generator
  * shares two cores with the controller and the engines, and every
@@ -60,8 +65,10 @@ struct lg {
 	size_t		 bufsize;
 	int		 verify;
 	double		 timeout;
+	double		 settle;	/* s for the connection before the clock */
 	int		 engines;	/* wait for this many first */
 	int		 floor;		/* proxy + echo instead of a controller */
+	char		*content;	/* --execute: the request's content */
 	pid_t		 kids[2];
 	/* controller */
 	struct ipp_conninfo ci;
@@ -98,12 +105,16 @@ usage(void)
 "usage: loadgen [--file CLIENT_JSON | --profile-dir DIR [--cluster-id ID]]\n"
 "           [--queue task|mux] [--window W] [--count N | --seconds S]\n"
 "           [--warmup N] [--engines N] [--nbufs K] [--bufsize B]\n"
-"           [--timeout S] [--verify] [--floor]\n"
+"           [--execute CODE]\n"
+"           [--timeout S] [--settle S] [--verify] [--floor]\n"
 "\n"
 "Submits no-op apply_requests with W in flight and prints throughput and\n"
 "round-trip latency percentiles as 'key value' lines.  --engines waits\n"
-"until the controller reports that many engines.  --timeout (default 10)\n"
-"is how long to wait for any reply before giving up.  --floor runs the\n"
+"until the controller reports that many engines (and with --count 0 does\n"
+"nothing else).  --timeout (default 10)\n"
+"is how long to wait for any reply before giving up.  --settle (default\n"
+"0.1) is how long the connection gets before the clock starts; with 0 the\n"
+"first request goes as soon as it is connected.  --floor runs the\n"
 "same traffic through a bare zmq_proxy and an echo process instead.\n");
 	exit(2);
 }
@@ -252,7 +263,7 @@ wait_engines(struct lg *g)
 					    xstrdup(json_string_value(v));
 			break;
 		}
-		usleep(100000);
+		usleep(20000);	/* fine enough to time a cluster's start */
 	}
 	ipp_msg_release(&m);
 	ipp_frames_release(&out);
@@ -280,17 +291,18 @@ send_one(struct lg *g)
 	g->counter++;
 	ipp_iso_now(date, sizeof(date));
 	lens[0] = (size_t)snprintf(hdr, sizeof(hdr), "{\"msg_id\":\"%s_%ld_"
-	    "%lu\",\"msg_type\":\"apply_request\",\"username\":\"%s\","
+	    "%lu\",\"msg_type\":\"%s\",\"username\":\"%s\","
 	    "\"session\":\"%s\",\"date\":\"%s\",\"version\":\"%s\"}",
-	    g->sess.session, g->sess.pid, g->counter, g->sess.username,
+	    g->sess.session, g->sess.pid, g->counter, g->content != NULL ?
+	    "execute_request" : "apply_request", g->sess.username,
 	    g->sess.session, date, IPP_PROTOCOL_VERSION);
 	parts[0] = hdr;
 	parts[1] = "{}";
 	lens[1] = 2;
 	parts[2] = g->mux ? "{}" : md_task;
 	lens[2] = g->mux ? 2 : sizeof(md_task) - 1;
-	parts[3] = "{}";
-	lens[3] = 2;
+	parts[3] = g->content != NULL ? g->content : "{}";
+	lens[3] = strlen(parts[3]);
 	ipp_sign(&g->sess, parts, lens, sig);
 
 	ipp_frames_init(&out);
@@ -455,8 +467,10 @@ main(int argc, char **argv)
 		{ "nbufs", required_argument, NULL, 'b' },
 		{ "bufsize", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "settle", required_argument, NULL, 'S' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "floor", no_argument, NULL, 'F' },
+		{ "execute", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -466,6 +480,7 @@ main(int argc, char **argv)
 	char file[1200] = "", why[256];
 	const char *pdir = NULL, *cid = NULL;
 	struct rusage ru;
+	json_t *jc;
 	double secs;
 	long measured;
 	int ch, one = 1, rc;
@@ -474,6 +489,7 @@ main(int argc, char **argv)
 	g->nbufs = 1;
 	g->bufsize = 4;
 	g->timeout = 10;
+	g->settle = 0.1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -515,11 +531,25 @@ main(int argc, char **argv)
 		case 't':
 			g->timeout = atof(optarg);
 			break;
+		case 'S':
+			g->settle = atof(optarg);
+			break;
 		case 'V':
 			g->verify = 1;
 			break;
 		case 'F':
 			g->floor = 1;
+			break;
+		case 'x':
+			/* what ippfs sends for tasks/new and tasks/batch */
+			if ((jc = json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}",
+			    "code", optarg, "silent", 0, "store_history", 1,
+			    "user_expressions", "allow_stdin", 0,
+			    "stop_on_error", 0)) == NULL)
+				fatalx("--execute: not UTF-8");
+			g->content = json_dumps(jc, JSON_COMPACT);
+			json_decref(jc);
+			g->nbufs = 0;
 			break;
 		default:
 			usage();
@@ -527,7 +557,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || g->window < 1 || g->window > RING / 2 ||
 	    g->nbufs < 0 || g->warmup < 0 || g->count < 0 ||
-	    (g->count == 0 && g->seconds <= 0))
+	    (g->count == 0 && g->seconds <= 0 && g->engines <= 0))
 		usage();
 	if (g->floor) {
 		snprintf(g->ci.key, sizeof(g->ci.key), "floor");
@@ -565,13 +595,23 @@ main(int argc, char **argv)
 			g->engines = 1;
 		wait_engines(g);
 	}
+	if (g->count == 0 && g->seconds <= 0) {	/* --count 0: only wait */
+		printf("engines %d\n", g->ntargets);
+		zmq_ctx_term(g->zctx);
+		return 0;
+	}
 	if (!g->floor)
 		ipp_conninfo_url(&g->ci, g->mux ? g->ci.mux : g->ci.task,
 		    g->url, sizeof(g->url));
 	g->sock = dealer_url(g->zctx, g->url);
 	zmq_setsockopt(g->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
-	/* let the connection come up before the clock starts */
-	usleep(100000);
+	/*
+	 * Let the connection come up before the clock starts.  With no
+	 * settling the first send waits for it (ZMQ_IMMEDIATE), which is
+	 * what a "time to first task" measurement wants to include.
+	 */
+	if (g->settle > 0)
+		usleep((useconds_t)(g->settle * 1e6));
 
 	run(g);
 
@@ -605,6 +645,7 @@ main(int argc, char **argv)
 	free(g->lat);
 	free(g->ring);
 	free(g->buf);
+	free(g->content);
 	ipp_session_release(&g->sess);
 	free(g);
 	return rc;

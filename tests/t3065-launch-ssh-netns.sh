@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# t3065-launch-ssh-netns: engines through ssh to a second "host": a
+# network namespace this test creates, joined to the root namespace by a
+# veth pair on a private /30 of 10.0.0.0/8 (nothing routed anywhere
+# else), with its own sshd and host name.  The controller listens on the
+# root side of the pair, the only address the namespace can reach (it
+# cannot see the host's 127.0.0.1).  Checks that the engines really run
+# in the namespace, run tasks, and are gone after stop; the namespace
+# and the veth pair are deleted at exit.  Skipped without root, ip
+# netns or openssh-server.
+# timeout: 180
+. "$(dirname "$0")/lib.sh"
+need_python_ipp
+[ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
+[ "$(id -u)" -eq 0 ] || skip "needs root for ip netns"
+command -v ip >/dev/null && command -v nsenter >/dev/null ||
+    skip "no ip/nsenter (apt-get install iproute2 util-linux)"
+need_sshd
+
+# a name and a /30 of our own: pick one no interface uses yet
+NS=ippt$$
+VH=ippt$$h
+VN=ippt$$n
+for _ in $(seq 20); do
+	NET=10.$((RANDOM % 200 + 50)).$((RANDOM % 256)).$((RANDOM % 64 * 4))
+	ip -4 -o addr | grep -q "inet ${NET%.*}\." || break
+done
+HOSTA=${NET%.*}.$((${NET##*.} + 1))	# root namespace, the controller
+NSA=${NET%.*}.$((${NET##*.} + 2))	# the namespace, its sshd and engines
+ip netns add "$NS" || skip "ip netns add failed (no CAP_SYS_ADMIN?)"
+T_HOOKS+=("ip link del '$VH'; ip netns del '$NS'")
+ip link add "$VH" type veth peer name "$VN" &&
+    ip link set "$VN" netns "$NS" &&
+    ip addr add "$HOSTA/30" dev "$VH" && ip link set "$VH" up &&
+    ip -n "$NS" addr add "$NSA/30" dev "$VN" &&
+    ip -n "$NS" link set "$VN" up && ip -n "$NS" link set lo up ||
+    { echo "not ok - veth pair"; exit 1; }
+# the namespace reaches the root side and nothing else
+ip -n "$NS" route | grep -q default && { echo "not ok - default route"; exit 1; }
+echo "ok - namespace $NS at $NSA, root side $HOSTA"
+
+S=$T_DIR/ssh
+sshd_up "$S" "$NSA" "$NS" || { echo "not ok - sshd in $NS"; exit 1; }
+[ "$(ssh -F "$S/ssh_config" "$NSA" hostname)" = "$NS" ] ||
+    { echo "not ok - host name inside $NS"; exit 1; }
+echo "ok - sshd inside $NS on $NSA:$SSH_PORT"
+
+launch_cmd start --daemonize --engines ssh --timeout=60 --ip="$HOSTA" \
+    --SSHEngineSetLauncher.engines="{\"$NSA\": 2}" \
+    --SSHLauncher.ssh_args="[\"-tt\", \"-F\", \"$S/ssh_config\"]" >"$T_DIR/out" 2>&1 ||
+    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log; echo "not ok - start --engines ssh"; exit 1; }
+grep -q "registered: 2/2" "$T_DIR/out" || { cat "$T_DIR/out"; exit 1; }
+grep -q "\"tcp://$HOSTA\"" "$PROFILE/security/ipcontroller-engine.json" ||
+    { cat "$PROFILE/security/ipcontroller-engine.json"; echo "not ok - engine file"; exit 1; }
+echo "ok - 2 engines in $NS registered with the controller on $HOSTA"
+
+engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
+[ "$(echo $engines | wc -w)" -eq 2 ] || { echo "not ok - engine processes: $engines"; exit 1; }
+for p in $engines; do
+	[ "$(ip netns identify "$p")" = "$NS" ] ||
+	    { echo "not ok - engine $p is not in $NS"; exit 1; }
+done
+echo "ok - both engine processes run in $NS"
+
+$PY - "$PROFILE" "$NS" <<'PYEOF' || exit 1
+import sys, ipyparallel as ipp
+c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
+c.wait_for_engines(2, timeout=30)
+r = c[:].apply_sync(lambda: (__import__("socket").gethostname(), 6 * 7))
+assert r == [(sys.argv[2], 42)] * 2, r
+print("ok - tasks ran on host", r[0][0])
+c.close()
+PYEOF
+
+pids=$(launch_pids)
+launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+# shellcheck disable=SC2086
+wait_for 10 pids_gone $pids $engines || { echo "not ok - processes left"; exit 1; }
+echo "ok - stop ended the ssh sessions and the engines in $NS"
