@@ -9,9 +9,12 @@
  * file handle is busy, and the last reply (or the REQ_TIMEOUT timer)
  * releases it with the errno of the first failure.  Tables map verbs to
  * functions per ctl file: engines/N/ctl (and engines/all/ctl, which
- * fans out to every live engine), tasks/N/ctl and /ctl.
+ * fans out to every live engine), tasks/N/ctl (also the fd of
+ * tasks/clone, where a draft's parameters are set before "submit") and
+ * /ctl.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,8 @@ struct ctlop {
 	int		 err;
 	char		 why[512];
 	struct task	*task;		/* resubmit */
+	int		 fatal;		/* kill, shutdown: the engine's death
+					   acknowledges them */
 };
 
 struct cmd {
@@ -45,6 +50,8 @@ ack(void *arg, struct ipp_msg *m, int err)
 	const char *k;
 	char why[256];
 
+	if (m == NULL && err == EHOSTDOWN && op->fatal)
+		err = 0;
 	if (m == NULL && err != 0 && op->err == 0) {
 		op->err = err;
 		snprintf(op->why, sizeof(op->why), "no answer: %s",
@@ -123,11 +130,43 @@ e_interrupt(struct ctlop *op, const char *arg)
 	    SIGINT));
 }
 
+/*
+ * engined kills itself before it can answer; the request then fails with
+ * EHOSTDOWN when the hub reports the engine gone, which is the
+ * acknowledgement a kill is waiting for.
+ */
+static void
+ack_kill(void *arg, struct ipp_msg *m, int err)
+{
+	ack(arg, m, err == EHOSTDOWN ? 0 : err);
+}
+
 static int
 e_kill(struct ctlop *op, const char *arg)
 {
-	return each_engine(op, "signal_request", json_pack("{s:i}", "sig",
-	    SIGKILL));
+	struct engine *e;
+	int i, n = 0;
+
+	for (i = 0; i < fs.nengines; i++) {
+		if ((e = fs.engines[i]) == NULL || (op->fh->obj != OBJ_ALL &&
+		    i != op->fh->obj))
+			continue;
+		if (e->state != E_UP) {
+			errno = EHOSTDOWN;
+			return -1;
+		}
+		if (hub_request(fs.control, e->uuid, "signal_request",
+		    json_pack("{s:i}", "sig", SIGKILL), NULL, NULL, 0,
+		    ack_kill, op) == -1)
+			return -1;
+		op->outstanding++;
+		n++;
+	}
+	if (n == 0) {
+		errno = op->fh->obj == OBJ_ALL ? EHOSTDOWN : ENOENT;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -146,6 +185,8 @@ e_reset(struct ctlop *op, const char *arg)
 static int
 e_shutdown(struct ctlop *op, const char *arg)
 {
+	/* ipengine exits before its answer is out */
+	op->fatal = 1;
 	return each_engine(op, "shutdown_request", json_pack("{s:b}",
 	    "restart", 0));
 }
@@ -160,6 +201,14 @@ t_abort(struct ctlop *op, const char *arg)
 		errno = ENOENT;
 		return -1;
 	}
+	if (t->state == T_DRAFT) {
+		/* never sent: nobody else has to know */
+		buf_printf(&t->error, "aborted before submission\n");
+		task_setstate(t, T_ABORTED);
+		return 0;
+	}
+	if (t->state >= T_DONE)
+		return 0;
 	if (t->engine >= 0)
 		return to_engine(op, engine_get(t->engine), "abort_request",
 		    json_pack("{s:[s]}", "msg_ids", t->msg_id));
@@ -209,6 +258,141 @@ t_resubmit(struct ctlop *op, const char *arg)
 	return 0;
 }
 
+/* The draft of a clone parameter command, or NULL with errno and why. */
+static struct task *
+draft(struct ctlop *op)
+{
+	struct task *t = task_get(op->fh->obj);
+
+	if (t == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (t->state != T_DRAFT) {
+		snprintf(op->why, sizeof(op->why), "task %d was already "
+		    "submitted", t->id);
+		errno = EBUSY;
+		return NULL;
+	}
+	return t;
+}
+
+/* "3 4", "3,4" or empty: a list of non-negative integers, or NULL. */
+static json_t *
+int_list(const char *arg)
+{
+	json_t *a = json_array();
+	char *end;
+	long v;
+
+	for (;;) {
+		arg += strspn(arg, " \t,");
+		if (*arg == '\0')
+			return a;
+		v = strtol(arg, &end, 10);
+		if (end == arg || v < 0 || v >= OBJ_ALL ||
+		    (*end != '\0' && strchr(" \t,", *end) == NULL)) {
+			json_decref(a);
+			errno = EINVAL;
+			return NULL;
+		}
+		json_array_append_new(a, json_integer(v));
+		arg = end;
+	}
+}
+
+static int
+t_list(struct ctlop *op, const char *key, const char *arg)
+{
+	struct task *t;
+	json_t *a;
+
+	if ((t = draft(op)) == NULL)
+		return -1;
+	if ((a = int_list(arg)) == NULL) {
+		snprintf(op->why, sizeof(op->why), "%s: want numbers, as in "
+		    "'%s 1 2'", key, key);
+		return -1;
+	}
+	json_object_set_new(t->spec, key, a);
+	return 0;
+}
+
+static int
+t_targets(struct ctlop *op, const char *arg)
+{
+	return t_list(op, "targets", arg);
+}
+
+static int
+t_after(struct ctlop *op, const char *arg)
+{
+	return t_list(op, "after", arg);
+}
+
+static int
+t_follow(struct ctlop *op, const char *arg)
+{
+	return t_list(op, "follow", arg);
+}
+
+static int
+t_timeout(struct ctlop *op, const char *arg)
+{
+	struct task *t;
+	char *end;
+	double v;
+
+	if ((t = draft(op)) == NULL)
+		return -1;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || !isfinite(v) || v < 0) {
+		snprintf(op->why, sizeof(op->why), "timeout: want seconds, "
+		    "as in 'timeout 2.5' (0: none)");
+		errno = EINVAL;
+		return -1;
+	}
+	json_object_set_new(t->spec, "timeout", v > 0 ? json_real(v) :
+	    json_null());
+	return 0;
+}
+
+static int
+t_retries(struct ctlop *op, const char *arg)
+{
+	struct task *t;
+	char *end;
+	long v;
+
+	if ((t = draft(op)) == NULL)
+		return -1;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || v < 0 || v > 1000) {
+		snprintf(op->why, sizeof(op->why), "retries: want a count, "
+		    "as in 'retries 2'");
+		errno = EINVAL;
+		return -1;
+	}
+	json_object_set_new(t->spec, "retries", json_integer(v));
+	return 0;
+}
+
+static int
+t_submit(struct ctlop *op, const char *arg)
+{
+	struct task *t;
+
+	if ((t = draft(op)) == NULL)
+		return -1;
+	if (t->code[0] == '\0') {
+		snprintf(op->why, sizeof(op->why), "task %d has no code: "
+		    "write it to tasks/%d/code first", t->id, t->id);
+		errno = EINVAL;
+		return -1;
+	}
+	return task_send_draft(t, op->why, sizeof(op->why));
+}
+
 static void
 purged(void *arg, struct ipp_msg *m, int err)
 {
@@ -228,6 +412,7 @@ purged(void *arg, struct ipp_msg *m, int err)
 			buf_free(&t->err);
 			buf_free(&t->result);
 			buf_free(&t->error);
+			json_decref(t->spec);
 			free(t);
 			fs.tasks[i] = NULL;
 		}
@@ -255,6 +440,47 @@ r_shutdown(struct ctlop *op, const char *arg)
 	return 0;
 }
 
+/*
+ * settings [KEY VALUE]: ippfs's own knobs, shown when /ctl is read.
+ * Checked before anything is changed, like the verbs.
+ */
+static int
+r_settings(struct ctlop *op, const char *arg)
+{
+	char key[32], *end;
+	const char *val;
+	double v;
+	size_t n;
+
+	if (*arg == '\0')
+		return 0;
+	n = strcspn(arg, " \t");
+	val = arg + n + strspn(arg + n, " \t");
+	snprintf(key, sizeof(key), "%.*s", (int)(n < 31 ? n : 31), arg);
+	v = strtod(val, &end);
+	if (end == val || *end != '\0' || !isfinite(v) || v < 0 ||
+	    (strcmp(key, "timeout") == 0 && v == 0) ||
+	    (strcmp(key, "retries") == 0 && v != floor(v))) {
+		errno = EINVAL;
+		goto usage;
+	}
+	if (strcmp(key, "timeout") == 0)
+		fs.req_timeout = v;
+	else if (strcmp(key, "task_timeout") == 0)
+		fs.task_timeout = v;
+	else if (strcmp(key, "retries") == 0)
+		fs.task_retries = (int)v;
+	else {
+		errno = EINVAL;
+		goto usage;
+	}
+	return 0;
+usage:
+	snprintf(op->why, sizeof(op->why), "usage: settings [timeout S | "
+	    "task_timeout S | retries N]");
+	return -1;
+}
+
 static const struct cmd engine_cmds[] = {
 	{ "interrupt", e_interrupt },
 	{ "kill", e_kill },
@@ -268,12 +494,19 @@ static const struct cmd task_cmds[] = {
 	{ "abort", t_abort },
 	{ "interrupt", t_interrupt },
 	{ "resubmit", t_resubmit },
+	{ "targets", t_targets },
+	{ "after", t_after },
+	{ "follow", t_follow },
+	{ "timeout", t_timeout },
+	{ "retries", t_retries },
+	{ "submit", t_submit },
 	{ NULL, NULL }
 };
 
 static const struct cmd root_cmds[] = {
 	{ "shutdown", r_shutdown },
 	{ "purge", r_purge },
+	{ "settings", r_settings },
 	{ NULL, NULL }
 };
 
@@ -307,8 +540,8 @@ ctl_write(struct fh *fh, const char *data, size_t size)
 	struct ctlop *op;
 	int i, n = 0, err = 0;
 
-	tab = fh->type == Q_ECTL ? engine_cmds : fh->type == Q_TCTL ?
-	    task_cmds : root_cmds;
+	tab = fh->type == Q_ECTL ? engine_cmds : fh->type == Q_TCTL ||
+	    fh->type == Q_TCLONE ? task_cmds : root_cmds;
 	text = xmalloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';

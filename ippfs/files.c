@@ -59,12 +59,9 @@ static void
 gen_status(struct buf *b)
 {
 	char url[512];
-	int i, n[T_TIMEOUT + 1], dead = 0;
+	struct park *p;
+	int i, *n = fs.nstate, dead = 0, parked = 0;
 
-	memset(n, 0, sizeof(n));
-	for (i = 0; i < fs.ntasks; i++)
-		if (fs.tasks[i] != NULL)
-			n[fs.tasks[i]->state]++;
 	for (i = 0; i < fs.nengines; i++)
 		if (fs.engines[i] != NULL && fs.engines[i]->state == E_DEAD)
 			dead++;
@@ -74,7 +71,10 @@ gen_status(struct buf *b)
 	buf_printf(b, "tasks_queued %d\ntasks_running %d\ntasks_done %d\n"
 	    "tasks_failed %d\ntasks_aborted %d\n", n[T_QUEUED], n[T_RUNNING],
 	    n[T_DONE], n[T_FAILED] + n[T_LOST] + n[T_TIMEOUT], n[T_ABORTED]);
-	buf_printf(b, "uptime %.1f\n", ipp_monotonic() - fs.started);
+	TAILQ_FOREACH(p, &fs.parked, q)
+		parked++;
+	buf_printf(b, "parked %d\nuptime %.1f\n", parked, ipp_monotonic() -
+	    fs.started);
 }
 
 /* The task running on engine id (0 when idle) and how many wait. */
@@ -85,7 +85,8 @@ engine_load(int id, int *queued)
 	int i, running = 0;
 
 	*queued = 0;
-	for (i = 0; i < fs.ntasks; i++) {
+	/* finished tasks neither run nor wait: skip the long history */
+	for (i = tasks_first_live(); i < fs.ntasks; i++) {
 		if ((t = fs.tasks[i]) == NULL || t->engine != id)
 			continue;
 		if (t->state == T_RUNNING)
@@ -142,6 +143,26 @@ gen_taskline(struct buf *b, struct task *t)
 		buf_printf(b, " -\n");
 }
 
+/* The parameters of a task made by tasks/clone, as ctl commands. */
+static void
+gen_spec(struct buf *b, json_t *spec)
+{
+	static const char *lists[] = { "targets", "after", "follow" };
+	json_t *v;
+	size_t i, k;
+
+	for (k = 0; k < 3; k++) {
+		buf_printf(b, "%s", lists[k]);
+		json_array_foreach(json_object_get(spec, lists[k]), i, v)
+			buf_printf(b, " %d", (int)json_integer_value(v));
+		buf_printf(b, "\n");
+	}
+	v = json_object_get(spec, "timeout");
+	buf_printf(b, "timeout %g\nretries %d\n", json_is_number(v) ?
+	    json_number_value(v) : 0.0, (int)json_integer_value(
+	    json_object_get(spec, "retries")));
+}
+
 static void
 gen_taskctl(struct buf *b, struct task *t)
 {
@@ -157,6 +178,8 @@ gen_taskctl(struct buf *b, struct task *t)
 	    "mux", sub, end);
 	if (t->resubmitted != 0)
 		buf_printf(b, "resubmitted %d\n", t->resubmitted);
+	if (t->spec != NULL)
+		gen_spec(b, t->spec);
 }
 
 static int
@@ -189,7 +212,9 @@ file_gen(struct fh *fh, struct buf *b)
 		gen_status(b);
 		break;
 	case Q_CTL:
-		buf_printf(b, "commands: shutdown | purge\n");
+		buf_printf(b, "commands: shutdown | purge | settings [KEY "
+		    "VALUE]\ntimeout %g\ntask_timeout %g\nretries %d\n",
+		    fs.req_timeout, fs.task_timeout, fs.task_retries);
 		break;
 	case Q_ERRORS:
 		s = fs.errseq > ERRORS_MAX ? fs.errseq - ERRORS_MAX : 0;
@@ -283,6 +308,30 @@ slice(const char *p, size_t len, size_t size, off_t off, struct buf *out)
 	    size);
 }
 
+/* Is an /events line ("SEQ task ..." or "SEQ engine ...") about a task? */
+static int
+ev_task(const char *s)
+{
+	s += strcspn(s, " ");
+	return strncmp(s, " task ", 6) == 0;
+}
+
+/*
+ * Move an events reader past lines the ring has overwritten and, for
+ * tasks/events, past lines not about tasks.  1 when a line is waiting.
+ */
+static int
+ev_skip(struct fh *fh)
+{
+	if (fs.evseq > EVENTS_MAX && fh->evseq < fs.evseq - EVENTS_MAX)
+		fh->evseq = fs.evseq - EVENTS_MAX;
+	if (fh->type == Q_TEVENTS)
+		while (fh->evseq < fs.evseq &&
+		    !ev_task(fs.events[fh->evseq % EVENTS_MAX]))
+			fh->evseq++;
+	return fh->evseq < fs.evseq;
+}
+
 /* Would a read of fh return now (data, EOF or an error)? */
 int
 file_ready(struct fh *fh)
@@ -293,7 +342,8 @@ file_ready(struct fh *fh)
 		return 0;
 	switch (fh->type) {
 	case Q_EVENTS:
-		return fh->evseq < fs.evseq;
+	case Q_TEVENTS:
+		return ev_skip(fh);
 	case Q_TWAIT:
 	case Q_TRESULT:
 		return t == NULL || task_over(t);
@@ -400,20 +450,28 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	}
 	switch (fh->type) {
 	case Q_EVENTS:
-		if (fh->evseq < fs.evseq - (fs.evseq > EVENTS_MAX ?
-		    EVENTS_MAX : fs.evseq))
-			fh->evseq = fs.evseq - EVENTS_MAX;
-		if (fh->evseq >= fs.evseq) {
+	case Q_TEVENTS:
+		if (!ev_skip(fh)) {
 			errno = EAGAIN;
 			return -1;
 		}
 		for (s = fh->evseq; s < fs.evseq; s++) {
+			if (fh->type == Q_TEVENTS &&
+			    !ev_task(fs.events[s % EVENTS_MAX]))
+				continue;
 			n = strlen(fs.events[s % EVENTS_MAX]);
 			if (out->len + n > size && out->len > 0)
 				break;
 			buf_add(out, fs.events[s % EVENTS_MAX], n);
 		}
 		fh->evseq = s;
+		return 0;
+	case Q_TCLONE:
+		/* the draft's id, from the fd's own position (see above) */
+		buf_reset(&fh->r);
+		buf_printf(&fh->r, "%d\n", fh->obj);
+		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
+		fh->lastoff += (off_t)out->len;
 		return 0;
 	case Q_EEXEC:
 	case Q_TNEW:
@@ -498,12 +556,34 @@ int
 file_write(struct fh *fh, const char *data, size_t size)
 {
 	struct engine *e;
+	struct task *t;
+	size_t n;
 
 	switch (fh->type) {
 	case Q_CTL:
 	case Q_ECTL:
 	case Q_TCTL:
+	case Q_TCLONE:
 		return ctl_write(fh, data, size);
+	case Q_TCODE:
+		/* a draft's code: appended, "> code" truncated it at open */
+		if ((t = task_get(fh->obj)) == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (t->state != T_DRAFT) {
+			fh->werr = EBUSY;
+			error_add(fh, EBUSY, "task %d was already submitted",
+			    t->id);
+			errno = EBUSY;
+			return -1;
+		}
+		n = strlen(t->code);
+		t->code = xrealloc(t->code, n + size + 1, 1);
+		memcpy(t->code + n, data, size);
+		t->code[n + size] = '\0';
+		fh->werr = 0;
+		return 0;
 	case Q_EEXEC:
 	case Q_TNEW:
 	case Q_TBATCH:
@@ -526,6 +606,8 @@ file_write(struct fh *fh, const char *data, size_t size)
 			errno = ENOTCONN;
 			return -1;
 		}
+		/* more after a push: the value is everything written */
+		fh_wreclaim(fh);
 		buf_add(&fh->w, data, size);
 		fh->dirty = 1;
 		fh->werr = 0;

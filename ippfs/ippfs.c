@@ -123,12 +123,144 @@ on_signal(int sig)
 
 /* ------------------------------------------------------------ helpers */
 
+/*
+ * Big buffers.  A push of 100 MB to ns/x.raw collects it in a struct
+ * buf, 1 MiB per write.  Memory fresh from malloc (mmap, at this size)
+ * costs a page fault per 4 KiB touched: 25,000 per 100 MB, which on this
+ * VM took longer than the copies.  So the last big buffer freed is kept
+ * as a spare for the next big one, for SPARE_KEEP seconds.  A buffer
+ * handed to libzmq (buf_give) is freed by libzmq's I/O thread, hence
+ * the atomic exchanges: the spare is the one thing ippfs shares with
+ * another thread.
+ */
+#define BUF_BIG		(4 << 20)
+#define SPARE_KEEP	10.0
+
+struct spare {
+	void	*p;
+	size_t	 cap;
+	double	 since;
+};
+static struct spare *spare;
+
+static void
+spare_put(void *p, size_t cap)
+{
+	struct spare *s, *old;
+
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		free(p);
+		return;
+	}
+	s->p = p;
+	s->cap = cap;
+	s->since = ipp_monotonic();
+	if ((old = __atomic_exchange_n(&spare, s, __ATOMIC_ACQ_REL)) != NULL) {
+		free(old->p);
+		free(old);
+	}
+}
+
+/* The spare if it holds at least need bytes (its size in *cap), or NULL. */
+static void *
+spare_take(size_t need, size_t *cap)
+{
+	struct spare *s;
+	void *p;
+
+	if ((s = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
+		return NULL;
+	if (s->cap < need) {
+		free(s->p);
+		free(s);
+		return NULL;
+	}
+	p = s->p;
+	*cap = s->cap;
+	free(s);
+	return p;
+}
+
+/* Called by the loop: give an unused spare back to the system. */
+void
+spare_expire(double now)
+{
+	struct spare *s;
+
+	if (__atomic_load_n(&spare, __ATOMIC_ACQUIRE) == NULL ||
+	    (s = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
+		return;
+	/* not yet: put it back (and drop any newer one that came meanwhile) */
+	if (now - s->since <= SPARE_KEEP &&
+	    (s = __atomic_exchange_n(&spare, s, __ATOMIC_ACQ_REL)) == NULL)
+		return;
+	free(s->p);
+	free(s);
+}
+
+static void
+big_free(void *p, size_t cap)
+{
+	if (cap >= BUF_BIG)
+		spare_put(p, cap);
+	else
+		free(p);
+}
+
+/* libzmq's free function for buf_give: cap travels as the hint. */
+static void
+give_free(void *data, void *hint)
+{
+	big_free(data, (size_t)(uintptr_t)hint);
+}
+
+/*
+ * Move b's bytes into m without copying (b is left empty); libzmq frees
+ * them when the last reference to m's content is closed.  Small ones
+ * are simply copied.
+ */
+void
+buf_give(struct buf *b, zmq_msg_t *m)
+{
+	if (b->len < 65536 || zmq_msg_init_data(m, b->p, b->len, give_free,
+	    (void *)(uintptr_t)b->cap) == -1) {
+		if (zmq_msg_init_size(m, b->len) == -1)
+			fatalx("zmq_msg_init_size: %s", zmq_strerror(errno));
+		if (b->len > 0)
+			memcpy(zmq_msg_data(m), b->p, b->len);
+		buf_free(b);
+		return;
+	}
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* The reverse, by copy: m's bytes are appended to b and m is closed. */
+void
+buf_take(struct buf *b, zmq_msg_t *m)
+{
+	buf_add(b, zmq_msg_data(m), zmq_msg_size(m));
+	zmq_msg_close(m);
+}
+
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
+	size_t cap;
+	void *q;
+
 	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap, 1);
+		cap = (b->len + n + 1) * 2;
+		if (cap >= BUF_BIG && (q = spare_take(cap, &cap)) != NULL) {
+			if (b->len > 0)
+				memcpy(q, b->p, b->len);
+			free(b->p);
+			b->p = q;
+			b->cap = cap;
+		} else {
+			b->cap = cap;
+			b->p = xrealloc(b->p, b->cap, 1);
+		}
 	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
@@ -162,7 +294,7 @@ buf_reset(struct buf *b)
 void
 buf_free(struct buf *b)
 {
-	free(b->p);
+	big_free(b->p, b->cap);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
@@ -348,6 +480,16 @@ park_sweep(void)
 	}
 }
 
+/* Bring back into fh->w the bytes a raw push handed to libzmq. */
+void
+fh_wreclaim(struct fh *fh)
+{
+	if (!fh->wgiven)
+		return;
+	fh->wgiven = 0;
+	buf_take(&fh->w, &fh->wmsg);
+}
+
 void
 fh_free(struct fh *fh)
 {
@@ -362,6 +504,8 @@ fh_free(struct fh *fh)
 		fuse_pollhandle_destroy(fh->ph);
 	buf_free(&fh->w);
 	buf_free(&fh->r);
+	if (fh->wgiven)
+		zmq_msg_close(&fh->wmsg);
 	free(fh->errtxt);
 	free(fh->dir);
 	free(fh);
@@ -420,6 +564,7 @@ loop(void)
 			if (items[i + 1].revents & ZMQ_POLLIN)
 				hub_drain(socks[i]);
 		hub_timers(ipp_monotonic());
+		spare_expire(ipp_monotonic());
 		park_sweep();
 	}
 	free(fbuf.mem);
@@ -499,6 +644,7 @@ main(int argc, char **argv)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = ipp_monotonic();
+	fs.req_timeout = REQ_TIMEOUT;
 
 	/*
 	 * default_permissions lets the kernel enforce our modes (0400 on

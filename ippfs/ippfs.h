@@ -26,7 +26,7 @@
 #include "ipp.h"
 
 #define OBJ_ALL		0xffffff	/* engines/all */
-#define REQ_TIMEOUT	15.0		/* seconds to wait for any reply */
+#define REQ_TIMEOUT	15.0		/* default seconds to wait for a reply */
 #define RETAIN_MAX	(1 << 20)	/* bytes of engine output kept */
 #define EVENTS_MAX	4096		/* lines kept in /events */
 #define ERRORS_MAX	256		/* lines kept in /errors */
@@ -46,7 +46,7 @@ enum qtype {
 	Q_ESTDERR, Q_ERESULT, Q_ENS, Q_ETASKS, Q_EINFO, Q_NSVAR,
 	Q_TASKDIR, Q_TNEW, Q_TBATCH, Q_TINDEX, Q_TASK, Q_TCTL, Q_TCODE,
 	Q_TSTATUS, Q_TWAIT, Q_TRESULT, Q_TSTDOUT, Q_TSTDERR, Q_TERROR,
-	Q_TENGINE,
+	Q_TENGINE, Q_TCLONE, Q_TEVENTS,
 	Q_MAX
 };
 
@@ -64,8 +64,9 @@ struct engine {
 	struct buf	 err;
 };
 
+/* T_DRAFT: made by tasks/clone, not yet submitted; no msg_id yet */
 enum tstate {
-	T_QUEUED, T_RUNNING, T_DONE, T_FAILED, T_ABORTED, T_LOST, T_TIMEOUT
+	T_DRAFT, T_QUEUED, T_RUNNING, T_DONE, T_FAILED, T_ABORTED, T_LOST, T_TIMEOUT
 };
 
 struct task {
@@ -87,6 +88,8 @@ struct task {
 	struct buf	 err;
 	struct buf	 result;	/* execute_result text/plain */
 	struct buf	 error;		/* traceback text */
+	json_t		*spec;		/* clone parameters: targets, after,
+					   follow (ids), timeout, retries */
 };
 
 /*
@@ -116,6 +119,8 @@ struct fh {
 	struct fuse_pollhandle *ph;
 	struct dirent_snap *dir;	/* directory listing, set at opendir */
 	int		 ndir;
+	zmq_msg_t	 wmsg;		/* w handed to libzmq by a raw push */
+	int		 wgiven;	/* wmsg holds what w held */
 };
 
 struct dirent_snap {
@@ -148,6 +153,9 @@ struct ippfs {
 	void		*query, *mux, *task, *control, *iopub, *notif;
 	int		 hub_gone;
 	double		 started;
+	double		 req_timeout;	/* /ctl settings */
+	double		 task_timeout;
+	int		 task_retries;
 	uid_t		 uid;
 	gid_t		 gid;
 
@@ -155,6 +163,8 @@ struct ippfs {
 	int		 nengines;
 	struct task	**tasks;	/* by id, from 1 */
 	int		 ntasks;
+	int		 nstate[T_TIMEOUT + 1];	/* tasks per state: /status
+						   stays O(1) however many */
 	struct ipp_map	*bymsg;		/* msg_id -> struct task */
 	struct ipp_map	*pending;	/* msg_id -> struct pending */
 
@@ -206,6 +216,10 @@ int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,
 int	 hub_request(void *sock, const char *engine_uuid,
 	    const char *msg_type, json_t *content_new, json_t *metadata_new,
 	    const struct ipp_buf *bufs, int nbufs, hub_cb, void *arg);
+int	 hub_request_msg(void *sock, const char *engine_uuid,
+	    const char *msg_type, json_t *content_new, json_t *metadata_new,
+	    zmq_msg_t *buf, hub_cb, void *arg);
+void	 hub_fail_engine(const char *uuid, int err);
 struct engine *engine_get(int id);
 int	 engines_up(void);
 int	 hub_sync_query(const char *msg_type, json_t *content_new,
@@ -223,8 +237,11 @@ void	 task_iopub(struct task *, struct ipp_msg *, int engine);
 void	 task_record(struct task *, json_t *rec);
 void	 tasks_engine_died(int engine);
 void	 tasks_timers(double now);
+int	 tasks_first_live(void);
 const char *tstate_name(enum tstate);
 int	 task_submit(int engine, const char *code, size_t len);
+struct task *task_draft(void);
+int	 task_send_draft(struct task *, char *why, size_t len);
 int	 tasks_load_history(void);
 
 /* ctl.c */
@@ -243,6 +260,10 @@ void	 buf_printf(struct buf *, const char *, ...)
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_trim_front(struct buf *, size_t keep);
+void	 buf_give(struct buf *, zmq_msg_t *);
+void	 buf_take(struct buf *, zmq_msg_t *);
+void	 spare_expire(double now);
+void	 fh_wreclaim(struct fh *);
 void	 event_add(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 error_add(struct fh *, int err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -12,6 +12,10 @@
  * code assigns or deletes it (writes).  A literal push always runs
  * ast.literal_eval on the engine, so it never executes what was written.
  * Each operation keeps its file handle busy until the reply arrives.
+ * engines/all/ns does the same on every live engine at once: the
+ * operations of one file request form a group, and the handle is freed
+ * when the last engine answered.  A pull there reads "ID repr" lines,
+ * one per engine; raw values cannot be gathered that way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,13 +33,37 @@
 enum nskind { NS_PULL, NS_PUSH, NS_DEL, NS_LIST };
 enum nsfmt { F_REPR, F_JSON, F_RAW };
 
+struct nsgroup;
+
 struct nsop {
+	struct nsgroup	*grp;
 	struct fh	*fh;
+	int		 engine;
 	enum nskind	 op;
 	enum nsfmt	 fmt;
 	char		 name[256];	/* without the suffix */
 	int		 fallback;
+	struct buf	 val;		/* pulled through engines/all */
+	size_t		 off;		/* raw bytes moved by generated code */
+	size_t		 chunk;		/* bytes in the request in flight */
 };
+
+/* The operations of one request on a file, one per engine. */
+struct nsgroup {
+	struct fh	*fh;
+	enum nskind	 op;
+	int		 outstanding;
+	int		 err;
+	struct nsop	**ops;
+	int		 nops;
+};
+
+/*
+ * Generated code moves raw values as hex in pieces of CHUNK bytes: one
+ * request with 100 MB as 200 MB of source text outlasts any timeout in
+ * ipcontroller and ipengine, while 4 MB pieces take well under a second.
+ */
+#define CHUNK	(4 << 20)
 
 static const char *opnames[] = { "pull", "push", "delete", "list" };
 static const char *fmtnames[] = { "repr", "json", "raw" };
@@ -82,32 +110,91 @@ unrepr(const char *s, struct buf *out)
 	}
 }
 
-static void
-unhex(const char *s, struct buf *out)
+static int
+hexval(char c)
 {
-	char h[3] = { 0, 0, 0 };
-
-	for (; s[0] != '\0' && s[1] != '\0'; s += 2) {
-		h[0] = s[0];
-		h[1] = s[1];
-		buf_add(out, &(char){ (char)strtol(h, NULL, 16) }, 1);
-	}
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0;
 }
 
 static void
+unhex(const char *s, struct buf *out)
+{
+	size_t n = strlen(s) / 2, i;
+	char *bin;
+
+	bin = xmalloc(n + 1);
+	for (i = 0; i < n; i++)
+		bin[i] = (char)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+	buf_add(out, bin, n);
+	free(bin);
+}
+
+static void
+addhex(struct buf *out, const char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex;
+	size_t i;
+
+	hex = xmalloc(2 * n + 1);
+	for (i = 0; i < n; i++) {
+		hex[2 * i] = digits[(unsigned char)p[i] >> 4];
+		hex[2 * i + 1] = digits[(unsigned char)p[i] & 15];
+	}
+	buf_add(out, hex, 2 * n);
+	free(hex);
+}
+
+static void
+group_free(struct nsgroup *g)
+{
+	int i;
+
+	for (i = 0; i < g->nops; i++) {
+		buf_free(&g->ops[i]->val);
+		free(g->ops[i]);
+	}
+	free(g->ops);
+	free(g);
+}
+
+/* Record how one engine's operation went; the last one frees the fh. */
+static void
 done(struct nsop *op, int err, const char *fmt, const char *detail)
 {
-	struct fh *fh = op->fh;
+	struct nsgroup *g = op->grp;
+	struct fh *fh = g->fh;
+	char msg[1024];
+	int i;
 
 	if (err != 0) {
-		error_add(fh, err, fmt, detail);
-		if (op->op == NS_PUSH || op->op == NS_DEL)
-			fh->werr = err;
+		snprintf(msg, sizeof(msg), fmt, detail);
+		if (fh->obj == OBJ_ALL)
+			error_add(fh, err, "engine %d: %s", op->engine, msg);
 		else
-			fh->rerr = err;
+			error_add(fh, err, "%s", msg);
+		if (g->err == 0)
+			g->err = err;
+	}
+	if (--g->outstanding > 0)
+		return;
+	if (g->err != 0) {
+		if (g->op == NS_PUSH || g->op == NS_DEL)
+			fh->werr = g->err;
+		else
+			fh->rerr = g->err;
+	} else if (g->op == NS_PULL && fh->obj == OBJ_ALL) {
+		buf_reset(&fh->r);
+		for (i = 0; i < g->nops; i++) {
+			buf_printf(&fh->r, "%d ", g->ops[i]->engine);
+			buf_add(&fh->r, g->ops[i]->val.p != NULL ?
+			    g->ops[i]->val.p : "", g->ops[i]->val.len);
+		}
+		fh->have_r = 1;
 	}
 	fh->busy = 0;
-	free(op);
+	group_free(g);
 }
 
 static int	 send_op(struct nsop *);
@@ -132,11 +219,13 @@ got_value(struct nsop *op, struct ipp_msg *m, json_t *v, const char *text)
 {
 	struct fh *fh = op->fh;
 	struct buf tmp = { NULL, 0, 0 };
+	struct buf *dst = fh->obj == OBJ_ALL ? &op->val : &fh->r;
 	char *s, *p, *nl;
 	size_t i;
 	json_t *n;
 
-	buf_reset(&fh->r);
+	if (op->off == 0)
+		buf_reset(dst);		/* later raw pieces append */
 	if (op->op == NS_LIST) {
 		if (text != NULL) {
 			unrepr(text, &tmp);
@@ -156,31 +245,47 @@ got_value(struct nsop *op, struct ipp_msg *m, json_t *v, const char *text)
 		return;
 	fh->have_r = 1;
 	if (text != NULL && op->fmt == F_REPR)
-		buf_printf(&fh->r, "%s\n", text);
+		buf_printf(dst, "%s\n", text);
 	else if (text != NULL && op->fmt == F_JSON) {
-		unrepr(text, &fh->r);
-		buf_add(&fh->r, "\n", 1);
+		unrepr(text, dst);
+		buf_add(dst, "\n", 1);
 	} else if (text != NULL) {
 		unrepr(text, &tmp);
-		unhex(tmp.p != NULL ? tmp.p : "", &fh->r);
+		unhex(tmp.p != NULL ? tmp.p : "", dst);
 		buf_free(&tmp);
 	} else if (op->fmt == F_REPR && json_is_string(v))
-		buf_printf(&fh->r, "%s\n", json_string_value(v));
+		buf_printf(dst, "%s\n", json_string_value(v));
 	else if (op->fmt == F_JSON) {
 		if ((s = json_dumps(v, JSON_ENCODE_ANY)) != NULL) {
-			buf_printf(&fh->r, "%s\n", s);
+			buf_printf(dst, "%s\n", s);
 			free(s);
 		}
 	} else if (ipp_msg_nbufs(m) > 0)
-		buf_add(&fh->r, ipp_frame_data(&m->fr, m->buf0),
+		buf_add(dst, ipp_frame_data(&m->fr, m->buf0),
 		    ipp_frame_len(&m->fr, m->buf0));
+}
+
+/* After a raw piece went through generated code: is there another? */
+static int
+more(struct nsop *op)
+{
+	struct buf *dst = op->fh->obj == OBJ_ALL ? &op->val : &op->fh->r;
+
+	if (op->op == NS_PUSH) {
+		op->off += op->chunk;
+		return op->off < op->fh->w.len;
+	}
+	if (op->op != NS_PULL || dst->len < op->off + CHUNK)
+		return 0;
+	op->off += CHUNK;
+	return 1;
 }
 
 static void
 on_reply(void *arg, struct ipp_msg *m, int err)
 {
 	struct nsop *op = arg;
-	struct engine *e = engine_get(op->fh->obj);
+	struct engine *e = engine_get(op->engine);
 	json_t *c, *ue;
 	const char *st, *en, *ev;
 	char why[512];
@@ -231,6 +336,11 @@ on_reply(void *arg, struct ipp_msg *m, int err)
 	} else
 		got_value(op, m, json_object_get(json_object_get(c,
 		    "ipp_data"), "value"), NULL);
+	if (op->fallback && op->fmt == F_RAW && more(op)) {
+		if (send_op(op) == -1)
+			done(op, errno, "cannot send: %s", strerror(errno));
+		return;
+	}
 	done(op, 0, "%s", "");
 }
 
@@ -256,10 +366,14 @@ send_fallback(struct nsop *op, struct engine *e)
 {
 	struct fh *fh = op->fh;
 	struct buf code = { NULL, 0, 0 }, expr = { NULL, 0, 0 };
-	size_t len = fh->w.len, i;
+	size_t len;
 	char *lit;
+	int last;
 	json_t *ue;
 	int rc;
+
+	fh_wreclaim(fh);
+	len = fh->w.len;
 
 	if (op->op == NS_PUSH && op->fmt != F_RAW) {
 		while (len > 0 && (fh->w.p[len - 1] == '\n' ||
@@ -273,10 +387,16 @@ send_fallback(struct nsop *op, struct engine *e)
 		    "literal_eval" : "loads", lit);
 		free(lit);
 	} else if (op->op == NS_PUSH) {
-		buf_printf(&code, "%s = bytes.fromhex('", op->name);
-		for (i = 0; i < len; i++)
-			buf_printf(&code, "%02x", (unsigned char)fh->w.p[i]);
+		/* a bytearray grows piece by piece, then becomes bytes */
+		op->chunk = len - op->off < CHUNK ? len - op->off : CHUNK;
+		last = op->off + op->chunk >= len;
+		buf_printf(&code, "%s %s.fromhex('", op->name, op->off > 0 ?
+		    "+= bytes" : last ? "= bytes" : "= bytearray");
+		addhex(&code, fh->w.p + op->off, op->chunk);
 		buf_printf(&code, "')");
+		if (op->off > 0 && last)
+			buf_printf(&code, "; %s = bytes(%s)", op->name,
+			    op->name);
 	} else if (op->op == NS_DEL)
 		buf_printf(&code, "del %s", op->name);
 	else if (op->op == NS_LIST)
@@ -286,8 +406,9 @@ send_fallback(struct nsop *op, struct engine *e)
 	else if (op->fmt == F_JSON)
 		buf_printf(&expr, "__import__('json').dumps(%s)", op->name);
 	else
-		buf_printf(&expr, "(lambda v: (v.encode() if isinstance(v, "
-		    "str) else bytes(v)).hex())(%s)", op->name);
+		buf_printf(&expr, "(lambda v: memoryview(v.encode() if "
+		    "isinstance(v, str) else v).cast('B')[%zu:%zu].hex())(%s)",
+		    op->off, op->off + CHUNK, op->name);
 	ue = expr.len > 0 ? json_pack("{s:s}", "v", expr.p) : json_object();
 	rc = hub_request(fs.mux, e->uuid, "execute_request",
 	    json_pack("{s:s,s:b,s:b,s:o,s:b,s:b}", "code", code.p != NULL ?
@@ -302,10 +423,10 @@ send_fallback(struct nsop *op, struct engine *e)
 static int
 send_op(struct nsop *op)
 {
-	struct engine *e = engine_get(op->fh->obj);
+	struct engine *e = engine_get(op->engine);
 	struct fh *fh = op->fh;
 	struct ipp_buf b;
-	json_t *spec, *val;
+	json_t *spec, *val, *content;
 	json_error_t jerr;
 
 	if (e == NULL || e->state != E_UP) {
@@ -331,25 +452,42 @@ send_op(struct nsop *op)
 		}
 		json_object_set_new(spec, "value", val);
 	}
+	content = json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", NIE_CODE,
+	    "silent", 1, "store_history", 0, "user_expressions",
+	    "allow_stdin", 0, "stop_on_error", 0);
+	if (op->op == NS_PUSH && op->fmt == F_RAW) {
+		/*
+		 * The bytes go out as they are, shared (not copied) with
+		 * libzmq and by every engine of engines/all/ns.
+		 */
+		if (!fh->wgiven) {
+			buf_give(&fh->w, &fh->wmsg);
+			fh->wgiven = 1;
+		}
+		return hub_request_msg(fs.mux, e->uuid, "execute_request",
+		    content, json_pack("{s:o}", "ipp_data", spec), &fh->wmsg,
+		    on_reply, op);
+	}
 	b.data = fh->w.p != NULL ? fh->w.p : "";
 	b.len = fh->w.len;
-	return hub_request(fs.mux, e->uuid, "execute_request",
-	    json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", NIE_CODE,
-	    "silent", 1, "store_history", 0, "user_expressions",
-	    "allow_stdin", 0, "stop_on_error", 0),
-	    json_pack("{s:o}", "ipp_data", spec), &b,
-	    op->op == NS_PUSH && op->fmt == F_RAW ? 1 : 0, on_reply, op);
+	return hub_request(fs.mux, e->uuid, "execute_request", content,
+	    json_pack("{s:o}", "ipp_data", spec), &b, 0, on_reply, op);
 }
 
+/* Send one engine's operation; -1 with errno and the text recorded. */
 static int
-start(struct fh *fh, enum nskind kind)
+start_one(struct nsgroup *g, int engine, enum nskind kind)
 {
-	struct nsop *op;
+	struct fh *fh = g->fh;
 	const char *full = fh->name < fs.nnames ? fs.names[fh->name] : "";
+	struct nsop *op;
 	char *dot;
+	int err;
 
 	op = xcalloc(1, sizeof(*op));
+	op->grp = g;
 	op->fh = fh;
+	op->engine = engine;
 	op->op = kind;
 	op->fmt = F_REPR;
 	if (kind != NS_LIST) {
@@ -359,21 +497,77 @@ start(struct fh *fh, enum nskind kind)
 			*dot = '\0';
 		}
 	}
+	if (send_op(op) == 0) {
+		g->ops = xrealloc(g->ops, (size_t)g->nops + 1,
+		    sizeof(*g->ops));
+		g->ops[g->nops++] = op;
+		g->outstanding++;
+		return 0;
+	}
+	err = errno;
+	if (err == EINVAL)
+		error_add(fh, err, "%s%s", kind == NS_PUSH ? "not JSON: " :
+		    "", op->name);
+	else if (fh->obj == OBJ_ALL)
+		error_add(fh, err, "engine %d: %s", engine, err == EHOSTDOWN ?
+		    "engine is down" : strerror(err));
+	else
+		error_add(fh, err, "%s", err == EHOSTDOWN ?
+		    "engine is down" : strerror(err));
+	free(op);
+	errno = err;
+	return -1;
+}
+
+/*
+ * Start an operation on fh's engine or, for engines/all/ns, on every
+ * live engine.  -1 with EINPROGRESS when replies are awaited (fh busy).
+ */
+static int
+start(struct fh *fh, enum nskind kind)
+{
+	struct nsgroup *g;
+	int i, err = 0;
+
+	const char *full = fh->name < fs.nnames ? fs.names[fh->name] : "";
+	size_t n = strlen(full);
+
 	fh->rerr = 0;
 	fh->werr = 0;
-	if (send_op(op) == -1) {
-		int err = errno;
-
-		if (err == EINVAL)
-			error_add(fh, err, "not JSON: %s", op->name);
-		else
-			error_add(fh, err, "%s", err == EHOSTDOWN ?
-			    "engine is down" : strerror(err));
+	if (kind == NS_PULL && fh->obj == OBJ_ALL && n > 4 &&
+	    strcmp(full + n - 4, ".raw") == 0) {
+		error_add(fh, EINVAL, "raw values cannot be gathered; read "
+		    "engines/N/ns/%s", full);
+		fh->rerr = EINVAL;
+		errno = EINVAL;
+		return -1;
+	}
+	g = xcalloc(1, sizeof(*g));
+	g->fh = fh;
+	g->op = kind;
+	if (fh->obj != OBJ_ALL) {
+		if (start_one(g, fh->obj, kind) == -1)
+			err = errno;
+	} else {
+		for (i = 0; i < fs.nengines; i++)
+			if (fs.engines[i] != NULL &&
+			    fs.engines[i]->state == E_UP &&
+			    start_one(g, i, kind) == -1 && err == 0)
+				err = errno;
+		if (g->nops == 0 && err == 0) {
+			error_add(fh, EHOSTDOWN, "no engine is up");
+			err = EHOSTDOWN;
+		}
+	}
+	if (err != 0)
+		g->err = err;
+	if (g->outstanding == 0) {
+		/* nothing in flight: fail now */
 		if (kind == NS_PUSH || kind == NS_DEL)
 			fh->werr = err;
 		else
 			fh->rerr = err;
-		free(op);
+		group_free(g);
 		errno = err;
 		return -1;
 	}

@@ -11,6 +11,9 @@
  * could see "done" with the result still in flight.  Tasks whose reply
  * goes elsewhere (resubmitted by the hub, or found in the controller's
  * history at start-up) are completed by polling result_request.
+ * A task made by tasks/clone starts as a draft: it has an id and takes
+ * its code and scheduling parameters (t->spec) before it is sent, and
+ * only then gets a msg_id.
  * Waiters are not listed here: parked reads are retried after every loop
  * turn (ippfs.c), so a state change needs no explicit wake-up.
  */
@@ -26,12 +29,14 @@
 
 static double last_poll;
 static int poll_inflight;
+static double last_scan;
+static int first_live;		/* fs.tasks[] below it are all over */
 
 const char *
 tstate_name(enum tstate s)
 {
-	static const char *names[] = { "queued", "running", "done", "failed",
-	    "aborted", "lost", "timeout" };
+	static const char *names[] = { "draft", "queued", "running", "done",
+	    "failed", "aborted", "lost", "timeout" };
 
 	return names[s];
 }
@@ -63,7 +68,8 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 
 	t = xcalloc(1, sizeof(*t));
 	t->id = fs.ntasks + 1;
-	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id);
+	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id != NULL ? msg_id :
+	    "");
 	t->engine = engine;
 	t->lb = lb;
 	t->state = T_QUEUED;
@@ -72,6 +78,11 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 	fs.tasks = xrealloc(fs.tasks, (size_t)fs.ntasks + 1,
 	    sizeof(*fs.tasks));
 	fs.tasks[fs.ntasks++] = t;
+	if (msg_id == NULL)
+		t->state = T_DRAFT;
+	fs.nstate[t->state]++;
+	if (msg_id == NULL)
+		return t;
 	if (ipp_map_put(fs.bymsg, t->msg_id, t) == -1)
 		fatal("ipp_map_put");
 	return t;
@@ -84,6 +95,8 @@ task_setstate(struct task *t, enum tstate s)
 
 	if (t->state == s || terminal(t))
 		return;
+	fs.nstate[t->state]--;
+	fs.nstate[s]++;
 	t->state = s;
 	if (terminal(t)) {
 		t->ended = ipp_now();
@@ -305,8 +318,9 @@ tasks_engine_died(int engine)
 	struct task *t;
 
 	for (i = 0; i < fs.ntasks; i++) {
-		t = fs.tasks[i];
-		if (t->engine != engine || terminal(t) || t->poll_hub)
+		/* purged tasks leave holes */
+		if ((t = fs.tasks[i]) == NULL || t->engine != engine ||
+		    terminal(t) || t->poll_hub)
 			continue;
 		if (t->error.len == 0)
 			buf_printf(&t->error, "engine %d died while running "
@@ -343,8 +357,22 @@ tasks_timers(double now)
 	struct task *t;
 	int i;
 
-	for (i = 0; i < fs.ntasks; i++) {
-		t = fs.tasks[i];
+	/*
+	 * This runs after every turn of the loop, i.e. after every FUSE
+	 * request and every message: walking 10,000 tasks each time was
+	 * the largest user-space cost of a tasks/batch run.  The grace and
+	 * poll periods are 0.5-1 s, so a look every 50 ms is plenty, and
+	 * tasks end roughly in order, so the finished prefix is skipped.
+	 */
+	if (now - last_scan < 0.05)
+		return;
+	last_scan = now;
+	while (first_live < fs.ntasks && (fs.tasks[first_live] == NULL ||
+	    terminal(fs.tasks[first_live])))
+		first_live++;
+	for (i = first_live; i < fs.ntasks; i++) {
+		if ((t = fs.tasks[i]) == NULL)
+			continue;
 		if (t->replied && !terminal(t) &&
 		    now - t->replied_at > IDLE_GRACE)
 			task_complete_held(t);
@@ -365,6 +393,13 @@ tasks_timers(double now)
 	    "msg_ids", ids, "status_only", 0), NULL, NULL, 0, poll_done,
 	    NULL) == 0)
 		poll_inflight = 1;
+}
+
+/* Every task before this index is over (a lower bound, for scans). */
+int
+tasks_first_live(void)
+{
+	return first_live;
 }
 
 /* Submit code; engine -1 load-balances.  Returns the task id or -1. */
@@ -394,8 +429,9 @@ task_submit(int engine, const char *code, size_t len)
 		return -1;
 	}
 	if (e == NULL)
-		md = json_pack("{s:[],s:[],s:n,s:[],s:i}", "after", "follow",
-		    "timeout", "targets", "retries", 0);
+		md = json_pack("{s:[],s:[],s:o,s:[],s:i}", "after", "follow",
+		    "timeout", fs.task_timeout > 0 ? json_real(fs.task_timeout) :
+		    json_null(), "targets", "retries", fs.task_retries);
 	if (hub_send(e != NULL ? fs.mux : fs.task, e != NULL ? e->uuid : NULL,
 	    "execute_request", c, md, NULL, 0, msg_id, sizeof(msg_id)) == -1) {
 		free(src);
@@ -405,6 +441,106 @@ task_submit(int engine, const char *code, size_t len)
 	free(src);
 	event_add("task %d queued", t->id);
 	return t->id;
+}
+
+/* A new draft task (tasks/clone), load-balanced once submitted. */
+struct task *
+task_draft(void)
+{
+	struct task *t;
+
+	t = task_new(NULL, -1, 1, "");
+	t->spec = json_pack("{s:[],s:[],s:[],s:n,s:i}", "targets", "after",
+	    "follow", "timeout", "retries", 0);
+	event_add("task %d draft", t->id);
+	return t;
+}
+
+/* Task ids of a clone parameter as msg_ids; why says what is wrong. */
+static json_t *
+dep_ids(json_t *ids, char *why, size_t len)
+{
+	json_t *out = json_array(), *v;
+	struct task *d;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		if ((d = task_get((int)json_integer_value(v))) == NULL) {
+			snprintf(why, len, "no task %d", (int)
+			    json_integer_value(v));
+			errno = ENOENT;
+			goto fail;
+		}
+		if (d->state == T_DRAFT) {
+			snprintf(why, len, "task %d is a draft", d->id);
+			errno = EINVAL;
+			goto fail;
+		}
+		json_array_append_new(out, json_string(d->msg_id));
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+/*
+ * Send a draft to the task scheduler with its parameters turned into
+ * what the controller knows: engine uuids and msg_ids.  -1 with errno
+ * and a reason in why when a parameter no longer resolves.
+ */
+int
+task_send_draft(struct task *t, char *why, size_t len)
+{
+	json_t *md, *c, *targets, *after = NULL, *follow = NULL, *v;
+	struct engine *e;
+	char msg_id[160];
+	size_t i;
+
+	targets = json_array();
+	json_array_foreach(json_object_get(t->spec, "targets"), i, v) {
+		if ((e = engine_get((int)json_integer_value(v))) == NULL ||
+		    e->state != E_UP) {
+			snprintf(why, len, "engine %d is %s", (int)
+			    json_integer_value(v), e == NULL ? "unknown" :
+			    "down");
+			errno = e == NULL ? ENOENT : EHOSTDOWN;
+			goto fail;
+		}
+		json_array_append_new(targets, json_string(e->uuid));
+	}
+	if ((after = dep_ids(json_object_get(t->spec, "after"), why,
+	    len)) == NULL || (follow = dep_ids(json_object_get(t->spec,
+	    "follow"), why, len)) == NULL)
+		goto fail;
+	md = json_pack("{s:o,s:o,s:O,s:o,s:O}", "after", after, "follow",
+	    follow, "timeout", json_object_get(t->spec, "timeout"), "targets",
+	    targets, "retries", json_object_get(t->spec, "retries"));
+	c = json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}", "code", t->code,
+	    "silent", 0, "store_history", 1, "user_expressions",
+	    "allow_stdin", 0, "stop_on_error", 0);
+	if (c == NULL) {
+		json_decref(md);
+		snprintf(why, len, "the code is not UTF-8");
+		errno = EILSEQ;
+		return -1;
+	}
+	if (hub_send(fs.task, NULL, "execute_request", c, md, NULL, 0, msg_id,
+	    sizeof(msg_id)) == -1) {
+		snprintf(why, len, "cannot send: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id);
+	if (ipp_map_put(fs.bymsg, t->msg_id, t) == -1)
+		fatal("ipp_map_put");
+	t->submitted = ipp_now();
+	task_setstate(t, T_QUEUED);
+	return 0;
+fail:
+	json_decref(targets);
+	json_decref(after);
+	json_decref(follow);
+	return -1;
 }
 
 /* Tasks submitted before this mount, from history_request + db_request. */
@@ -451,6 +587,10 @@ tasks_load_history(void)
 	json_array_foreach(hist, i, v) {
 		if (!json_is_string(v) || (rec = json_object_get(byid,
 		    json_string_value(v))) == NULL)
+			continue;
+		/* ns/ operations are silent requests, not tasks */
+		if (json_is_true(json_object_get(json_object_get(rec,
+		    "content"), "silent")))
 			continue;
 		code = json_string_value(json_object_get(json_object_get(rec,
 		    "content"), "code"));

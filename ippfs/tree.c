@@ -48,16 +48,18 @@ static const struct dirtab dirtab[] = {
 	{ "stdout",	Q_ESTDOUT,	Q_ENG,		0444, 0 },
 	{ "stderr",	Q_ESTDERR,	Q_ENG,		0444, 0 },
 	{ "result",	Q_ERESULT,	Q_ENG,		0444, 0 },
-	{ "ns",		Q_ENS,		Q_ENG,		S_IFDIR | 0755, 0 },
+	{ "ns",		Q_ENS,		Q_ENG,		S_IFDIR | 0755, 1 },
 	{ "tasks",	Q_ETASKS,	Q_ENG,		0444, 0 },
 	{ "info",	Q_EINFO,	Q_ENG,		0444, 0 },
 	{ NULL,		Q_NSVAR,	Q_ENS,		0644, 0 },
 	{ "new",	Q_TNEW,		Q_TASKDIR,	0644, 0 },
+	{ "clone",	Q_TCLONE,	Q_TASKDIR,	0644, 0 },
 	{ "batch",	Q_TBATCH,	Q_TASKDIR,	0644, 0 },
 	{ "index",	Q_TINDEX,	Q_TASKDIR,	0444, 0 },
+	{ "events",	Q_TEVENTS,	Q_TASKDIR,	0444, 0 },
 	{ NULL,		Q_TASK,		Q_TASKDIR,	S_IFDIR | 0555, 0 },
 	{ "ctl",	Q_TCTL,		Q_TASK,		0644, 0 },
-	{ "code",	Q_TCODE,	Q_TASK,		0444, 0 },
+	{ "code",	Q_TCODE,	Q_TASK,		0644, 0 },
 	{ "status",	Q_TSTATUS,	Q_TASK,		0444, 0 },
 	{ "wait",	Q_TWAIT,	Q_TASK,		0444, 0 },
 	{ "result",	Q_TRESULT,	Q_TASK,		0444, 0 },
@@ -155,7 +157,8 @@ exists(enum qtype t, int obj, int name)
 			return d->allok;
 		return engine_get(obj) != NULL;
 	case Q_ENS:
-		return engine_get(obj) != NULL && name < fs.nnames;
+		return (obj == OBJ_ALL || engine_get(obj) != NULL) &&
+		    name < fs.nnames;
 	case Q_TASKDIR:
 		return t != Q_TASK || task_get(obj) != NULL;
 	case Q_TASK:
@@ -178,8 +181,12 @@ fh_path(const struct fh *fh, char *buf, size_t len)
 			snprintf(buf, len, "engines/%d/%s", fh->obj, d->name);
 		break;
 	case Q_ENS:
-		snprintf(buf, len, "engines/%d/ns/%s", fh->obj,
-		    fh->name < fs.nnames ? fs.names[fh->name] : "?");
+		if (fh->obj == OBJ_ALL)
+			snprintf(buf, len, "engines/all/ns/%s",
+			    fh->name < fs.nnames ? fs.names[fh->name] : "?");
+		else
+			snprintf(buf, len, "engines/%d/ns/%s", fh->obj,
+			    fh->name < fs.nnames ? fs.names[fh->name] : "?");
 		break;
 	case Q_TASK:
 		snprintf(buf, len, "tasks/%d/%s", fh->obj, d->name);
@@ -212,6 +219,21 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	if ((t == Q_SECENG || t == Q_SECCLI) && stat(t == Q_SECENG ?
 	    fs.enginefile : fs.connfile, &sb) == 0)
 		st->st_size = sb.st_size;
+}
+
+/*
+ * With default_permissions the kernel checks the mode of every path
+ * component, and stale attributes make that a GETATTR each: an exec
+ * round trip (engines/0/exec, then tasks/N/result) was 21 requests, 6
+ * of them GETATTRs of directories.  A directory's attributes never
+ * change (its entries are what come and go, and dynamic entries are not
+ * cached), so they are cached for a second; files keep 0, as their size
+ * and times are made up when asked.
+ */
+static double
+attr_timeout(const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) ? 1.0 : 0;
 }
 
 static int
@@ -265,7 +287,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.ino = mkino(t, obj, nm);
 	fill_attr(&e.attr, e.ino, t);
-	e.attr_timeout = 0;
+	e.attr_timeout = attr_timeout(&e.attr);
 	/* dynamic entries come and go: never cache their names */
 	e.entry_timeout = is_dynamic_dir(pt) ? 0 : 1.0;
 	fuse_reply_entry(req, &e);
@@ -284,7 +306,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fill_attr(&st, ino, t);
-	fuse_reply_attr(req, &st, 0);
+	fuse_reply_attr(req, &st, attr_timeout(&st));
 }
 
 /* Only truncation (O_TRUNC, "> file") is accepted; writes replace anyway. */
@@ -376,10 +398,18 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-/* Called by ns.c with the names of an engine's namespace. */
+/*
+ * Called by ns.c with the names of an engine's namespace; for
+ * engines/all/ns with those of every engine, so once per name.
+ */
 void
 ns_dir_add(struct fh *fh, const char *name)
 {
+	int i;
+
+	for (i = 0; i < fh->ndir; i++)
+		if (strcmp(fh->dir[i].name, name) == 0)
+			return;
 	dir_add(fh, name, Q_NSVAR, fh->obj, ns_name_index(name));
 }
 
@@ -419,6 +449,7 @@ static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *fh;
+	struct task *t;
 
 	fh = fh_new(ino, fi->flags);
 	if (!exists(fh->type, fh->obj, fh->name)) {
@@ -426,10 +457,31 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/* Plan 9's clone: opening makes the object, the fd is its ctl */
+	if (fh->type == Q_TCLONE) {
+		if (fs.hub_gone) {
+			fh_free(fh);
+			fuse_reply_err(req, ENOTCONN);
+			return;
+		}
+		fh->obj = task_draft()->id;
+	}
+	if (fh->type == Q_TCODE && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    (t = task_get(fh->obj)) != NULL) {
+		if (t->state != T_DRAFT) {
+			error_add(fh, EBUSY, "task %d was already submitted",
+			    t->id);
+			fh_free(fh);
+			fuse_reply_err(req, EBUSY);
+			return;
+		}
+		if (fi->flags & O_TRUNC)
+			t->code[0] = '\0';
+	}
 	/* content changes under us: never let the page cache answer */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
-	if (fh->type == Q_EVENTS)
+	if (fh->type == Q_EVENTS || fh->type == Q_TEVENTS)
 		fi->nonseekable = 1;
 	fh->evseq = fs.evseq > EVENTS_MAX ? fs.evseq - EVENTS_MAX : 0;
 	fi->fh = (uint64_t)(uintptr_t)fh;
