@@ -145,6 +145,8 @@ shell_next(struct eng *e)
 {
 	struct job *j;
 
+	if (!e->py_launched && !TAILQ_EMPTY(&e->queue) && py_launch(e) == -1)
+		fatal("cannot start the Python interpreter's thread");
 	while (e->running == NULL && e->py_ready &&
 	    (j = TAILQ_FIRST(&e->queue)) != NULL) {
 		TAILQ_REMOVE(&e->queue, j, q);

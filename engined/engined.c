@@ -611,6 +611,7 @@ main(int argc, char **argv)
 	if (!got_term && py_start(e) == -1)
 		fatalx("cannot start the Python interpreter");
 	queue_startup(e);
+	shell_next(e);		/* startup code starts Python at once */
 	if (!got_term) {
 		connect_channels(e);
 		run(e);

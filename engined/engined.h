@@ -84,6 +84,7 @@ struct eng {
 	void		*reg, *shell, *control, *iopub, *hb_sub, *hb_dealer;
 	void		*py;		/* PAIR to the Python thread */
 	pthread_t	 py_thread;
+	int		 py_launched;	/* the thread exists */
 	int		 py_ready;
 	char		 py_version[32];
 	struct jobq	 queue;		/* shell requests waiting */
@@ -104,6 +105,7 @@ void	 engined_user_signals(sigset_t *);
 
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);
+int	 py_launch(struct eng *);
 void	 py_interrupt(struct eng *);
 void	 py_stop(struct eng *);
 /* Main thread: stream output the running code wrote since last time. */

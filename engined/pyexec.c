@@ -613,8 +613,7 @@ int
 py_start(struct eng *e)
 {
 	char ep[64];
-	sigset_t term, old;
-	int zero = 0, rc;
+	int zero = 0;
 
 	if (ipp_session_init(&psess, e->ci.key, e->uuid) == -1)
 		return -1;
@@ -630,6 +629,25 @@ py_start(struct eng *e)
 	zmq_setsockopt(pair, ZMQ_RCVHWM, &zero, sizeof(zero));
 	if (zmq_bind(pair, ep) == -1 || zmq_connect(e->py, ep) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * Start the interpreter's thread.  The main thread does this when the
+ * first job is ready to run, not at start: starting Python is most of an
+ * engine's start-up CPU (about 25 ms here), and a hundred engines coming
+ * up at once on a few cores register far sooner when none of them spends
+ * it before it is needed.  Registration, heartbeats, kernel_info and
+ * control requests are all answered in C meanwhile.
+ */
+int
+py_launch(struct eng *e)
+{
+	sigset_t term, old;
+	int rc;
+
+	if (e->py_launched)
+		return 0;
 	/*
 	 * The thread is made after registration, when the main thread takes
 	 * SIGTERM; it must not inherit that, or a SIGTERM delivered to it
@@ -640,7 +658,12 @@ py_start(struct eng *e)
 	pthread_sigmask(SIG_BLOCK, &term, &old);
 	rc = pthread_create(&e->py_thread, NULL, py_main, e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc == 0 ? 0 : -1;
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	e->py_launched = 1;
+	return 0;
 }
 
 /* SIGINT to the Python thread, only while it runs user code. */
@@ -666,6 +689,12 @@ py_stop(struct eng *e)
 
 	if (e->py == NULL) {		/* never started: no registration */
 		free(j);
+		return;
+	}
+	if (!e->py_launched) {		/* no job ever needed Python */
+		free(j);
+		zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof(zero));
+		zmq_close(pair);
 		return;
 	}
 	if (!e->py_ready) {
