@@ -42,6 +42,9 @@ LAUNCH_SRCS = launch/launch.c launch/conf.c launch/cluster.c launch/state.c \
 LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)
 
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
+# the load tools' shared set-up, linked into each (tools/lib/common.h)
+TOOL_LIB_OBJS = tools/lib/common.o
+TOOL_LIB_PROGS = tools/loadgen tools/simengines
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
 UNIT_PROGS = $(UNIT_SRCS:.c=)
 
@@ -83,6 +86,9 @@ launch/launch: $(LAUNCH_OBJS) libipp/libipp.a
 
 tools/%: tools/%.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< libipp/libipp.a $(LDLIBS)
+
+$(TOOL_LIB_PROGS): %: %.o $(TOOL_LIB_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $< $(TOOL_LIB_OBJS) libipp/libipp.a $(LDLIBS)
 
 # the trivial FUSE file system bench/b-ippfs.sh compares ippfs with
 tools/hellofs.o: tools/hellofs.c
@@ -133,3 +139,4 @@ include tests/ipp-suite/ipp-suite.mk
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)
 -include $(LAUNCH_SRCS:.c=.d) \
 	 $(IPPFS_SRCS:.c=.d)
+-include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d)

@@ -78,6 +78,43 @@ struct db_config {
 	long long	 size_limit;	/* bytes of buffers; 0: unlimited */
 };
 
+/*
+ * What a backend holds, against its limits.  The backend keeps the counts
+ * in step with its store; the retention rule that reads them is shared
+ * (db_common.c), so every backend culls alike.
+ */
+struct db_usage {
+	long		 nrec;
+	long long	 bytes;		/* of buffers, both lists */
+	long		 record_limit;	/* 0: unlimited */
+	long long	 size_limit;
+};
+
+/* Empty, with cfg's limits (none when cfg is NULL). */
+void	 db_usage_init(struct db_usage *, const struct db_config *cfg);
+/*
+ * How far a cull goes: records and bytes to get down to, ~10% under each
+ * limit exceeded (LONG_MAX/LLONG_MAX where none is), so a full store is
+ * not culled again on every put.
+ */
+void	 db_usage_targets(const struct db_usage *, long *nrec,
+	    long long *bytes);
+/* The stats operation; either pointer may be NULL. */
+void	 db_usage_stats(const struct db_usage *, long *records,
+	    long long *bytes);
+
+/* Set errno to err and a reason in why (may be NULL); returns -1. */
+int	 db_fail(int err, char *why, size_t whylen, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/*
+ * Reject record fields the SQLite columns could not hold faithfully
+ * (unknown keys, bad dates, non-text in text columns), whichever backend
+ * is used, so a record means the same in each.  id, when not NULL, is
+ * the msg_id an update addresses: fields may repeat it but not change it.
+ */
+int	 db_check_fields(const json_t *fields, const char *id, char *why,
+	    size_t whylen);
+
 /* Called once per matching record; the record is borrowed for the call.
  * Return non-zero to stop the iteration. */
 typedef int (*db_iter_fn)(void *arg, const struct db_record *);

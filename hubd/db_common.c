@@ -1,18 +1,24 @@
 /*
  * db_common.c - the pieces every task-history backend shares: buffer lists
- * and records (init, copy, release), the table of record keys, and the
- * lookup that turns a --db name into a backend.  Query matching lives in
- * db_query.c; the backends are db_memory.c, db_sqlite.c and db_none.c.
+ * and records (init, copy, release), the table of record keys and the
+ * check of record fields, the retention arithmetic (usage, limits, cull
+ * targets), and the lookup that turns a --db name into a backend.  Query
+ * matching lives in db_query.c; the backends are db_memory.c, db_sqlite.c
+ * and db_none.c.
  *
  * Copies are deep and all-or-nothing: a copy that runs out of memory frees
  * what it built and leaves its destination untouched, so callers never see
  * half a record.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipp.h"
 #include "db.h"
 
 /*
@@ -31,6 +37,35 @@ const char *const db_record_keys[] = {
 static const char *const date_keys[] = {
 	"submitted", "started", "completed", "received", NULL
 };
+
+/* Keys whose value must be a string or null (text columns in SQLite). */
+static const char *const text_keys[] = {
+	"msg_id", "client_uuid", "engine_uuid", "resubmitted", "queue",
+	"execute_input", "stdout", "stderr", NULL
+};
+
+int
+db_fail(int err, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	errno = err;
+	return -1;
+}
+
+static int
+in_list(const char *const *list, const char *key)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, key) == 0)
+			return 1;
+	return 0;
+}
 
 void
 db_bufs_release(struct db_bufs *b)
@@ -144,12 +179,71 @@ fail:
 int
 db_key_is_date(const char *key)
 {
-	int i;
+	return in_list(date_keys, key);
+}
 
-	for (i = 0; date_keys[i] != NULL; i++)
-		if (strcmp(key, date_keys[i]) == 0)
-			return 1;
+int
+db_check_fields(const json_t *fields, const char *id, char *why,
+    size_t whylen)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(fields))
+		return db_fail(EINVAL, why, whylen, "record fields must be an "
+		    "object");
+	if (id == NULL && !json_is_string(json_object_get(fields, "msg_id")))
+		return db_fail(EINVAL, why, whylen, "record has no msg_id");
+	json_object_foreach((json_t *)fields, key, v) {
+		if (!in_list(db_record_keys, key) ||
+		    strcmp(key, "buffers") == 0 ||
+		    strcmp(key, "result_buffers") == 0)
+			return db_fail(EINVAL, why, whylen, "bad key '%s'",
+			    key);
+		if (json_is_null(v))
+			continue;
+		if (db_key_is_date(key) && (!json_is_string(v) ||
+		    ipp_iso_parse(json_string_value(v)) == -1))
+			return db_fail(EINVAL, why, whylen, "%s: bad date",
+			    key);
+		if (in_list(text_keys, key) && !json_is_string(v))
+			return db_fail(EINVAL, why, whylen, "%s: not text",
+			    key);
+	}
+	if (id != NULL && (v = json_object_get(fields, "msg_id")) != NULL &&
+	    (!json_is_string(v) || strcmp(json_string_value(v), id) != 0))
+		return db_fail(EINVAL, why, whylen, "update cannot change "
+		    "msg_id of '%s'", id);
 	return 0;
+}
+
+void
+db_usage_init(struct db_usage *u, const struct db_config *cfg)
+{
+	u->nrec = 0;
+	u->bytes = 0;
+	u->record_limit = cfg != NULL ? cfg->record_limit : 0;
+	u->size_limit = cfg != NULL ? cfg->size_limit : 0;
+}
+
+void
+db_usage_targets(const struct db_usage *u, long *nrec, long long *bytes)
+{
+	*nrec = LONG_MAX;
+	*bytes = LLONG_MAX;
+	if (u->record_limit > 0 && u->nrec > u->record_limit)
+		*nrec = u->record_limit - u->record_limit / 10;
+	if (u->size_limit > 0 && u->bytes > u->size_limit)
+		*bytes = u->size_limit - u->size_limit / 10;
+}
+
+void
+db_usage_stats(const struct db_usage *u, long *records, long long *bytes)
+{
+	if (records != NULL)
+		*records = u->nrec;
+	if (bytes != NULL)
+		*bytes = u->bytes;
 }
 
 const struct db_ops *

@@ -13,9 +13,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,79 +37,11 @@ struct memdb {
 	struct mem_rec		**bucket;
 	size_t			  nbucket;	/* a power of two */
 	struct mem_order	  order;
-	long			  nrec;
-	long long		  bytes;
-	long			  record_limit;
-	long long		  size_limit;
+	struct db_usage		  use;
 	/* Set while find() runs a callback: a write then could free the
 	 * record the iteration stands on. */
 	int			  busy;
 };
-
-/* Keys whose value must be a string or null (text columns in SQLite). */
-static const char *const text_keys[] = {
-	"msg_id", "client_uuid", "engine_uuid", "resubmitted", "queue",
-	"execute_input", "stdout", "stderr", NULL
-};
-
-static int __attribute__((format(printf, 4, 5)))
-fail(int err, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	errno = err;
-	return -1;
-}
-
-static int
-in_list(const char *const *list, const char *key)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(*list, key) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Reject what the SQLite backend could not store faithfully, so a record
- * means the same whichever backend holds it.  id, when not NULL, is the
- * msg_id an update addresses: fields may repeat it but not change it.
- */
-static int
-check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(fields))
-		return fail(EINVAL, why, whylen, "record fields must be an "
-		    "object");
-	if (id == NULL && !json_is_string(json_object_get(fields, "msg_id")))
-		return fail(EINVAL, why, whylen, "record has no msg_id");
-	json_object_foreach((json_t *)fields, key, v) {
-		if (!in_list(db_record_keys, key) ||
-		    strcmp(key, "buffers") == 0 ||
-		    strcmp(key, "result_buffers") == 0)
-			return fail(EINVAL, why, whylen, "bad key '%s'", key);
-		if (json_is_null(v))
-			continue;
-		if (db_key_is_date(key) && (!json_is_string(v) ||
-		    ipp_iso_parse(json_string_value(v)) == -1))
-			return fail(EINVAL, why, whylen, "%s: bad date", key);
-		if (in_list(text_keys, key) && !json_is_string(v))
-			return fail(EINVAL, why, whylen, "%s: not text", key);
-	}
-	if (id != NULL && (v = json_object_get(fields, "msg_id")) != NULL &&
-	    (!json_is_string(v) || strcmp(json_string_value(v), id) != 0))
-		return fail(EINVAL, why, whylen, "update cannot change msg_id "
-		    "of '%s'", id);
-	return 0;
-}
 
 static unsigned long
 hash_id(const char *s)
@@ -142,7 +72,7 @@ grow(struct memdb *m)
 	struct mem_rec **nb, *r, *next;
 	size_t n = m->nbucket * 2, i;
 
-	if ((size_t)m->nrec < m->nbucket ||
+	if ((size_t)m->use.nrec < m->nbucket ||
 	    (nb = calloc(n, sizeof(*nb))) == NULL)
 		return;
 	for (i = 0; i < m->nbucket; i++) {
@@ -198,8 +128,8 @@ unlink_rec(struct memdb *m, struct mem_rec **pp)
 
 	*pp = r->hnext;
 	TAILQ_REMOVE(&m->order, r, entry);
-	m->nrec--;
-	m->bytes -= r->bytes;
+	m->use.nrec--;
+	m->use.bytes -= r->bytes;
 	free_rec(r);
 }
 
@@ -211,13 +141,12 @@ mem_open(const struct db_config *cfg, char *why, size_t whylen)
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->bucket = calloc(64, sizeof(*m->bucket))) == NULL) {
 		free(m);
-		fail(ENOMEM, why, whylen, "out of memory");
+		db_fail(ENOMEM, why, whylen, "out of memory");
 		return NULL;
 	}
 	m->nbucket = 64;
 	TAILQ_INIT(&m->order);
-	m->record_limit = cfg != NULL ? cfg->record_limit : 0;
-	m->size_limit = cfg != NULL ? cfg->size_limit : 0;
+	db_usage_init(&m->use, cfg);
 	return m;
 }
 
@@ -246,8 +175,8 @@ mem_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	size_t i;
 
 	if (m->busy)
-		return fail(EBUSY, why, whylen, "put during find");
-	if (check_fields(rec->fields, NULL, why, whylen) == -1)
+		return db_fail(EBUSY, why, whylen, "put during find");
+	if (db_check_fields(rec->fields, NULL, why, whylen) == -1)
 		return -1;
 	id = json_string_value(json_object_get(rec->fields, "msg_id"));
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -285,11 +214,11 @@ mem_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	r->hnext = *pp;
 	*pp = r;
 	place(m, r);
-	m->nrec++;
-	m->bytes += r->bytes;
+	m->use.nrec++;
+	m->use.bytes += r->bytes;
 	return 0;
 nomem:
-	return fail(ENOMEM, why, whylen, "out of memory storing '%s'", id);
+	return db_fail(ENOMEM, why, whylen, "out of memory storing '%s'", id);
 }
 
 static int
@@ -303,11 +232,12 @@ mem_update(void *h, const char *msg_id, const json_t *fields,
 	size_t oldr;
 
 	if (m->busy)
-		return fail(EBUSY, why, whylen, "update during find");
-	if (fields != NULL && check_fields(fields, msg_id, why, whylen) == -1)
+		return db_fail(EBUSY, why, whylen, "update during find");
+	if (fields != NULL &&
+	    db_check_fields(fields, msg_id, why, whylen) == -1)
 		return -1;
 	if ((r = *slot(m, msg_id, hash_id(msg_id))) == NULL)
-		return fail(ENOENT, why, whylen, "no such msg_id '%s'",
+		return db_fail(ENOENT, why, whylen, "no such msg_id '%s'",
 		    msg_id);
 	if (fields != NULL) {
 		/* A shallow copy shares the untouched values with the old
@@ -337,7 +267,7 @@ mem_update(void *h, const char *msg_id, const json_t *fields,
 		db_bufs_release(&r->rec.result_buffers);
 		r->rec.result_buffers = nb;
 		r->bytes = r->bytes - oldr + db_bufs_size(&nb);
-		m->bytes = m->bytes - oldr + db_bufs_size(&nb);
+		m->use.bytes = m->use.bytes - oldr + db_bufs_size(&nb);
 	}
 	if (fetched >= 0)
 		r->rec.fetched = fetched != 0;
@@ -345,7 +275,7 @@ mem_update(void *h, const char *msg_id, const json_t *fields,
 nomem:
 	json_decref(merged);
 	json_decref(add);
-	return fail(ENOMEM, why, whylen, "out of memory updating '%s'",
+	return db_fail(ENOMEM, why, whylen, "out of memory updating '%s'",
 	    msg_id);
 }
 
@@ -357,11 +287,11 @@ mem_get(void *h, const char *msg_id, struct db_record *out, char *why,
 	struct mem_rec *r;
 
 	if ((r = *slot(m, msg_id, hash_id(msg_id))) == NULL)
-		return fail(ENOENT, why, whylen, "no such msg_id '%s'",
+		return db_fail(ENOENT, why, whylen, "no such msg_id '%s'",
 		    msg_id);
 	if (db_record_copy(out, &r->rec) == -1)
-		return fail(ENOMEM, why, whylen, "out of memory copying '%s'",
-		    msg_id);
+		return db_fail(ENOMEM, why, whylen,
+		    "out of memory copying '%s'", msg_id);
 	return 0;
 }
 
@@ -373,7 +303,7 @@ mem_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 	struct mem_rec *r;
 
 	if (m->busy)
-		return fail(EBUSY, why, whylen, "find during find");
+		return db_fail(EBUSY, why, whylen, "find during find");
 	if (db_query_check(query, why, whylen) == -1)
 		return -1;
 	m->busy = 1;
@@ -393,9 +323,9 @@ mem_drop(void *h, const char *msg_id, char *why, size_t whylen)
 	struct mem_rec **pp;
 
 	if (m->busy)
-		return fail(EBUSY, why, whylen, "drop during find");
+		return db_fail(EBUSY, why, whylen, "drop during find");
 	if (*(pp = slot(m, msg_id, hash_id(msg_id))) == NULL)
-		return fail(ENOENT, why, whylen, "no such msg_id '%s'",
+		return db_fail(ENOENT, why, whylen, "no such msg_id '%s'",
 		    msg_id);
 	unlink_rec(m, pp);
 	return 0;
@@ -415,30 +345,26 @@ mem_commit(void *h)
 
 /*
  * Drop the oldest records that nobody can still ask for (completed and
- * delivered) until the store is ~10% under each limit it exceeded, so a
- * full store is not culled again on every put.  Pending or undelivered
- * records are never dropped, even when that leaves the store over its
- * limits.
+ * delivered) until the store is down to db_usage_targets.  Pending or
+ * undelivered records are never dropped, even when that leaves the store
+ * over its limits.
  */
 static long
 mem_cull(void *h)
 {
 	struct memdb *m = h;
 	struct mem_rec *r, *next;
-	long target_n = LONG_MAX, culled = 0;
-	long long target_b = LLONG_MAX;
+	long target_n, culled = 0;
+	long long target_b;
 	const json_t *done;
 
 	if (m->busy) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (m->record_limit > 0 && m->nrec > m->record_limit)
-		target_n = m->record_limit - m->record_limit / 10;
-	if (m->size_limit > 0 && m->bytes > m->size_limit)
-		target_b = m->size_limit - m->size_limit / 10;
+	db_usage_targets(&m->use, &target_n, &target_b);
 	for (r = TAILQ_FIRST(&m->order); r != NULL &&
-	    (m->nrec > target_n || m->bytes > target_b); r = next) {
+	    (m->use.nrec > target_n || m->use.bytes > target_b); r = next) {
 		next = TAILQ_NEXT(r, entry);
 		done = json_object_get(r->rec.fields, "completed");
 		if (!r->rec.fetched || done == NULL || json_is_null(done))
@@ -454,10 +380,7 @@ mem_stats(void *h, long *records, long long *bytes)
 {
 	struct memdb *m = h;
 
-	if (records != NULL)
-		*records = m->nrec;
-	if (bytes != NULL)
-		*bytes = m->bytes;
+	db_usage_stats(&m->use, records, bytes);
 }
 
 const struct db_ops db_memory_ops = {

@@ -14,8 +14,6 @@
  * a commit costs no fsync and a crash loses at most the last batches.
  */
 #include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,26 +154,9 @@ static const struct {
 struct sqldb {
 	sqlite3		*db;
 	sqlite3_stmt	*st[S_COUNT];
-	long		 nrec;		/* kept in step with the table */
-	long long	 bytes;
-	long		 record_limit;
-	long long	 size_limit;
+	struct db_usage	 use;		/* kept in step with the table */
 	int		 busy;		/* inside a find() callback */
 };
-
-static int __attribute__((format(printf, 4, 5)))
-fail(int err, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	errno = err;
-	return -1;
-}
 
 /* Statements borrow the caller's strings (SQLITE_STATIC): drop the
  * bindings as soon as a statement is done with them. */
@@ -234,8 +215,8 @@ load_totals(struct sqldb *s, char *why, size_t whylen)
 
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
 		return sqlfail(s, st, rc, "counting records", why, whylen);
-	s->nrec = sqlite3_column_int64(st, 0);
-	s->bytes = (long long)sqlite3_column_double(st, 1);
+	s->use.nrec = sqlite3_column_int64(st, 0);
+	s->use.bytes = (long long)sqlite3_column_double(st, 1);
 	done(st);
 	return 0;
 }
@@ -405,44 +386,11 @@ rowfail(sqlite3_stmt *st, char *why, size_t whylen)
 	const char *id = (const char *)sqlite3_column_text(st, 0);
 	int err = errno;
 
-	fail(err, why, whylen, "reading record '%s': %s", id ? id : "?",
+	db_fail(err, why, whylen, "reading record '%s': %s", id ? id : "?",
 	    err == EBADMSG ? "corrupt row" : strerror(err));
 	done(st);
 	errno = err;
 	return -1;
-}
-
-/* As in db_memory.c: only what the columns can hold faithfully. */
-static int
-check_fields(const json_t *fields, const char *id, char *why, size_t whylen)
-{
-	const char *key;
-	json_t *v;
-	int i;
-
-	if (!json_is_object(fields))
-		return fail(EINVAL, why, whylen, "record is not an object");
-	if (id == NULL && !json_is_string(json_object_get(fields, "msg_id")))
-		return fail(EINVAL, why, whylen, "record has no msg_id");
-	json_object_foreach((json_t *)fields, key, v) {
-		for (i = 0; i < NFIELD; i++)
-			if (strcmp(key, cols[i].name) == 0)
-				break;
-		if (i == NFIELD)
-			return fail(EINVAL, why, whylen, "bad key '%s'", key);
-		if (json_is_null(v) || cols[i].kind == K_JSON)
-			continue;
-		if (!json_is_string(v))
-			return fail(EINVAL, why, whylen, "%s: not text", key);
-		if (cols[i].kind == K_DATE &&
-		    ipp_iso_parse(json_string_value(v)) == -1)
-			return fail(EINVAL, why, whylen, "%s: bad date", key);
-	}
-	if (id != NULL && (v = json_object_get(fields, "msg_id")) != NULL &&
-	    (!json_is_string(v) || strcmp(json_string_value(v), id) != 0))
-		return fail(EINVAL, why, whylen, "update cannot change msg_id "
-		    "of '%s'", id);
-	return 0;
 }
 
 /*
@@ -470,7 +418,7 @@ seek(struct sqldb *s, const char *msg_id, int must, long long *bytes,
 	if (rc != SQLITE_DONE)
 		return sqlfail(s, st, rc, "looking up msg_id", why, whylen);
 	done(st);
-	return must ? fail(ENOENT, why, whylen, "no such msg_id '%s'",
+	return must ? db_fail(ENOENT, why, whylen, "no such msg_id '%s'",
 	    msg_id) : 0;
 }
 
@@ -484,15 +432,15 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 	int rc, i;
 
 	if (cfg == NULL || cfg->path == NULL) {
-		fail(EINVAL, why, whylen, "sqlite backend needs a file path");
+		db_fail(EINVAL, why, whylen,
+		    "sqlite backend needs a file path");
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		fail(ENOMEM, why, whylen, "out of memory");
+		db_fail(ENOMEM, why, whylen, "out of memory");
 		return NULL;
 	}
-	s->record_limit = cfg->record_limit;
-	s->size_limit = cfg->size_limit;
+	db_usage_init(&s->use, cfg);
 	what = cfg->path;
 	if ((rc = sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
@@ -548,8 +496,8 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	int found, rc;
 
 	if (s->busy)
-		return fail(EBUSY, why, whylen, "put during find");
-	if (check_fields(rec->fields, NULL, why, whylen) == -1)
+		return db_fail(EBUSY, why, whylen, "put during find");
+	if (db_check_fields(rec->fields, NULL, why, whylen) == -1)
 		return -1;
 	id = json_string_value(json_object_get(rec->fields, "msg_id"));
 	if ((found = seek(s, id, 0, &old, why, whylen)) == -1)
@@ -558,8 +506,8 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	    &rec->result_buffers);
 	if (run(s, st, rc, "storing record", why, whylen) == -1)
 		return -1;
-	s->nrec += !found;
-	s->bytes += db_bufs_size(&rec->buffers) +
+	s->use.nrec += !found;
+	s->use.bytes += db_bufs_size(&rec->buffers) +
 	    db_bufs_size(&rec->result_buffers) - old;
 	return 0;
 }
@@ -575,8 +523,9 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 	int rc;
 
 	if (s->busy)
-		return fail(EBUSY, why, whylen, "update during find");
-	if (fields != NULL && check_fields(fields, msg_id, why, whylen) == -1)
+		return db_fail(EBUSY, why, whylen, "update during find");
+	if (fields != NULL &&
+	    db_check_fields(fields, msg_id, why, whylen) == -1)
 		return -1;
 	if (seek(s, msg_id, 1, NULL, why, whylen) == -1)
 		return -1;
@@ -591,7 +540,7 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 	if (fields != NULL &&
 	    json_object_update(merged, (json_t *)fields) == -1) {
 		json_decref(merged);
-		return fail(ENOMEM, why, whylen, "out of memory updating "
+		return db_fail(ENOMEM, why, whylen, "out of memory updating "
 		    "'%s'", msg_id);
 	}
 	rc = run(s, st, bind_row(st, merged, fetched, NULL, rbufs),
@@ -600,7 +549,7 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 	if (rc == -1)
 		return -1;
 	if (rbufs != NULL)
-		s->bytes += db_bufs_size(rbufs) - oldr;
+		s->use.bytes += db_bufs_size(rbufs) - oldr;
 	return 0;
 }
 
@@ -652,7 +601,7 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 	int rc, stop = 0;
 
 	if (s->busy)
-		return fail(EBUSY, why, whylen, "find during find");
+		return db_fail(EBUSY, why, whylen, "find during find");
 	if (db_query_check(query, why, whylen) == -1)
 		return -1;
 	/* Without the ids (or memory for them) the full scan still gives
@@ -694,14 +643,14 @@ sq_drop(void *h, const char *msg_id, char *why, size_t whylen)
 	long long old;
 
 	if (s->busy)
-		return fail(EBUSY, why, whylen, "drop during find");
+		return db_fail(EBUSY, why, whylen, "drop during find");
 	if (seek(s, msg_id, 1, &old, why, whylen) == -1)
 		return -1;
 	if (run(s, st, sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC),
 	    "dropping record", why, whylen) == -1)
 		return -1;
-	s->nrec--;
-	s->bytes -= old;
+	s->use.nrec--;
+	s->use.bytes -= old;
 	return 0;
 }
 
@@ -738,18 +687,15 @@ sq_cull(void *h)
 {
 	struct sqldb *s = h;
 	sqlite3_stmt *st = s->st[S_CULLABLE];
-	long target_n = LONG_MAX, n = s->nrec, k = 0;
-	long long target_b = LLONG_MAX, b = s->bytes;
+	long target_n, n = s->use.nrec, k = 0;
+	long long target_b, b = s->use.bytes;
 	int rc = SQLITE_ROW;
 
 	if (s->busy) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (s->record_limit > 0 && s->nrec > s->record_limit)
-		target_n = s->record_limit - s->record_limit / 10;
-	if (s->size_limit > 0 && s->bytes > s->size_limit)
-		target_b = s->size_limit - s->size_limit / 10;
+	db_usage_targets(&s->use, &target_n, &target_b);
 	while ((n > target_n || b > target_b) &&
 	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		b -= sqlite3_column_int64(st, 0);
@@ -764,8 +710,8 @@ sq_cull(void *h)
 	st = s->st[S_CULL];
 	if (run(s, st, sqlite3_bind_int64(st, 1, k), "culling", NULL, 0) == -1)
 		return -1;
-	s->nrec = n;
-	s->bytes = b;
+	s->use.nrec = n;
+	s->use.bytes = b;
 	return k;
 }
 
@@ -774,10 +720,7 @@ sq_stats(void *h, long *records, long long *bytes)
 {
 	struct sqldb *s = h;
 
-	if (records != NULL)
-		*records = s->nrec;
-	if (bytes != NULL)
-		*bytes = s->bytes;
+	db_usage_stats(&s->use, records, bytes);
 }
 
 const struct db_ops db_sqlite_ops = {

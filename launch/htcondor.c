@@ -42,15 +42,5 @@ static const struct batch_system htcondor_system = {
 	    "queue 1\n",
 };
 
-const struct launcher htcondor_launcher = {
-	.name = "htcondor",
-	.engine_class =
-	    "ipyparallel.cluster.launcher.HTCondorEngineSetLauncher",
-	.controller_class =
-	    "ipyparallel.cluster.launcher.HTCondorControllerLauncher",
-	.classes = { "HTCondorEngineSetLauncher", "HTCondorLauncher",
-	    "BatchSystemLauncher", NULL },
-	.start_engines = batch_start_engines,
-	.start_controller = batch_start_controller,
-	.batch = &htcondor_system,
-};
+const struct launcher htcondor_launcher =
+    BATCH_LAUNCHER("htcondor", "HTCondor", htcondor_system);

@@ -67,6 +67,40 @@ struct launcher {
 	const struct batch_system *batch;	/* NULL: not a batch system */
 };
 
+/*
+ * The launcher of a batch system, all of whose names derive from the
+ * system's class-name stem ("PBS": PBSEngineSetLauncher, PBSLauncher...),
+ * as ipyparallel's do; batch.c builds the controller's classes the same
+ * way.  sys is the backend's struct batch_system.
+ */
+#define BATCH_LAUNCHER(lname, stem, sys) {				\
+	.name = lname,							\
+	.engine_class =							\
+	    "ipyparallel.cluster.launcher." stem "EngineSetLauncher",	\
+	.controller_class =						\
+	    "ipyparallel.cluster.launcher." stem "ControllerLauncher",	\
+	.classes = { stem "EngineSetLauncher", stem "Launcher",		\
+	    "BatchSystemLauncher", NULL },				\
+	.start_engines = batch_start_engines,				\
+	.start_controller = batch_start_controller,			\
+	.batch = &(sys),						\
+}
+
+/*
+ * The end of a shell engine script for systems that start one process
+ * per job (PBS, SGE, LSF): {n} engines in the background, and a TERM to
+ * the job (qdel, bkill) passed on to them rather than leaving them
+ * running without their job.
+ */
+#define BATCH_ENGINE_LOOP						\
+	"trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM\n"		\
+	"i=0\n"								\
+	"while [ $i -lt {n} ]; do\n"					\
+	"\t{program_and_args} &\n"					\
+	"\ti=$((i + 1))\n"						\
+	"done\n"							\
+	"wait\n"
+
 /* A set of engines being started by this run. */
 struct eset {
 	char		 id[64];

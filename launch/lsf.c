@@ -27,13 +27,7 @@ static const struct batch_system lsf_system = {
 	    "#BSUB -n {n}\n"
 	    "#BSUB -o {output_file}\n"
 	    "{queue_directive}\n"
-	    "trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM\n"
-	    "i=0\n"
-	    "while [ $i -lt {n} ]; do\n"
-	    "\t{program_and_args} &\n"
-	    "\ti=$((i + 1))\n"
-	    "done\n"
-	    "wait\n",
+	    BATCH_ENGINE_LOOP,
 	.controller_template =
 	    "#!/bin/sh\n"
 	    "#BSUB -J ipcontroller\n"
@@ -43,15 +37,5 @@ static const struct batch_system lsf_system = {
 	    "exec {program_and_args}\n",
 };
 
-const struct launcher lsf_launcher = {
-	.name = "lsf",
-	.engine_class =
-	    "ipyparallel.cluster.launcher.LSFEngineSetLauncher",
-	.controller_class =
-	    "ipyparallel.cluster.launcher.LSFControllerLauncher",
-	.classes = { "LSFEngineSetLauncher", "LSFLauncher",
-	    "BatchSystemLauncher", NULL },
-	.start_engines = batch_start_engines,
-	.start_controller = batch_start_controller,
-	.batch = &lsf_system,
-};
+const struct launcher lsf_launcher =
+    BATCH_LAUNCHER("lsf", "LSF", lsf_system);

@@ -26,13 +26,7 @@ static const struct batch_system pbs_system = {
 	    "#PBS -j oe\n"
 	    "#PBS -o {output_file}\n"
 	    "{queue_directive}\n"
-	    "trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM\n"
-	    "i=0\n"
-	    "while [ $i -lt {n} ]; do\n"
-	    "\t{program_and_args} &\n"
-	    "\ti=$((i + 1))\n"
-	    "done\n"
-	    "wait\n",
+	    BATCH_ENGINE_LOOP,
 	.controller_template =
 	    "#!/bin/sh\n"
 	    "#PBS -N ipcontroller\n"
@@ -42,15 +36,5 @@ static const struct batch_system pbs_system = {
 	    "exec {program_and_args}\n",
 };
 
-const struct launcher pbs_launcher = {
-	.name = "pbs",
-	.engine_class =
-	    "ipyparallel.cluster.launcher.PBSEngineSetLauncher",
-	.controller_class =
-	    "ipyparallel.cluster.launcher.PBSControllerLauncher",
-	.classes = { "PBSEngineSetLauncher", "PBSLauncher",
-	    "BatchSystemLauncher", NULL },
-	.start_engines = batch_start_engines,
-	.start_controller = batch_start_controller,
-	.batch = &pbs_system,
-};
+const struct launcher pbs_launcher =
+    BATCH_LAUNCHER("pbs", "PBS", pbs_system);

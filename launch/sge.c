@@ -26,13 +26,7 @@ static const struct batch_system sge_system = {
 	    "#$ -j y\n"
 	    "#$ -o {output_file}\n"
 	    "{queue_directive}\n"
-	    "trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM\n"
-	    "i=0\n"
-	    "while [ $i -lt {n} ]; do\n"
-	    "\t{program_and_args} &\n"
-	    "\ti=$((i + 1))\n"
-	    "done\n"
-	    "wait\n",
+	    BATCH_ENGINE_LOOP,
 	.controller_template =
 	    "#!/bin/sh\n"
 	    "#$ -N ipcontroller\n"
@@ -43,15 +37,5 @@ static const struct batch_system sge_system = {
 	    "exec {program_and_args}\n",
 };
 
-const struct launcher sge_launcher = {
-	.name = "sge",
-	.engine_class =
-	    "ipyparallel.cluster.launcher.SGEEngineSetLauncher",
-	.controller_class =
-	    "ipyparallel.cluster.launcher.SGEControllerLauncher",
-	.classes = { "SGEEngineSetLauncher", "SGELauncher",
-	    "BatchSystemLauncher", NULL },
-	.start_engines = batch_start_engines,
-	.start_controller = batch_start_controller,
-	.batch = &sge_system,
-};
+const struct launcher sge_launcher =
+    BATCH_LAUNCHER("sge", "SGE", sge_system);

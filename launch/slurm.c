@@ -37,15 +37,5 @@ static const struct batch_system slurm_system = {
 	    "exec {program_and_args}\n",
 };
 
-const struct launcher slurm_launcher = {
-	.name = "slurm",
-	.engine_class =
-	    "ipyparallel.cluster.launcher.SlurmEngineSetLauncher",
-	.controller_class =
-	    "ipyparallel.cluster.launcher.SlurmControllerLauncher",
-	.classes = { "SlurmEngineSetLauncher", "SlurmLauncher",
-	    "BatchSystemLauncher", NULL },
-	.start_engines = batch_start_engines,
-	.start_controller = batch_start_controller,
-	.batch = &slurm_system,
-};
+const struct launcher slurm_launcher =
+    BATCH_LAUNCHER("slurm", "Slurm", slurm_system);

@@ -8,10 +8,6 @@
 mount_ippfs
 cd "$MNT" || exit 1
 PP=$T_TOP/tools/ppoll
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
 # is WHAT EXPECTED CMD...: the output of CMD equals EXPECTED
 is() {
 	local what=$1 want=$2 got

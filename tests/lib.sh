@@ -70,6 +70,13 @@ wait_for() {
 	done
 }
 
+# ok WHAT / no WHAT / check WHAT CMD...: report a check and go on; a test
+# built of them ends with "exit $fail", failing if any check did.
+fail=0
+ok() { echo "ok - $*"; }
+no() { echo "not ok - $*"; fail=1; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+
 need_python_ipp() {
 	$PY -c 'import ipyparallel' 2>/dev/null ||
 	    skip "python3-ipyparallel is not installed"
@@ -143,6 +150,16 @@ mount_ippfs() {
 	    { cat "$T_DIR/ippfs.log"; exit 1; }
 }
 
+# ippfs_cluster N: hubd, N engined engines registered, and ippfs mounted
+# on MNT, the working directory from then on.
+ippfs_cluster() {
+	start_hubd
+	start_engined "$1"
+	wait_engines "$1" || exit 1
+	mount_ippfs
+	cd "$MNT" || exit 1
+}
+
 # --- launch (t3xxx) ---------------------------------------------------
 # launch_cmd ARGS...: our ipcluster on the test profile.  launch_pids:
 # the PIDs recorded in the cluster's pid file (read before stopping).
@@ -160,6 +177,61 @@ pids_gone() {
 		st=$(ps -o stat= -p "$p" 2>/dev/null) || continue
 		case "$st" in Z*) ;; *) echo "# pid $p still running ($st)"; return 1 ;; esac
 	done
+}
+
+# batch_up SYSTEM: the private batch system of tests/setup/SYSTEM-up.sh,
+# in BATCH_DIR=$T_DIR/SYSTEM, taken down by SYSTEM-down.sh at exit.
+# Skips when SYSTEM-up.sh does (77); any other failure ends the test.
+batch_up() {
+	local sys=$1 rc
+	BATCH_DIR=$T_DIR/$sys
+	"$T_TOP/tests/setup/$sys-up.sh" "$BATCH_DIR" >"$T_DIR/$sys-up.log" 2>&1
+	rc=$?
+	[ $rc -eq 77 ] && skip "$(tail -1 "$T_DIR/$sys-up.log")"
+	# shellcheck disable=SC2064
+	trap "\"\$T_TOP/tests/setup/$sys-down.sh\" \"\$BATCH_DIR\"; t_cleanup" EXIT
+	[ $rc -eq 0 ] || { cat "$T_DIR/$sys-up.log"; echo "not ok - $sys-up"; exit 1; }
+}
+
+# job_task N SECONDS VAR WHAT: wait up to SECONDS for N engines, run a
+# task on each that reads the environment variable VAR its batch job
+# sets, and fail unless every engine has it ("inside WHAT <value>").
+job_task() {
+	$PY - "$PROFILE" "$@" <<'PYEOF'
+import sys, ipyparallel as ipp
+n, secs, var, what = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
+c.wait_for_engines(n, timeout=secs)
+r = c[:].apply_sync(lambda v: __import__("os").environ.get(v), var)
+assert all(r), r
+print("ok - %d engines ran a task inside %s %s" % (len(r), what, r[0]))
+c.close()
+PYEOF
+}
+
+# first_job_id: the batch job id of the first engine set of the cluster.
+first_job_id() {
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(list(d["engines"]["sets"].values())[0]["state"]["job_id"])' \
+	    "$PROFILE/security/cluster-.json"
+}
+
+# launch_stop: "launch stop", then every PID the pid file listed has exited.
+launch_stop() {
+	local pids
+	pids=$(launch_pids)
+	launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; return 1; }
+	# shellcheck disable=SC2086
+	pids_gone $pids
+}
+
+# batch_second_job: the 2 engines of the cluster's first job run a task
+# ("task N", defined by the test), "launch engines -n 1" adds a second
+# job, and then 3 engines do.
+batch_second_job() {
+	task 2 || return 1
+	launch_cmd engines -n 1 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; return 1; }
+	task 3 || return 1
+	echo "ok - engines -n 1 added a second job"
 }
 
 # gone PID: the process has exited (a zombie counts as gone).

@@ -8,41 +8,20 @@
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to run slurmd"
-SL=$T_DIR/slurm
-"$T_TOP/tests/setup/slurm-up.sh" "$SL" >"$T_DIR/slurm-up.log" 2>&1
-rc=$?
-[ $rc -eq 77 ] && skip "$(tail -1 "$T_DIR/slurm-up.log")"
-trap '"$T_TOP/tests/setup/slurm-down.sh" "$SL"; t_cleanup' EXIT
-[ $rc -eq 0 ] || { cat "$T_DIR/slurm-up.log"; echo "not ok - slurm-up"; exit 1; }
+batch_up slurm
+SL=$BATCH_DIR
 export SLURM_CONF=$SL/slurm.conf
 echo "ok - private Slurm is up"
 
-task() {
-	$PY - "$PROFILE" "$1" <<'PYEOF'
-import sys, ipyparallel as ipp
-c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
-c.wait_for_engines(int(sys.argv[2]), timeout=30)
-r = c[:].apply_sync(lambda: __import__("os").environ.get("SLURM_JOB_ID"))
-assert all(r), r
-print("ok - %d engines ran a task inside Slurm job %s" % (len(r), r[0]))
-c.close()
-PYEOF
-}
+task() { job_task "$1" 30 SLURM_JOB_ID "Slurm job"; }
 
 launch_cmd start -n 2 --daemonize --engines slurm --timeout=120 \
     --SlurmEngineSetLauncher.queue=debug >"$T_DIR/out" 2>&1 ||
     { cat "$T_DIR/out"; tail "$SL"/log/*.log; echo "not ok - start --engines slurm"; exit 1; }
-job=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(list(d["engines"]["sets"].values())[0]["state"]["job_id"])' \
-    "$PROFILE/security/cluster-.json")
+job=$(first_job_id)
 echo "ok - 2 engines in Slurm job $job"
-task 2 || exit 1
-launch_cmd engines -n 1 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; exit 1; }
-task 3 || exit 1
-echo "ok - engines -n 1 added a second job"
-pids=$(launch_pids)
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
-# shellcheck disable=SC2086
-pids_gone $pids || exit 1
+batch_second_job || exit 1
+launch_stop || exit 1
 no_jobs() { [ -z "$(squeue -h -o %i)" ]; }
 wait_for 20 no_jobs || { squeue; echo "not ok - jobs left"; exit 1; }
 no_engines() { ! pgrep -f -- "[e]ngined --profile-dir=$PROFILE" >/dev/null; }

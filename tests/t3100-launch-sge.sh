@@ -10,26 +10,11 @@
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to run sge_execd"
-SG=$T_DIR/sge
-"$T_TOP/tests/setup/sge-up.sh" "$SG" >"$T_DIR/sge-up.log" 2>&1
-rc=$?
-[ $rc -eq 77 ] && skip "$(tail -1 "$T_DIR/sge-up.log")"
-trap '"$T_TOP/tests/setup/sge-down.sh" "$SG"; t_cleanup' EXIT
-[ $rc -eq 0 ] || { cat "$T_DIR/sge-up.log"; echo "not ok - sge-up"; exit 1; }
+batch_up sge
 export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
 echo "ok - private Grid Engine is up"
 
-task() {
-	$PY - "$PROFILE" "$1" <<'PYEOF'
-import sys, ipyparallel as ipp
-c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
-c.wait_for_engines(int(sys.argv[2]), timeout=60)
-r = c[:].apply_sync(lambda: __import__("os").environ.get("JOB_ID"))
-assert all(r), r
-print("ok - %d engines ran a task inside Grid Engine job %s" % (len(r), r[0]))
-c.close()
-PYEOF
-}
+task() { job_task "$1" 60 JOB_ID "Grid Engine job"; }
 no_jobs() { [ -z "$(qstat 2>/dev/null)" ]; }
 no_engines() { ! pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" >/dev/null; }
 no_hubd() { ! pgrep -f -- "^$T_TOP/hubd/hubd --profile-dir=$PROFILE" >/dev/null; }
@@ -38,14 +23,8 @@ launch_cmd start -n 2 --daemonize --engines sge --timeout=120 \
     --SGEEngineSetLauncher.queue=all.q >"$T_DIR/out" 2>&1 ||
     { cat "$T_DIR/out"; qstat -f; echo "not ok - start --engines sge"; exit 1; }
 echo "ok - 2 engines in a Grid Engine job"
-task 2 || exit 1
-launch_cmd engines -n 1 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; exit 1; }
-task 3 || exit 1
-echo "ok - engines -n 1 added a second job"
-pids=$(launch_pids)
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
-# shellcheck disable=SC2086
-pids_gone $pids || exit 1
+batch_second_job || exit 1
+launch_stop || exit 1
 wait_for 30 no_jobs || { qstat; echo "not ok - jobs left"; exit 1; }
 wait_for 10 no_engines || { echo "not ok - engines left"; exit 1; }
 echo "ok - stop deleted the jobs; no engine left"

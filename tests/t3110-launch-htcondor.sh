@@ -19,21 +19,9 @@ chmod 755 "$T_DIR"
 launch_cmd start -n 2 --daemonize --engines htcondor --timeout=180 >"$T_DIR/out" 2>&1 ||
     { cat "$T_DIR/out"; condor_q; echo "not ok - start --engines htcondor"; exit 1; }
 echo "ok - 2 engines in an HTCondor job"
-$PY - "$PROFILE" <<'PYEOF' || exit 1
-import sys, ipyparallel as ipp
-c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
-c.wait_for_engines(2, timeout=60)
-r = c[:].apply_sync(lambda: __import__("os").environ.get("_CONDOR_JOB_AD"))
-assert all(r), r
-print("ok - the engines ran a task inside HTCondor")
-c.close()
-PYEOF
-job=$($PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(list(d["engines"]["sets"].values())[0]["state"]["job_id"])' \
-    "$PROFILE/security/cluster-.json")
-pids=$(launch_pids)
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
-# shellcheck disable=SC2086
-pids_gone $pids || exit 1
+job_task 2 60 _CONDOR_JOB_AD "HTCondor, job ad" || exit 1
+job=$(first_job_id)
+launch_stop || exit 1
 no_job() { [ -z "$(condor_q "$job" -af JobStatus 2>/dev/null)" ]; }
 wait_for 60 no_job || { condor_q; echo "not ok - job $job left"; exit 1; }
 echo "ok - stop removed job $job"

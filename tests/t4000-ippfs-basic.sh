@@ -4,15 +4,7 @@
 # (signals, O_NONBLOCK), and unmounting with fusermount3 -u.
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
-start_hubd
-start_engined 2
-wait_engines 2 || exit 1
-mount_ippfs
-cd "$MNT" || exit 1
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+ippfs_cluster 2
 
 check "root lists the tree" test "$(ls | tr '\n' ' ')" = "ctl engines errors events security status tasks "
 check "status counts engines" grep -qx 'engines 2' status

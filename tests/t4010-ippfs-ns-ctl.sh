@@ -5,15 +5,7 @@
 # history seen again after a remount.
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
-start_hubd
-start_engined 2
-wait_engines 2 || exit 1
-mount_ippfs
-cd "$MNT" || exit 1
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+ippfs_cluster 2
 ns=engines/0/ns
 
 echo 41 > $ns/x

@@ -10,10 +10,6 @@ start_ipengines 2
 wait_engines 2 60 || exit 1
 mount_ippfs
 cd "$MNT" || exit 1
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
 
 check "two engines" grep -qx 'engines 2' status
 exec 3<>engines/0/exec; printf 'print("hi"); 6 * 7\n' >&3; read -r id <&3; exec 3>&-

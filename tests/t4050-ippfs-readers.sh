@@ -5,15 +5,7 @@
 # timeout: 180
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
-start_hubd
-start_engined 3
-wait_engines 3 || exit 1
-mount_ippfs
-cd "$MNT" || exit 1
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+ippfs_cluster 3
 ms() { echo $(($(date +%s%N) / 1000000)); }
 submit() {
 	local id

@@ -7,9 +7,6 @@ start_hubd
 start_engined 3
 wait_engines 3 || exit 1
 mount_ippfs
-fail=0
-ok() { echo "ok - $*"; }
-no() { echo "not ok - $*"; fail=1; }
 ex=$T_TOP/examples
 
 for i in $(seq 300); do echo "the quick brown fox $i"; done > "$T_DIR/text"

@@ -31,7 +31,6 @@
  *
  * Output is "key value" lines for the bench scripts.
  */
-#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -45,6 +44,7 @@
 #include <unistd.h>
 
 #include "ipp.h"
+#include "lib/common.h"
 
 #define RING		(1 << 20)	/* send times of requests in flight */
 #define MAX_TARGETS	4096
@@ -90,14 +90,6 @@ struct lg {
 	double		 t_last;	/* last reply */
 };
 
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	quit = 1;
-}
-
 static void
 usage(void)
 {
@@ -119,31 +111,6 @@ usage(void)
 	exit(2);
 }
 
-
-static void *
-dealer_url(void *zctx, const char *url)
-{
-	void *z;
-	int zero = 0;
-
-	if ((z = zmq_socket(zctx, ZMQ_DEALER)) == NULL)
-		fatalx("zmq_socket: %s", zmq_strerror(errno));
-	zmq_setsockopt(z, ZMQ_SNDHWM, &zero, sizeof(zero));
-	zmq_setsockopt(z, ZMQ_RCVHWM, &zero, sizeof(zero));
-	zmq_setsockopt(z, ZMQ_LINGER, &zero, sizeof(zero));
-	if (zmq_connect(z, url) == -1)
-		fatalx("connect %s: %s", url, zmq_strerror(errno));
-	return z;
-}
-
-static void *
-dealer(struct lg *g, int port)
-{
-	char url[512];
-
-	ipp_conninfo_url(&g->ci, port, url, sizeof(url));
-	return dealer_url(g->zctx, url);
-}
 
 /* ------------------------------------------------------------- floor */
 
@@ -191,7 +158,7 @@ floor_child(const char *upstream, char *ep, size_t eplen)
 		_exit(1);
 	close(p[1]);
 	if (upstream != NULL) {
-		back = dealer_url(ctx, upstream);
+		back = tool_socket(ctx, ZMQ_DEALER, upstream);
 		zmq_proxy(front, back, NULL);
 		_exit(0);
 	}
@@ -236,12 +203,13 @@ wait_engines(struct lg *g)
 	const char *k;
 	double end = ipp_monotonic() + g->timeout, now;
 	char why[256];
-	void *reg = dealer(g, g->ci.registration);
+	void *reg = tool_socket_port(g->zctx, ZMQ_DEALER, &g->ci,
+	    g->ci.registration);
 	int n = -1;
 
 	ipp_frames_init(&out);
 	ipp_msg_init(&m);
-	while (!quit && (now = ipp_monotonic()) < end) {
+	while (!tool_quit && (now = ipp_monotonic()) < end) {
 		if (ipp_msg_build(&g->sess, &out, NULL, 0,
 		    "connection_request", NULL, NULL, NULL, NULL) == -1 ||
 		    ipp_frames_send(reg, &out, 0, 0) == -1)
@@ -425,7 +393,7 @@ run(struct lg *g)
 	g->t_measure = t0;
 	end = g->seconds > 0 ? t0 + g->seconds : 1e300;
 	ipp_frames_init(&fr);
-	while (!quit) {
+	while (!tool_quit) {
 		now = ipp_monotonic();
 		if (now >= end && g->done > g->warmup)
 			stop = 1;
@@ -455,9 +423,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "profile-dir", required_argument, NULL, 'p' },
-		{ "cluster-id", required_argument, NULL, 'c' },
+		TOOL_CONN_OPTS,
 		{ "queue", required_argument, NULL, 'Q' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, 'n' },
@@ -475,11 +441,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lg *g = xcalloc(1, sizeof(*g));
-	struct ipp_profile prof;
-	struct sigaction sa;
-	char file[1200] = "", why[256];
-	const char *pdir = NULL, *cid = NULL;
-	struct rusage ru;
+	struct tool_conn conn = { "", NULL, NULL };
 	json_t *jc;
 	double secs;
 	long measured;
@@ -491,16 +453,9 @@ main(int argc, char **argv)
 	g->timeout = 10;
 	g->settle = 0.1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (tool_conn_opt(&conn, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'f':
-			snprintf(file, sizeof(file), "%s", optarg);
-			break;
-		case 'p':
-			pdir = optarg;
-			break;
-		case 'c':
-			cid = optarg;
-			break;
 		case 'Q':
 			if (strcmp(optarg, "mux") == 0)
 				g->mux = 1;
@@ -563,22 +518,10 @@ main(int argc, char **argv)
 		snprintf(g->ci.key, sizeof(g->ci.key), "floor");
 		g->mux = 0;
 	} else {
-		if (file[0] == '\0') {
-			if (ipp_profile_init(&prof, pdir, NULL, cid, 0) == -1)
-				fatal("profile");
-			ipp_profile_connfile(&prof, "client", file,
-			    sizeof(file));
-		}
-		if (ipp_conninfo_load(file, &g->ci, why, sizeof(why)) == -1)
-			fatalx("%s: %s", file, why);
+		tool_connfile(&conn, "client", conn.file, sizeof(conn.file));
+		tool_conninfo_load(conn.file, &g->ci);
 	}
-	log_init("loadgen", LOG_LVL_INFO, NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tool_start("loadgen");
 
 	if (ipp_session_init(&g->sess, g->ci.key, NULL) == -1)
 		fatal("session");
@@ -603,7 +546,7 @@ main(int argc, char **argv)
 	if (!g->floor)
 		ipp_conninfo_url(&g->ci, g->mux ? g->ci.mux : g->ci.task,
 		    g->url, sizeof(g->url));
-	g->sock = dealer_url(g->zctx, g->url);
+	g->sock = tool_socket(g->zctx, ZMQ_DEALER, g->url);
 	zmq_setsockopt(g->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
 	/*
 	 * Let the connection come up before the clock starts.  With no
@@ -616,7 +559,6 @@ main(int argc, char **argv)
 	run(g);
 
 	floor_stop(g);
-	getrusage(RUSAGE_SELF, &ru);
 	secs = g->t_last - g->t_measure;
 	measured = g->done - g->warmup;
 	if (measured < 0)
@@ -634,10 +576,8 @@ main(int argc, char **argv)
 	printf("lat_p90_us %.1f\n", pct(g, 90));
 	printf("lat_p99_us %.1f\n", pct(g, 99));
 	printf("lat_max_us %.1f\n", g->nlat ? g->lat[g->nlat - 1] : 0.0);
-	/* our own cost, so a bench can tell whether we were the limit */
-	printf("cpu_s %.3f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	rc = g->inflight == 0 && !quit ? 0 : 1;
+	tool_print_cpu();
+	rc = g->inflight == 0 && !tool_quit ? 0 : 1;
 	zmq_close(g->sock);
 	zmq_ctx_term(g->zctx);
 	while (g->ntargets > 0)

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "ipp.h"
+#include "lib/common.h"
 
 #define ZMTP_GREETING	64	/* bytes of a ZMTP 3 greeting */
 #define HEART_OUTMAX	8192	/* unsent pongs beyond this are dropped */
@@ -156,14 +157,6 @@ struct sim {
 	double		 t_phase;	/* end of the registration phase */
 	double		 next_report;
 };
-
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	quit = 1;
-}
 
 static void
 usage(void)
@@ -908,30 +901,12 @@ resolve_heart(struct sim *s)
 	freeaddrinfo(ai);
 }
 
-static void *
-sub_socket(struct sim *s, int port)
-{
-	char url[512];
-	void *z;
-	int zero = 0;
-
-	if ((z = zmq_socket(s->zctx, ZMQ_SUB)) == NULL)
-		fatalx("zmq_socket: %s", zmq_strerror(errno));
-	zmq_setsockopt(z, ZMQ_RCVHWM, &zero, sizeof(zero));
-	zmq_setsockopt(z, ZMQ_LINGER, &zero, sizeof(zero));
-	zmq_setsockopt(z, ZMQ_SUBSCRIBE, "", 0);
-	ipp_conninfo_url(&s->ci, port, url, sizeof(url));
-	if (zmq_connect(z, url) == -1)
-		fatalx("connect %s: %s", url, zmq_strerror(errno));
-	return z;
-}
-
 static void
 setup(struct sim *s, const char *client_file)
 {
 	struct ipp_conninfo cc;
-	char url[512], why[256];
-	int i, zero = 0;
+	char why[256];
+	int i;
 
 	if (ipp_session_init(&s->sess, s->ci.key, NULL) == -1)
 		fatal("session");
@@ -942,23 +917,17 @@ setup(struct sim *s, const char *client_file)
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	resolve_heart(s);
-	s->ping = sub_socket(s, s->ci.hb_ping);
+	s->ping = tool_socket_port(s->zctx, ZMQ_SUB, &s->ci, s->ci.hb_ping);
 	if (client_file != NULL && ipp_conninfo_load(client_file, &cc, why,
 	    sizeof(why)) == 0 && cc.notification > 0)
-		s->notif = sub_socket(s, cc.notification);
+		s->notif = tool_socket_port(s->zctx, ZMQ_SUB, &s->ci,
+		    cc.notification);
 	else if (!s->quiet)
 		fprintf(stderr, "simengines: no client file: registration is "
 		    "not confirmed by notifications\n");
-	for (i = 0; i < s->nreg; i++) {
-		if ((s->reg[i] = zmq_socket(s->zctx, ZMQ_DEALER)) == NULL)
-			fatalx("zmq_socket: %s", zmq_strerror(errno));
-		zmq_setsockopt(s->reg[i], ZMQ_SNDHWM, &zero, sizeof(zero));
-		zmq_setsockopt(s->reg[i], ZMQ_RCVHWM, &zero, sizeof(zero));
-		zmq_setsockopt(s->reg[i], ZMQ_LINGER, &zero, sizeof(zero));
-		ipp_conninfo_url(&s->ci, s->ci.registration, url, sizeof(url));
-		if (zmq_connect(s->reg[i], url) == -1)
-			fatalx("connect %s: %s", url, zmq_strerror(errno));
-	}
+	for (i = 0; i < s->nreg; i++)
+		s->reg[i] = tool_socket_port(s->zctx, ZMQ_DEALER, &s->ci,
+		    s->ci.registration);
 	s->e = xcalloc((size_t)s->n, sizeof(*s->e));
 	s->npending = s->n;
 	s->toconnect = xcalloc((size_t)s->n, sizeof(int));
@@ -1004,7 +973,7 @@ run(struct sim *s)
 	now = ipp_monotonic();
 	s->next_report = now + s->report;
 	start_registrations(s, now);
-	while (!quit) {
+	while (!tool_quit) {
 		now = ipp_monotonic();
 		wake = now + 0.1;
 		if (s->report > 0 && s->next_report < wake)
@@ -1083,10 +1052,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
+		TOOL_CONN_OPTS,
 		{ "client-file", required_argument, NULL, 'C' },
-		{ "profile-dir", required_argument, NULL, 'p' },
-		{ "cluster-id", required_argument, NULL, 'c' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "concurrency", required_argument, NULL, 'j' },
 		{ "connects", required_argument, NULL, 'J' },
@@ -1101,11 +1068,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sim *s = xcalloc(1, sizeof(*s));
-	struct ipp_profile prof;
-	struct rusage ru;
-	struct sigaction sa;
-	char file[1200] = "", cfile[1200] = "", why[256], *p;
-	const char *pdir = NULL, *cid = NULL;
+	struct tool_conn conn = { "", NULL, NULL };
+	char cfile[1200] = "", *file = conn.file, *p;
 	double now, regtime;
 	int ch;
 
@@ -1116,21 +1080,14 @@ main(int argc, char **argv)
 	s->nreg = 4;
 	s->timeout = 60;
 	while ((ch = getopt_long(argc, argv, "n:hq", opts, NULL)) != -1) {
+		if (tool_conn_opt(&conn, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'n':
 			s->n = atoi(optarg);
 			break;
-		case 'f':
-			snprintf(file, sizeof(file), "%s", optarg);
-			break;
 		case 'C':
 			snprintf(cfile, sizeof(cfile), "%s", optarg);
-			break;
-		case 'p':
-			pdir = optarg;
-			break;
-		case 'c':
-			cid = optarg;
 			break;
 		case 'r':
 			s->rate = atof(optarg);
@@ -1171,28 +1128,17 @@ main(int argc, char **argv)
 	    s->nreg < 1 || s->nreg > MAX_REGSOCKS)
 		usage();
 	if (file[0] == '\0') {
-		if (ipp_profile_init(&prof, pdir, NULL, cid, 0) == -1)
-			fatal("profile");
-		ipp_profile_connfile(&prof, "engine", file, sizeof(file));
-		if (cfile[0] == '\0')
-			ipp_profile_connfile(&prof, "client", cfile,
-			    sizeof(cfile));
+		tool_connfile(&conn, "engine", file, sizeof(conn.file));
+		tool_connfile(&conn, "client", cfile, sizeof(cfile));
 	} else if (cfile[0] == '\0' && (p = strstr(file, "-engine.json")) !=
 	    NULL && strlen(p) == 12)
 		snprintf(cfile, sizeof(cfile), "%.*s-client.json",
 		    (int)(p - file), file);
-	if (ipp_conninfo_load(file, &s->ci, why, sizeof(why)) == -1)
-		fatalx("%s: %s", file, why);
+	tool_conninfo_load(file, &s->ci);
 	if (s->ci.hb_ping == 0 || s->ci.hb_pong == 0)
 		fatalx("%s is not an engine connection file", file);
-	log_init("simengines", LOG_LVL_INFO, NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tool_start("simengines");
+	/* hearts are plain sockets: a dead controller must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 
 	raise_fd_limit(s);
@@ -1217,9 +1163,7 @@ main(int argc, char **argv)
 	printf("requests %ld\n", s->requests);
 	printf("replies %ld\n", s->replies);
 	printf("bad %ld\n", s->bad);
-	getrusage(RUSAGE_SELF, &ru);
-	printf("cpu_s %.3f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	tool_print_cpu();
 	if (regtime >= 0)
 		printf("simengines: %d of %d engines registered in %.2f s; "
 		    "%ld still registered after %.1f s\n", s->n, s->n,
