@@ -30,6 +30,7 @@
 static double last_poll;
 static int poll_inflight;
 static double last_scan;
+static int tasks_cap;		/* slots allocated in fs.tasks */
 static int first_live;		/* fs.tasks[] below it are all over */
 
 const char *
@@ -75,8 +76,12 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 	t->state = T_QUEUED;
 	t->submitted = ipp_now();
 	t->code = xstrdup(code != NULL ? code : "");
-	fs.tasks = xrealloc(fs.tasks, (size_t)fs.ntasks + 1,
-	    sizeof(*fs.tasks));
+	/* doubling: one realloc per task was an mremap each past 16,000 */
+	if (fs.ntasks == tasks_cap) {
+		tasks_cap = tasks_cap ? tasks_cap * 2 : 1024;
+		fs.tasks = xrealloc(fs.tasks, (size_t)tasks_cap,
+		    sizeof(*fs.tasks));
+	}
 	fs.tasks[fs.ntasks++] = t;
 	if (msg_id == NULL)
 		t->state = T_DRAFT;

@@ -1,0 +1,275 @@
+#!/bin/bash
+# b-ippfs.sh - issue 4, acceptance item 3: ippfs against the Python
+# client, on hubd + two engined, and against a trivial FUSE file system.
+#
+#  (a) exec round trip: open engines/0/exec, write "6 * 7", read the task
+#      id, close, then cat tasks/ID/result (tools/fsbench exec); p50.
+#      Peer: DirectView.execute("6 * 7", silent=False, block=True) and
+#      wait_for_output() (bench/pyfs.py).
+#      Target p50 <= 500 us.
+#  (b) FS_TASKS tasks in one write to tasks/batch, then every
+#      tasks/ID/result read (fsbench batch); tasks/s, median of FS_REPEAT.
+#      Peer: as many LoadBalancedView.apply_async(f), every result
+#      awaited.  Target >= 20,000 tasks/s.  For context, tools/loadgen
+#      --execute "6 * 7" (window 256) through the same hubd and engines,
+#      what they allow a C client without ippfs, is printed as INFO, and
+#      the CPU each process spent per 1,000 tasks is logged.
+#  (c) FS_PUSH_MB megabytes written to engines/0/ns/x.raw in 1 MiB
+#      writes and closed (the close returns when the engine has them);
+#      MB/s, median of FS_PUSH_N.  Peer: DirectView.push({'x': bytes}).
+#      Target >= 1,000 MB/s.
+#  (d) stat of /status and open+read+close of /status (fsbench stat,
+#      read; FS_STAT each), p50.  Peer: tools/hellofs, a trivial
+#      single-threaded libfuse low-level file system with the same
+#      timeouts and direct_io, mounted beside ippfs; the two are measured
+#      in alternating rounds (FS_ROUNDS, medians) so that both see the
+#      same load on the machine.  Target ratio <= 2.  Measured on the
+#      fresh mount, and again after (b) with its tasks in the tables.
+#
+# ippfs is unmounted before the Python client runs, so that it does not
+# spend the machine's two cores following the peer's traffic.
+# Knobs (dev: FS_RTT=200 FS_TASKS=1000 FS_PUSH_MB=20 FS_STAT=2000):
+# FS_RTT (2000), FS_TASKS (10000), FS_REPEAT (3), FS_PUSH_MB (100),
+# FS_PUSH_N (5), FS_STAT (20000), FS_ROUNDS (20), PY_RTT (500),
+# FS_SKIP_PEER (set: ours only), HUBD_ARGS, IPPFS_ARGS.
+. "$(dirname "$0")/lib.sh"
+
+ENGINED=$TOP/engined/engined
+IPPFS=$TOP/ippfs/ippfs
+FSBENCH=$TOP/tools/fsbench
+HELLOFS=$TOP/tools/hellofs
+RTT=${FS_RTT:-2000}
+TASKS=${FS_TASKS:-10000}
+REPEAT=${FS_REPEAT:-3}
+PUSH_MB=${FS_PUSH_MB:-100}
+PUSH_N=${FS_PUSH_N:-5}
+NSTAT=${FS_STAT:-20000}
+ROUNDS=${FS_ROUNDS:-20}
+PYRTT=${PY_RTT:-500}
+NENG=2
+
+for f in "$ENGINED" "$IPPFS" "$FSBENCH" "$HELLOFS"; do
+	if [ ! -x "$f" ]; then
+		echo "bench: $f is not built (run make first)" >&2
+		exit 2
+	fi
+done
+if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+	echo "bench: needs /dev/fuse and fusermount3" >&2
+	exit 2
+fi
+
+# Mounts are undone before lib.sh's cleanup kills and removes anything:
+# rm -rf must never walk into a live mount.
+_mounts=()
+unmount() {
+	mountpoint -q "$1" 2>/dev/null || return 0
+	fusermount3 -u "$1" 2>/dev/null || fusermount3 -u -z "$1" 2>/dev/null
+}
+_fs_cleanup() {
+	local m
+	for m in "${_mounts[@]}"; do
+		unmount "$m"
+	done
+	cleanup
+}
+trap _fs_cleanup EXIT
+
+_mounted() {
+	mountpoint -q "$1"
+}
+
+# mount_fs MNT LOG CMD...: start a FUSE daemon in the foreground
+# (background job), wait for its mount; sets FS_PID.
+mount_fs() {
+	local mnt=$1 logf=$2
+	shift 2
+	mkdir -p "$mnt"
+	"$@" >"$logf" 2>&1 &
+	FS_PID=$!
+	_pids+=("$FS_PID")
+	_mounts+=("$mnt")
+	if ! wait_for 10 _mounted "$mnt"; then
+		log "$1 did not mount"
+		tail -5 "$logf" >&2
+		return 1
+	fi
+}
+
+# stop_fs MNT PID: unmount (the daemon then exits) and reap it.
+stop_fs() {
+	unmount "$1"
+	wait_for 5 _gone "$2" || kill -TERM "$2" 2>/dev/null
+	stop_pid "$2"
+}
+
+# fsb OUT ARGS...: run fsbench, keep its output, bounded.
+fsb() {
+	local out=$1
+	shift
+	if ! timeout 600 "$FSBENCH" "$@" >"$out" 2>"$out.err"; then
+		log "fsbench $1 failed:"
+		tail -3 "$out.err" >&2
+	fi
+}
+
+# measure_d TAG N: (d) in ROUNDS alternating rounds of N/ROUNDS each;
+# sets DS_TAG, DR_TAG (ippfs) and HS_TAG, HR_TAG (hellofs), medians of
+# the rounds' p50s.
+measure_d() {
+	local tag=$1 n=$(($2 / ROUNDS + 1)) r f
+	local -a ds=() dr=() hs=() hr=()
+	for r in $(seq 1 "$ROUNDS"); do
+		f=$SCRATCH/d-$tag-$r
+		fsb "$f-hs" stat "$HELLO/status" -n "$n"
+		fsb "$f-ds" stat "$MNT/status" -n "$n"
+		fsb "$f-hr" read "$HELLO/status" -n "$n"
+		fsb "$f-dr" read "$MNT/status" -n "$n"
+		hs+=("$(kv "$f-hs" p50_us)")
+		ds+=("$(kv "$f-ds" p50_us)")
+		hr+=("$(kv "$f-hr" p50_us)")
+		dr+=("$(kv "$f-dr" p50_us)")
+	done
+	printf -v "DS_$tag" %s "$(median "${ds[@]}")"
+	printf -v "DR_$tag" %s "$(median "${dr[@]}")"
+	printf -v "HS_$tag" %s "$(median "${hs[@]}")"
+	printf -v "HR_$tag" %s "$(median "${hr[@]}")"
+}
+
+# ---------------------------------------------------------- (d) peer
+HELLO=$SCRATCH/hello
+mount_fs "$HELLO" "$SCRATCH/hellofs.log" "$HELLOFS" "$HELLO" || exit 1
+HELLO_PID=$FS_PID
+
+# ---------------------------------------------------------- the cluster
+DIR=$SCRATCH/prof
+MNT=$SCRATCH/mnt
+log "hubd + $NENG engined + ippfs"
+start_hubd "$DIR" ${HUBD_ARGS:-} || exit 1
+ENG_PIDS=()
+for i in $(seq 1 $NENG); do
+	"$ENGINED" --profile-dir="$DIR" >"$DIR/engined-$i.log" 2>&1 &
+	_pids+=("$!")
+	ENG_PIDS+=("$!")
+done
+mount_fs "$MNT" "$SCRATCH/ippfs.log" "$IPPFS" --profile-dir="$DIR" -f \
+    ${IPPFS_ARGS:-} "$MNT" || exit 1
+IPPFS_PID=$FS_PID
+if ! wait_for 30 _grep_file "^engines $NENG\$" "$MNT/status"; then
+	log "the engines did not register"
+	exit 1
+fi
+
+# (d) first, on a fresh mount
+log "(d) ippfs and hellofs: $NSTAT stat and read of status each"
+measure_d 1 "$NSTAT"
+log "  stat p50 $DS_1 us (hellofs $HS_1), read p50 $DR_1 us (hellofs $HR_1)"
+
+log "(a) ippfs: $RTT exec round trips"
+fsb "$SCRATCH/ippfs-exec" exec "$MNT" 0 -n "$RTT"
+log "  p50 $(kv "$SCRATCH/ippfs-exec" p50_us) us," \
+    "result $(kv "$SCRATCH/ippfs-exec" last_result)"
+
+log "(c) ippfs: push $PUSH_MB MB to ns/x.raw, $PUSH_N times"
+fsb "$SCRATCH/ippfs-push" push "$MNT/engines/0/ns/x.raw" -s "$PUSH_MB" \
+    -n "$PUSH_N"
+log "  $(kv "$SCRATCH/ippfs-push" mb_per_s) MB/s"
+rm -f "$MNT/engines/0/ns/x.raw"
+
+# where the CPU goes during (b): ms per 1,000 tasks per process
+rates=()
+for r in $(seq 1 "$REPEAT"); do
+	log "(b) ippfs: $TASKS tasks through tasks/batch, round $r"
+	c0=($(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") \
+	    $(cpu_ticks "${ENG_PIDS[@]}"))
+	fsb "$SCRATCH/ippfs-batch-$r" batch "$MNT" -n "$TASKS"
+	c1=($(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") \
+	    $(cpu_ticks "${ENG_PIDS[@]}"))
+	rates+=("$(kv "$SCRATCH/ippfs-batch-$r" tasks_per_s)")
+	log "  ${rates[-1]} tasks/s (submit $(kv "$SCRATCH/ippfs-batch-$r" \
+	    submit_s) s, results $(kv "$SCRATCH/ippfs-batch-$r" results_s) s);" \
+	    "CPU ms per 1,000 tasks: ippfs" \
+	    "$(((c1[0] - c0[0]) * 1000000 / HZ / TASKS))," \
+	    "hubd $(((c1[1] - c0[1]) * 1000000 / HZ / TASKS))," \
+	    "engines $(((c1[2] - c0[2]) * 1000000 / HZ / TASKS))"
+done
+OURS_B=$(median "${rates[@]}")
+
+# (d) again with the history of every task above in ippfs's tables,
+# once hubd's task database has caught up
+sleep 3
+measure_d 2 "$((NSTAT / 4))"
+stop_fs "$MNT" "$IPPFS_PID"
+stop_fs "$HELLO" "$HELLO_PID"
+
+# What hubd + engined do without ippfs: loadgen, the same execute_request
+log "(b) context: loadgen, $TASKS executes, window 256, same cluster"
+timeout 300 "$LOADGEN" --profile-dir "$DIR" --count "$TASKS" --window 256 \
+    --engines $NENG --execute "6 * 7" >"$SCRATCH/loadgen" \
+    2>"$SCRATCH/loadgen.err" ||
+    log "loadgen failed: $(tail -1 "$SCRATCH/loadgen.err")"
+LG=$(kv "$SCRATCH/loadgen" tasks_per_s)
+
+# ---------------------------------------------------------- the peer
+if [ -z "${FS_SKIP_PEER:-}" ]; then
+	log "Python client: $PYRTT execute, $TASKS x $REPEAT tasks," \
+	    "push $PUSH_MB MB x $PUSH_N"
+	if ! timeout 1800 "$PY" "$BENCH_DIR/pyfs.py" --profile-dir "$DIR" \
+	    --engines $NENG --rtt "$PYRTT" --tasks "$TASKS" \
+	    --repeat "$REPEAT" --push-mb "$PUSH_MB" --push-n "$PUSH_N" \
+	    >"$SCRATCH/pyfs" 2>"$SCRATCH/pyfs.err"; then
+		log "pyfs.py failed"
+		tail -5 "$SCRATCH/pyfs.err" >&2
+	fi
+	grep '^tasks_round' "$SCRATCH/pyfs" >&2
+else
+	: >"$SCRATCH/pyfs"
+fi
+
+A=$(kv "$SCRATCH/ippfs-exec" p50_us)
+A90=$(kv "$SCRATCH/ippfs-exec" p90_us)
+PA=$(kv "$SCRATCH/pyfs" exec_p50_us)
+PB=$(kv "$SCRATCH/pyfs" tasks_per_s)
+C=$(kv "$SCRATCH/ippfs-push" mb_per_s)
+PC=$(kv "$SCRATCH/pyfs" push_mb_per_s)
+DS=$DS_1 DR=$DR_1 HS=$HS_1 HR=$HR_1
+
+echo "== item 3: ippfs (hubd + $NENG engined) beside the Python client" \
+    "and hellofs"
+printf '%-40s %12s %12s %8s\n' "" ippfs peer ratio
+printf '%-40s %12s %12s %8s\n' "(a) exec round trip p50 us" "$A" "$PA" \
+    "$(ratio "$A" "$PA")"
+printf '%-40s %12s %12s %8s\n' "(a) exec round trip p90 us" "$A90" \
+    "$(kv "$SCRATCH/pyfs" exec_p90_us)" ""
+printf '%-40s %12s %12s %8s\n' "(b) tasks/s, $TASKS tasks" "$OURS_B" "$PB" \
+    "$(ratio "$OURS_B" "$PB")"
+printf '%-40s %12s %12s %8s\n' "(b) loadgen executes/s, same cluster" \
+    "$LG" "" ""
+printf '%-40s %12s %12s %8s\n' "(c) push MB/s, $PUSH_MB MB" "$C" "$PC" \
+    "$(ratio "$C" "$PC")"
+printf '%-40s %12s %12s %8s\n' "(c) the writes alone (before close) s" \
+    "$(kv "$SCRATCH/ippfs-push" write_s_p50)" "" ""
+printf '%-40s %12s %12s %8s\n' "(d) stat status p50 us (peer hellofs)" \
+    "$DS" "$HS" "$(ratio "$DS" "$HS")"
+printf '%-40s %12s %12s %8s\n' "(d) open+read+close p50 us" "$DR" "$HR" \
+    "$(ratio "$DR" "$HR")"
+printf '%-40s %12s %12s %8s\n' "(d) stat after the tasks p50 us" \
+    "$DS_2" "$HS_2" "$(ratio "$DS_2" "$HS_2")"
+printf '%-40s %12s %12s %8s\n' "(d) read after the tasks p50 us" \
+    "$DR_2" "$HR_2" "$(ratio "$DR_2" "$HR_2")"
+
+result 3a exec_rtt_p50_us "$A" "${PA:-nan}" "<=500us" "$(check "$A" "<=" 500)"
+result 3b batch_tasks_per_s "$OURS_B" "${PB:-nan}" ">=20000" \
+    "$(check "$OURS_B" ">=" 20000)"
+result 3b loadgen_tasks_per_s "${LG:-nan}" "${PB:-nan}" "context" INFO
+result 3c push_mb_per_s "$C" "${PC:-nan}" ">=1000" "$(check "$C" ">=" 1000)"
+r=$(ratio "$DS" "$HS")
+result 3d stat_p50_us "$DS" "$HS" "ratio<=2" "$(check "$r" "<=" 2)"
+r=$(ratio "$DR" "$HR")
+result 3d read_p50_us "$DR" "$HR" "ratio<=2" "$(check "$r" "<=" 2)"
+r=$(ratio "$DS_2" "$HS_2")
+result 3d stat_after_b_p50_us "$DS_2" "$HS_2" "ratio<=2" \
+    "$(check "$r" "<=" 2)"
+r=$(ratio "$DR_2" "$HR_2")
+result 3d read_after_b_p50_us "$DR_2" "$HR_2" "ratio<=2" \
+    "$(check "$r" "<=" 2)"
