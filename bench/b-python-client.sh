@@ -67,6 +67,22 @@ printf '%-34s %12s %14s %10s\n' "apply_sync round trip p50 us" \
     "${RTTP[hubd]}" "${RTTP[ipcontroller]}" \
     "$(ratio "${RTTP[hubd]}" "${RTTP[ipcontroller]}")"
 
+# The floor: a bare zmq_proxy relaying request and reply one at a time,
+# no logic at all (tools/loadgen --floor).  A controller also relays the
+# engine's two iopub status messages, so this is below any controller's
+# CPU per task here; 1/50 of ipcontroller's is reachable only above it.
+fl=()
+for r in $(seq 1 "$REPEAT"); do
+	"$LOADGEN" --floor --window 1 --count 3000 --warmup 100 \
+	    >"$SCRATCH/floor-$r.out"
+	fl+=("$(kv "$SCRATCH/floor-$r.out" floor_proxy_cpu_us_per_task)")
+done
+FLOOR=$(median "${fl[@]}")
+printf '%-34s %12s %14s %10s\n' "floor: bare proxy CPU us per task" \
+    "$FLOOR" "${CPT[ipcontroller]}" "$(ratio "$FLOOR" "${CPT[ipcontroller]}")"
+result 4a floor_proxy_cpu_us_per_task "$FLOOR" "${CPT[ipcontroller]}" \
+    "info" "-"
+
 r=$(ratio "${CPT[hubd]}" "${CPT[ipcontroller]}")
 result 4a cpu_us_per_task "${CPT[hubd]}" "${CPT[ipcontroller]}" \
     "ratio<=0.02" "$(check "$r" "<=" 0.02)"
