@@ -202,31 +202,18 @@ proc_spawn(const struct argv *a, const char *logpath, const char *const *env)
 long long
 proc_starttime(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	long long st = -1;
-	int fd, i;
-	ssize_t n;
+	char buf[1024];
+	const char *p;
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if ((p = ipp_proc_stat(pid, buf, sizeof(buf))) == NULL)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* the command name may hold blanks and ')': skip to the last ')' */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	p += 2;
 	if (*p == 'Z' || *p == 'X')
 		return -1;
 	for (i = 3; i < 22 && p != NULL; i++)
 		if ((p = strchr(p, ' ')) != NULL)
 			p++;
-	if (p != NULL)
-		st = strtoll(p, NULL, 10);
-	return st;
+	return p != NULL ? strtoll(p, NULL, 10) : -1;
 }
 
 /* 1 when pid runs and is the process that started at starttime (0: any). */

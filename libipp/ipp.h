@@ -25,6 +25,7 @@
 #define IPP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -346,6 +347,8 @@ char	*xstrdup(const char *);
 int	 ipp_write_file(const char *path, const void *, size_t, int mode);
 /* mkdir -p with mode for the last component. */
 int	 ipp_mkdirs(const char *path, int mode);
+/* /proc/PID/stat from field 3 (the state) on, in buf; NULL when gone. */
+const char *ipp_proc_stat(pid_t, char *buf, size_t len);
 /* Random bytes as lowercase hex (len*2+1 buffer). */
 void	 ipp_random_hex(char *out, size_t nbytes);
 /* Generate an HMAC key like ipyparallel's: 8 hex '-' 24 hex. */

@@ -1,7 +1,7 @@
 /*
  * util.c - small helpers the programs share: allocation that aborts on
  * exhaustion (programs only; library code returns ENOMEM), atomic file
- * writes and mkdir -p.
+ * writes, mkdir -p and reading /proc/PID/stat.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,4 +131,31 @@ ipp_mkdirs(const char *path, int mode)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The fields of /proc/PID/stat from the state on (field 3), read into
+ * buf; NULL when the process is gone.  The command name before them may
+ * hold blanks and ')', so they start after the last ')'.
+ */
+const char *
+ipp_proc_stat(pid_t pid, char *buf, size_t len)
+{
+	char path[64], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ') {
+		errno = EPROTO;
+		return NULL;
+	}
+	return p + 2;
 }
