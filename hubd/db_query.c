@@ -40,20 +40,6 @@ static const struct {
 	{ "$exists", Q_EXISTS },
 };
 
-static int __attribute__((format(printf, 3, 4)))
-bad(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 static int
 lookup_op(const char *name, enum qop *op)
 {
@@ -287,7 +273,7 @@ check_date(const char *key, const char *opname, const json_t *v,
 	if (is_null(v) && null_ok)
 		return 0;
 	if (!json_is_string(v) || ipp_iso_parse(json_string_value(v)) == -1)
-		return bad(why, whylen, "%s: %s needs an ISO-8601 date%s", key,
+		return db_fail(EINVAL, why, whylen, "%s: %s needs an ISO-8601 date%s", key,
 		    opname, null_ok ? " or null" : "");
 	return 0;
 }
@@ -301,7 +287,7 @@ check_op(const char *key, const char *opname, const json_t *arg, char *why,
 	size_t i;
 
 	if (lookup_op(opname, &op) == -1)
-		return bad(why, whylen, "%s: unsupported operator '%s'", key,
+		return db_fail(EINVAL, why, whylen, "%s: unsupported operator '%s'", key,
 		    opname);
 	switch (op) {
 	case Q_EQ:
@@ -315,14 +301,14 @@ check_op(const char *key, const char *opname, const json_t *arg, char *why,
 			return check_date(key, opname, arg, 0, why, whylen);
 		if (!json_is_number(arg) && !json_is_string(arg) &&
 		    !json_is_boolean(arg))
-			return bad(why, whylen, "%s: %s needs a number or a "
+			return db_fail(EINVAL, why, whylen, "%s: %s needs a number or a "
 			    "string", key, opname);
 		return 0;
 	case Q_IN:
 	case Q_NIN:
 	case Q_ALL:
 		if (!json_is_array(arg))
-			return bad(why, whylen, "%s: %s needs a list", key,
+			return db_fail(EINVAL, why, whylen, "%s: %s needs a list", key,
 			    opname);
 		for (i = 0; date && i < json_array_size(arg); i++)
 			if (check_date(key, opname, json_array_get(arg, i), 1,
@@ -333,14 +319,14 @@ check_op(const char *key, const char *opname, const json_t *arg, char *why,
 		if (json_array_size(arg) != 2 ||
 		    !json_is_number(json_array_get(arg, 0)) ||
 		    !json_is_number(json_array_get(arg, 1)))
-			return bad(why, whylen, "%s: $mod needs [divisor, "
+			return db_fail(EINVAL, why, whylen, "%s: $mod needs [divisor, "
 			    "remainder]", key);
 		if (json_number_value(json_array_get(arg, 0)) == 0)
-			return bad(why, whylen, "%s: $mod by zero", key);
+			return db_fail(EINVAL, why, whylen, "%s: $mod by zero", key);
 		return 0;
 	case Q_EXISTS:
 		if (!json_is_boolean(arg) && !json_is_integer(arg))
-			return bad(why, whylen, "%s: $exists needs true or "
+			return db_fail(EINVAL, why, whylen, "%s: $exists needs true or "
 			    "false", key);
 		return 0;
 	}
@@ -361,7 +347,7 @@ check_cond(const char *key, const json_t *cond, char *why, size_t whylen)
 	}
 	json_object_foreach((json_t *)cond, opname, arg) {
 		if (opname[0] != '$')
-			return bad(why, whylen, "%s: '%s' mixed with operators",
+			return db_fail(EINVAL, why, whylen, "%s: '%s' mixed with operators",
 			    key, opname);
 		if (check_op(key, opname, arg, why, whylen) == -1)
 			return -1;
@@ -377,19 +363,19 @@ db_query_check(const json_t *query, char *why, size_t whylen)
 	size_t i;
 
 	if (!json_is_object(query))
-		return bad(why, whylen, "query must be an object");
+		return db_fail(EINVAL, why, whylen, "query must be an object");
 	json_object_foreach((json_t *)query, key, cond) {
 		for (i = 0; db_record_keys[i] != NULL; i++)
 			if (strcmp(key, db_record_keys[i]) == 0)
 				break;
 		if (db_record_keys[i] == NULL)
-			return bad(why, whylen, "illegal testing key '%s'",
+			return db_fail(EINVAL, why, whylen, "illegal testing key '%s'",
 			    key);
 		/* The buffers are raw bytes outside the JSON record: there
 		 * is nothing a JSON value could be compared with. */
 		if (strcmp(key, "buffers") == 0 ||
 		    strcmp(key, "result_buffers") == 0)
-			return bad(why, whylen, "cannot query '%s'", key);
+			return db_fail(EINVAL, why, whylen, "cannot query '%s'", key);
 		if (check_cond(key, cond, why, whylen) == -1)
 			return -1;
 	}
@@ -417,7 +403,7 @@ db_query_match(const json_t *query, const json_t *fields, char *why,
 		}
 		json_object_foreach(cond, opname, arg) {
 			if (lookup_op(opname, &op) == -1)
-				return bad(why, whylen, "%s: unsupported "
+				return db_fail(EINVAL, why, whylen, "%s: unsupported "
 				    "operator '%s'", key, opname);
 			if (!test_op(key, op, arg, val))
 				return 0;

@@ -210,13 +210,20 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
  * An engine's status for a request: "idle" after the reply means nothing
  * more will come for it, so a finished task stops lingering.
  */
+static void
+status_seen(struct hub *h, struct task *t, const char *state)
+{
+	if (t->state == TS_DONE && strcmp(state, "idle") == 0)
+		task_forget(h, t);
+}
+
 void
 task_iopub_status(struct hub *h, const char *parent_id, const char *state)
 {
 	struct task *t = task_find(h, parent_id);
 
-	if (t != NULL && t->state == TS_DONE && strcmp(state, "idle") == 0)
-		task_forget(h, t);
+	if (t != NULL)
+		status_seen(h, t, state);
 }
 
 /* Fold an iopub message into the record of the request it answers. */
@@ -233,7 +240,7 @@ task_iopub(struct hub *h, struct ipp_msg *m)
 	if (strcmp(type, "status") == 0) {
 		v = json_object_get(m->content, "execution_state");
 		if (json_is_string(v))
-			task_iopub_status(h, t->msg_id, json_string_value(v));
+			status_seen(h, t, json_string_value(v));
 		return;
 	}
 	if (t->io == NULL)

@@ -51,7 +51,8 @@ engines_up(void)
 	return n;
 }
 
-static int
+/* Engine slot of a uuid, or -1. */
+int
 engine_byuuid(const char *uuid)
 {
 	int i;

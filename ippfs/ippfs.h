@@ -207,6 +207,7 @@ int	 task_errno(const struct task *);
 
 /* hub.c */
 int	 hub_start(const char *connfile);
+int	 engine_byuuid(const char *uuid);
 void	 hub_stop(void);
 void	 hub_drain(void *sock);
 void	 hub_timers(double now);

@@ -162,14 +162,7 @@ set_error(struct task *t, json_t *c)
 static int
 engine_of(json_t *md)
 {
-	const char *uuid = json_string_value(json_object_get(md, "engine"));
-	int i;
-
-	for (i = 0; uuid != NULL && i < fs.nengines; i++)
-		if (fs.engines[i] != NULL &&
-		    strcmp(fs.engines[i]->uuid, uuid) == 0)
-			return i;
-	return -1;
+	return engine_byuuid(json_string_value(json_object_get(md, "engine")));
 }
 
 static void

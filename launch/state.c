@@ -405,16 +405,21 @@ static const char *const eng_classes[] = { "LocalEngineSetLauncher",
     "EngineSetLauncher", "EngineLauncher", NULL };
 static const char *const cluster_class[] = { "Cluster", NULL };
 
-int
-cluster_controller_argv(struct cluster *c, struct argv *a)
+/*
+ * The program part of a controller or engine command line: the
+ * configured command (already in a when `configured`) or our own program
+ * found next to launch or on PATH, then the profile and cluster id.
+ */
+static int
+program_argv(struct cluster *c, int configured, const char *prog,
+    struct argv *a)
 {
 	char path[1024];
-	const char *ip;
 
-	if (!conf_argv(c, ctl_classes, "controller_cmd", a)) {
-		if (cluster_find_program(c, "hubd", path, sizeof(path)) == -1) {
-			snprintf(c->why, sizeof(c->why), "cannot find 'hubd' "
-			    "next to launch or on PATH");
+	if (!configured) {
+		if (cluster_find_program(c, prog, path, sizeof(path)) == -1) {
+			snprintf(c->why, sizeof(c->why), "cannot find '%s' "
+			    "next to launch or on PATH", prog);
 			errno = ENOENT;
 			return -1;
 		}
@@ -423,6 +428,17 @@ cluster_controller_argv(struct cluster *c, struct argv *a)
 	argv_addf(a, "--profile-dir=%s", c->prof.dir);
 	if (*c->id)
 		argv_addf(a, "--cluster-id=%s", c->id);
+	return 0;
+}
+
+int
+cluster_controller_argv(struct cluster *c, struct argv *a)
+{
+	const char *ip;
+
+	if (program_argv(c, conf_argv(c, ctl_classes, "controller_cmd", a),
+	    "hubd", a) == -1)
+		return -1;
 	if ((ip = conf_str(c, cluster_class, "controller_ip", NULL)) != NULL)
 		argv_addf(a, "--ip=%s", ip);
 	conf_argv(c, cluster_class, "controller_args", a);
@@ -434,22 +450,9 @@ int
 cluster_engine_argv(struct cluster *c, const struct launcher *l,
     struct argv *a, int mpi)
 {
-	char path[1024];
-
-	if (!conf_argv(c, l->classes, "engine_cmd", a) &&
-	    !conf_argv(c, eng_classes, "engine_cmd", a)) {
-		if (cluster_find_program(c, "engined", path, sizeof(path)) ==
-		    -1) {
-			snprintf(c->why, sizeof(c->why), "cannot find "
-			    "'engined' next to launch or on PATH");
-			errno = ENOENT;
-			return -1;
-		}
-		argv_add(a, path);
-	}
-	argv_addf(a, "--profile-dir=%s", c->prof.dir);
-	if (*c->id)
-		argv_addf(a, "--cluster-id=%s", c->id);
+	if (program_argv(c, conf_argv(c, l->classes, "engine_cmd", a) ||
+	    conf_argv(c, eng_classes, "engine_cmd", a), "engined", a) == -1)
+		return -1;
 	if (mpi)
 		argv_add(a, "--mpi=mpi4py");
 	conf_argv(c, cluster_class, "engine_args", a);
