@@ -60,6 +60,7 @@ struct hubdb {
 	struct dbop	**pend;		/* loop side: writes not yet handed over */
 	int		 npend, pendcap;
 	struct ipp_map	*pendput;	/* msg_id -> pending put, for merging */
+	struct ipp_map	*pendupd;	/* msg_id -> pending update, likewise */
 	double		 flush_at;	/* monotonic; 1e300 when none pending */
 };
 
@@ -705,6 +706,8 @@ hubdb_close(struct hubdb **dbp)
 	free(db->pend);
 	if (db->pendput != NULL)
 		ipp_map_free(db->pendput);
+	if (db->pendupd != NULL)
+		ipp_map_free(db->pendupd);
 	free(db);
 	*dbp = NULL;
 }
@@ -753,6 +756,10 @@ hubdb_flush(struct hubdb *db)
 		ipp_map_free(db->pendput);
 		db->pendput = NULL;
 	}
+	if (db->pendupd != NULL && ipp_map_count(db->pendupd) > 0) {
+		ipp_map_free(db->pendupd);
+		db->pendupd = NULL;
+	}
 }
 
 double
@@ -795,31 +802,53 @@ hubdb_put(struct hubdb *db, struct db_record *rec)
 }
 
 /*
- * Most tasks end within FLUSH_MS of their submission, so their final
- * update meets the insert still waiting here: fold it in, and the DB
- * thread writes one row once instead of inserting and then rewriting it.
- * Same result as update() on the stored record.
+ * Most tasks end within FLUSH_MS of their submission, so their updates
+ * meet the insert still waiting here: fold them in, and the DB thread
+ * writes one row once instead of inserting and then rewriting it.  A task
+ * that waited longer in a queue still sends its start, its outputs and
+ * its end within a few milliseconds: those fold into one pending update.
+ * Either way the result is what the updates would have made of the
+ * stored record, in order, since a later field simply replaces an
+ * earlier one.  fields and rbufs are taken.
  */
+static int
+merge_into(json_t *into, struct db_bufs *into_rbufs, int *into_fetched,
+    int *has_rbufs, json_t *fields, struct db_bufs *rbufs, int fetched)
+{
+	if (fields != NULL && json_object_update(into, fields) == -1)
+		return 0;
+	if (rbufs != NULL) {
+		db_bufs_release(into_rbufs);
+		*into_rbufs = *rbufs;
+		rbufs->v = NULL;
+		rbufs->n = 0;
+		if (has_rbufs != NULL)
+			*has_rbufs = 1;
+	}
+	if (fetched >= 0)
+		*into_fetched = fetched;
+	return 1;
+}
+
 static int
 merge_update(struct hubdb *db, const char *msg_id, json_t *fields,
     struct db_bufs *rbufs, int fetched)
 {
-	struct dbop *put;
+	struct dbop *op;
 
-	if (db->pendput == NULL ||
-	    (put = ipp_map_get(db->pendput, msg_id)) == NULL)
-		return 0;
-	if (fields != NULL && json_object_update(put->rec.fields, fields) == -1)
-		return 0;
-	if (rbufs != NULL) {
-		db_bufs_release(&put->rec.result_buffers);
-		put->rec.result_buffers = *rbufs;
-		rbufs->v = NULL;
-		rbufs->n = 0;
+	if (db->pendput != NULL &&
+	    (op = ipp_map_get(db->pendput, msg_id)) != NULL)
+		return merge_into(op->rec.fields, &op->rec.result_buffers,
+		    &op->rec.fetched, NULL, fields, rbufs, fetched);
+	if (db->pendupd != NULL &&
+	    (op = ipp_map_get(db->pendupd, msg_id)) != NULL) {
+		if (op->fields == NULL && fields != NULL &&
+		    (op->fields = json_object()) == NULL)
+			return 0;
+		return merge_into(op->fields, &op->rbufs, &op->fetched,
+		    &op->has_rbufs, fields, rbufs, fetched);
 	}
-	if (fetched >= 0)
-		put->rec.fetched = fetched;
-	return 1;
+	return 0;
 }
 
 void
@@ -834,7 +863,9 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 	}
 	op = dbop_new(DBOP_UPDATE);
 	op->msg_id = xstrdup(msg_id);
-	op->fields = fields_new;
+	/* a copy of our own, so that later updates can be merged into it */
+	op->fields = fields_new != NULL ? json_copy(fields_new) : NULL;
+	json_decref(fields_new);
 	if (rbufs != NULL) {
 		op->rbufs = *rbufs;
 		op->has_rbufs = 1;
@@ -842,6 +873,10 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 		rbufs->n = 0;
 	}
 	op->fetched = fetched;
+	if (db->pendupd == NULL && (db->pendupd = ipp_map_new()) == NULL)
+		fatalx("out of memory");
+	if (ipp_map_put(db->pendupd, op->msg_id, op) == -1)
+		fatalx("out of memory");
 	enqueue(db, op);
 }
 

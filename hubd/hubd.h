@@ -254,7 +254,8 @@ void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
 	    json_t *metadata_new, int to_client);
 void	 task_tick(struct hub *, double now);
 double	 task_next_wake(struct hub *);
-void	 task_iopub(struct hub *, struct ipp_msg *);
+void	 task_iopub(struct hub *, struct task *, const char *type,
+	    json_t *content);
 void	 task_iopub_status(struct hub *, const char *parent_id,
 	    const char *state);
 

@@ -199,24 +199,51 @@ relay_ctl_engine(struct hub *h, int arg)
 }
 
 /*
- * Engines publish two status messages per request; the tap needs only
- * their parent's msg_id and the state, so those are read with the
- * scanner instead of four JSON trees.  Everything else is parsed.
+ * An engine publishes four or more messages per request.  The tap needs
+ * only their type, their parent's msg_id and, for the kinds a record
+ * keeps, their content: those are read with the scanner and one parse,
+ * not four JSON trees.  1 when handled, 0 when the message needs the full
+ * decode (other kinds), -1 when its content does not parse.
  */
 static int
-iopub_status(struct hub *h, struct ipp_msg *m)
+iopub_tap(struct hub *h, struct ipp_msg *m)
 {
-	char type[16], pid[256], state[16];
+	static const char *const kept[] = { "stream", "error",
+	    "execute_input", "execute_result" };
+	char type[32], pid[256], state[16];
+	struct task *t;
+	json_t *c;
+	size_t i;
 
 	if (ipp_json_peek(ipp_msg_part(m, 0), ipp_msg_partlen(m, 0),
-	    "msg_type", type, sizeof(type)) == -1 ||
-	    strcmp(type, "status") != 0 ||
-	    ipp_json_peek(ipp_msg_part(m, 1), ipp_msg_partlen(m, 1), "msg_id",
-	    pid, sizeof(pid)) == -1 ||
-	    ipp_json_peek(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
-	    "execution_state", state, sizeof(state)) == -1)
+	    "msg_type", type, sizeof(type)) == -1)
 		return 0;
-	task_iopub_status(h, pid, state);
+	if (ipp_json_peek(ipp_msg_part(m, 1), ipp_msg_partlen(m, 1), "msg_id",
+	    pid, sizeof(pid)) == -1)
+		pid[0] = '\0';
+	if (strcmp(type, "status") == 0) {
+		if (pid[0] == '\0' || ipp_json_peek(ipp_msg_part(m, 3),
+		    ipp_msg_partlen(m, 3), "execution_state", state,
+		    sizeof(state)) == -1)
+			return 0;
+		task_iopub_status(h, pid, state);
+		return 1;
+	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (strcmp(type, kept[i]) == 0)
+			break;
+	if (i == sizeof(kept) / sizeof(kept[0]))
+		return 0;
+	/* output of no task we know (another client's, or long gone) */
+	if (pid[0] == '\0' || (t = task_find(h, pid)) == NULL)
+		return 1;
+	if ((c = json_loadb(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
+	    JSON_ALLOW_NUL, NULL)) == NULL || !json_is_object(c)) {
+		json_decref(c);
+		return -1;
+	}
+	task_iopub(h, t, type, c);
+	json_decref(c);
 	return 1;
 }
 
@@ -227,17 +254,21 @@ relay_iopub(struct hub *h, int arg)
 	struct engine *e;
 	const char *sess;
 	char why[256];
-	int rc;
+	int rc, tap;
 
 	ipp_msg_init(&m);
 	if ((rc = recv_msg(h, h->iopub_e, &m, "iopub", -1, 0)) <= 0)
 		goto out;
-	if (!iopub_status(h, &m)) {
+	if ((tap = iopub_tap(h, &m)) == -1) {
+		log_warnx("dropped message on iopub socket: content is not "
+		    "a JSON object");
+		goto out;
+	}
+	if (tap == 0) {
 		if (ipp_msg_parse(&m, why, sizeof(why)) == -1) {
 			log_warnx("dropped message on iopub socket: %s", why);
 			goto out;
 		}
-		task_iopub(h, &m);
 		if (strcmp(m.msg_type, "shutdown_reply") == 0 &&
 		    (sess = json_string_value(json_object_get(m.header,
 		    "session"))) != NULL &&

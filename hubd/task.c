@@ -226,19 +226,18 @@ task_iopub_status(struct hub *h, const char *parent_id, const char *state)
 		status_seen(h, t, state);
 }
 
-/* Fold an iopub message into the record of the request it answers. */
+/*
+ * Fold an iopub message of one of the kinds a record keeps (stream,
+ * error, execute_input, execute_result) into t's record; content is
+ * borrowed.
+ */
 void
-task_iopub(struct hub *h, struct ipp_msg *m)
+task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
 {
-	json_t *pid = json_object_get(m->parent, "msg_id"), *upd, *v;
-	const char *type = m->msg_type;
-	struct task *t;
+	json_t *upd, *v;
 
-	if (!json_is_string(pid) ||
-	    (t = task_find(h, json_string_value(pid))) == NULL)
-		return;
 	if (strcmp(type, "status") == 0) {
-		v = json_object_get(m->content, "execution_state");
+		v = json_object_get(content, "execution_state");
 		if (json_is_string(v))
 			status_seen(h, t, json_string_value(v));
 		return;
@@ -247,8 +246,8 @@ task_iopub(struct hub *h, struct ipp_msg *m)
 		t->io = json_object();
 	upd = json_object();
 	if (strcmp(type, "stream") == 0) {
-		json_t *name = json_object_get(m->content, "name");
-		json_t *text = json_object_get(m->content, "text");
+		json_t *name = json_object_get(content, "name");
+		json_t *text = json_object_get(content, "text");
 		const char *k, *old;
 		char *s;
 
@@ -265,12 +264,12 @@ task_iopub(struct hub *h, struct ipp_msg *m)
 		json_object_set_new(upd, k, json_string(s));
 		free(s);
 	} else if (strcmp(type, "error") == 0)
-		json_object_set(upd, "error", m->content);
+		json_object_set(upd, "error", content);
 	else if (strcmp(type, "execute_input") == 0)
 		json_object_set(upd, "execute_input",
-		    json_object_get(m->content, "code"));
+		    json_object_get(content, "code"));
 	else if (strcmp(type, "execute_result") == 0)
-		json_object_set(upd, "execute_result", m->content);
+		json_object_set(upd, "execute_result", content);
 	else
 		goto out;
 	json_object_update(t->io, upd);
