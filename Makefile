@@ -139,4 +139,4 @@ include tests/ipp-suite/ipp-suite.mk
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)
 -include $(LAUNCH_SRCS:.c=.d) \
 	 $(IPPFS_SRCS:.c=.d)
--include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d)
+-include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d) $(UNIT_PROGS:=.d)

@@ -26,6 +26,10 @@
 #      same load on the machine.  Target ratio <= 2.  Measured on the
 #      fresh mount, and again after (b) with its tasks in the tables.
 #
+# Each of (a)-(c) also prints its floor on this machine (see "Floors"
+# below): the same traffic through a bare relay and a trivial FUSE file
+# system, with no logic, which no implementation can beat here.
+#
 # ippfs is unmounted before the Python client runs, so that it does not
 # spend the machine's two cores following the peer's traffic.
 # Knobs (dev: FS_RTT=200 FS_TASKS=1000 FS_PUSH_MB=20 FS_STAT=2000):
@@ -210,6 +214,42 @@ timeout 300 "$LOADGEN" --profile-dir "$DIR" --count "$TASKS" --window 256 \
     log "loadgen failed: $(tail -1 "$SCRATCH/loadgen.err")"
 LG=$(kv "$SCRATCH/loadgen" tasks_per_s)
 
+# Floors: what this machine allows with no controller, engine or ippfs
+# logic at all.  loadgen --floor relays the same requests through a bare
+# zmq_proxy process to a process that echoes each request's parts without
+# its buffers (the reply), so one task costs the same TCP hops and
+# processes as client -> hub -> engine and back, and no more.
+#  (a) that round trip at window 1, plus two open+read+close of hellofs
+#      (the exec file and the result file; the write is not counted);
+#  (b) the lesser of that relay's throughput at window 256 and reading
+#      TASKS files from hellofs one after the other (every result read);
+#  (c) one PUSH_MB request through the relay (two hops of the data), the
+#      FUSE writes not counted.
+log "floors: bare proxy + echo; hellofs open+read+close p50 $HR_1 us"
+timeout 300 "$LOADGEN" --floor --count "$RTT" --window 1 \
+    >"$SCRATCH/floor-a" 2>"$SCRATCH/floor-a.err" ||
+    log "loadgen --floor failed: $(tail -1 "$SCRATCH/floor-a.err")"
+timeout 300 "$LOADGEN" --floor --count "$TASKS" --window 256 \
+    >"$SCRATCH/floor-b" 2>"$SCRATCH/floor-b.err" ||
+    log "loadgen --floor failed: $(tail -1 "$SCRATCH/floor-b.err")"
+timeout 600 "$LOADGEN" --floor --count "$PUSH_N" --window 1 --nbufs 1 \
+    --bufsize "$((PUSH_MB * 1000000))" --timeout 120 \
+    >"$SCRATCH/floor-c" 2>"$SCRATCH/floor-c.err" ||
+    log "loadgen --floor failed: $(tail -1 "$SCRATCH/floor-c.err")"
+FA=$(awk -v l="$(kv "$SCRATCH/floor-a" lat_p50_us)" -v r="$HR_1" \
+    'BEGIN { if (l == "" || r == "") print "nan";
+	else printf "%.1f", l + 2 * r }')
+FB=$(awk -v t="$(kv "$SCRATCH/floor-b" tasks_per_s)" -v r="$HR_1" \
+    'BEGIN { if (t == "" || r == "" || r == 0) { print "nan"; exit }
+	f = 1e6 / r; if (t < f) f = t; printf "%.0f", f }')
+FC=$(awk -v l="$(kv "$SCRATCH/floor-c" lat_p50_us)" -v mb="$PUSH_MB" \
+    'BEGIN { if (l == "" || l == 0) print "nan";
+	else printf "%.1f", mb / (l / 1e6) }')
+log "  (a) round trip $(kv "$SCRATCH/floor-a" lat_p50_us) us -> $FA us;" \
+    "(b) relay $(kv "$SCRATCH/floor-b" tasks_per_s)/s, hellofs" \
+    "reads $(awk -v r="$HR_1" 'BEGIN { printf "%.0f", 1e6 / r }')/s;" \
+    "(c) $(kv "$SCRATCH/floor-c" lat_p50_us) us -> $FC MB/s"
+
 # ---------------------------------------------------------- the peer
 if [ -z "${FS_SKIP_PEER:-}" ]; then
 	log "Python client: $PYRTT execute, $TASKS x $REPEAT tasks," \
@@ -249,6 +289,12 @@ printf '%-40s %12s %12s %8s\n' "(c) push MB/s, $PUSH_MB MB" "$C" "$PC" \
     "$(ratio "$C" "$PC")"
 printf '%-40s %12s %12s %8s\n' "(c) the writes alone (before close) s" \
     "$(kv "$SCRATCH/ippfs-push" write_s_p50)" "" ""
+printf '%-40s %12s %12s %8s\n' "(a) floor: bare relay + 2 hellofs reads" \
+    "$FA" "" ""
+printf '%-40s %12s %12s %8s\n' "(b) floor: bare relay / hellofs reads" \
+    "$FB" "" ""
+printf '%-40s %12s %12s %8s\n' "(c) floor: bare relay of the data" \
+    "$FC" "" ""
 printf '%-40s %12s %12s %8s\n' "(d) stat status p50 us (peer hellofs)" \
     "$DS" "$HS" "$(ratio "$DS" "$HS")"
 printf '%-40s %12s %12s %8s\n' "(d) open+read+close p50 us" "$DR" "$HR" \
@@ -263,6 +309,9 @@ result 3b batch_tasks_per_s "$OURS_B" "${PB:-nan}" ">=20000" \
     "$(check "$OURS_B" ">=" 20000)"
 result 3b loadgen_tasks_per_s "${LG:-nan}" "${PB:-nan}" "context" INFO
 result 3c push_mb_per_s "$C" "${PC:-nan}" ">=1000" "$(check "$C" ">=" 1000)"
+result 3a floor_exec_rtt_us "$FA" nan "context" INFO
+result 3b floor_tasks_per_s "$FB" nan "context" INFO
+result 3c floor_push_mb_per_s "$FC" nan "context" INFO
 r=$(ratio "$DS" "$HS")
 result 3d stat_p50_us "$DS" "$HS" "ratio<=2" "$(check "$r" "<=" 2)"
 r=$(ratio "$DR" "$HR")

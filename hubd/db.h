@@ -25,8 +25,9 @@
 #include <jansson.h>
 
 struct db_buf {
-	void	*data;		/* malloc'd, owned by the list */
+	void	*data;		/* malloc'd and owned, or zmsg's content */
 	size_t	 len;
+	void	*zmsg;		/* a zmq_msg_t sharing a received frame */
 };
 
 struct db_bufs {
@@ -49,6 +50,8 @@ struct db_record {
 void	 db_bufs_release(struct db_bufs *);
 /* Append a copy of data. */
 int	 db_bufs_add(struct db_bufs *, const void *data, size_t len);
+/* Append a frame (a zmq_msg_t *): large ones are shared, not copied. */
+int	 db_bufs_add_frame(struct db_bufs *, void *zmsg);
 int	 db_bufs_copy(struct db_bufs *dst, const struct db_bufs *src);
 size_t	 db_bufs_size(const struct db_bufs *);
 void	 db_record_init(struct db_record *);

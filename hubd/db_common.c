@@ -6,7 +6,8 @@
  * matching lives in db_query.c; the backends are db_memory.c, db_sqlite.c
  * and db_none.c.
  *
- * Copies are deep and all-or-nothing: a copy that runs out of memory frees
+ * Copies are deep (frames of 64 KiB or more are shared, read-only, by
+ * reference count) and all-or-nothing: a copy that runs out of memory frees
  * what it built and leaves its destination untouched, so callers never see
  * half a record.
  */
@@ -72,8 +73,13 @@ db_bufs_release(struct db_bufs *b)
 {
 	int i;
 
-	for (i = 0; i < b->n; i++)
-		free(b->v[i].data);
+	for (i = 0; i < b->n; i++) {
+		if (b->v[i].zmsg != NULL) {
+			zmq_msg_close(b->v[i].zmsg);
+			free(b->v[i].zmsg);
+		} else
+			free(b->v[i].data);
+	}
 	free(b->v);
 	b->v = NULL;
 	b->n = 0;
@@ -101,7 +107,50 @@ db_bufs_add(struct db_bufs *b, const void *data, size_t len)
 		memcpy(copy, data, len);
 	v[b->n].data = copy;
 	v[b->n].len = len;
+	v[b->n].zmsg = NULL;
 	b->v = v;
+	b->n++;
+	return 0;
+}
+
+/*
+ * A request's buffers go to the engine and into the history at once.
+ * Frames of SHARE_MIN bytes or more are kept by reference: zmq_msg_copy
+ * shares a large message's content under an atomic count, so the relay
+ * and the DB thread hold one copy of a 100 MB push between them, and the
+ * last of the two to let go frees it.  Small frames are cheaper to copy
+ * than to share.
+ */
+#define SHARE_MIN	65536
+
+int
+db_bufs_add_frame(struct db_bufs *b, void *zmsg)
+{
+	struct db_buf *v;
+	zmq_msg_t *m;
+
+	if (zmq_msg_size(zmsg) < SHARE_MIN)
+		return db_bufs_add(b, zmq_msg_data(zmsg), zmq_msg_size(zmsg));
+	if (b->n == INT32_MAX) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return -1;
+	if ((v = reallocarray(b->v, b->n + 1, sizeof(*v))) == NULL) {
+		free(m);
+		return -1;
+	}
+	b->v = v;
+	zmq_msg_init(m);
+	if (zmq_msg_copy(m, zmsg) == -1) {
+		zmq_msg_close(m);
+		free(m);
+		return -1;
+	}
+	v[b->n].data = zmq_msg_data(m);
+	v[b->n].len = zmq_msg_size(m);
+	v[b->n].zmsg = m;
 	b->n++;
 	return 0;
 }
@@ -113,7 +162,9 @@ db_bufs_copy(struct db_bufs *dst, const struct db_bufs *src)
 	int i;
 
 	for (i = 0; i < src->n; i++) {
-		if (db_bufs_add(&tmp, src->v[i].data, src->v[i].len) == -1) {
+		if ((src->v[i].zmsg != NULL ? db_bufs_add_frame(&tmp,
+		    src->v[i].zmsg) : db_bufs_add(&tmp, src->v[i].data,
+		    src->v[i].len)) == -1) {
 			db_bufs_release(&tmp);
 			errno = ENOMEM;
 			return -1;

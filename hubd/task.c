@@ -142,8 +142,7 @@ task_record_new(struct hub *h, struct ipp_msg *m, enum task_queue q,
 		json_object_set_new(rec.fields, "engine_uuid",
 		    json_string(engine_uuid));
 	for (i = m->buf0; i < m->fr.n; i++)
-		if (db_bufs_add(&rec.buffers, ipp_frame_data(&m->fr, i),
-		    ipp_frame_len(&m->fr, i)) == -1)
+		if (db_bufs_add_frame(&rec.buffers, &m->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
 	hubdb_put(h->db, &rec);
 }
@@ -192,8 +191,7 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 	if (t->io != NULL)
 		json_object_update(f, t->io);
 	for (i = reply->buf0; i < reply->fr.n; i++)
-		if (db_bufs_add(&rb, ipp_frame_data(&reply->fr, i),
-		    ipp_frame_len(&reply->fr, i)) == -1)
+		if (db_bufs_add_frame(&rb, &reply->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
 	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
 	if (t->engine != NULL) {

@@ -163,8 +163,16 @@ floor_child(const char *upstream, char *ep, size_t eplen)
 		_exit(0);
 	}
 	ipp_frames_init(&fr);
-	while (ipp_frames_recv(front, &fr, 0) > 0)
+	while (ipp_frames_recv(front, &fr, 0) > 0) {
+		int d = ipp_frames_delim(&fr), i;
+
+		/* a reply carries no request buffers back, as an engine's */
+		for (i = d >= 0 ? d + 6 : fr.n; i < fr.n; i++)
+			zmq_msg_close(&fr.f[i]);
+		if (d >= 0 && fr.n > d + 6)
+			fr.n = d + 6;
 		ipp_frames_send(front, &fr, 0, 0);
+	}
 	_exit(0);
 }
 
