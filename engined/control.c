@@ -79,22 +79,158 @@ reply(struct eng *e, void *sock, struct ipp_msg *m, json_t *content_new,
 	ipp_frames_release(&out);
 }
 
+/*
+ * JSON string literal of s, quotes included.  Escapes what JSON requires
+ * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
+ * it does not fit.
+ */
+static int
+json_quote(char *buf, size_t len, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	unsigned char c;
+
+	if (len < 3)
+		return -1;
+	buf[o++] = '"';
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (o + 7 > len)
+			return -1;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20) {
+			buf[o++] = '\\';
+			switch (c) {
+			case '\b': buf[o++] = 'b'; break;
+			case '\f': buf[o++] = 'f'; break;
+			case '\n': buf[o++] = 'n'; break;
+			case '\r': buf[o++] = 'r'; break;
+			case '\t': buf[o++] = 't'; break;
+			default:
+				memcpy(buf + o, "u00", 3);
+				buf[o + 3] = hex[c >> 4];
+				buf[o + 4] = hex[c & 15];
+				o += 5;
+			}
+		} else
+			buf[o++] = (char)c;
+	}
+	if (o + 2 > len)
+		return -1;
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return 0;
+}
+
+/*
+ * ipp_msg_build from JSON text: what this engine sends per request is
+ * mostly the same few texts (the request's header as parent, our
+ * {"engine": uuid}, a status), so they are dumped once, or never, rather
+ * than built as jansson trees and dumped for every message.  The header
+ * is written here with the keys, order and formats of ipp_header_new();
+ * parent, md and content NULL mean {}.
+ */
+int
+eng_msg_build(struct ipp_session *s, struct ipp_frames *out,
+    const struct ipp_buf *ids, int nids, const char *msg_type,
+    const char *parent, const char *md, const char *content)
+{
+	char id[160], date[40], hdr[2048], sig[IPP_SIG_HEXLEN + 1];
+	char qid[sizeof(id) * 6 + 3], qtype[128 * 6 + 3];
+	char quser[sizeof(s->username) * 6 + 3];
+	char qsess[sizeof(s->session) * 6 + 3];
+	const void *parts[4];
+	size_t lens[4];
+	int i, n;
+
+	ipp_frames_clear(out);
+	ipp_session_msg_id(s, id, sizeof(id));
+	ipp_iso_now(date, sizeof(date));
+	if (json_quote(qid, sizeof(qid), id) == -1 ||
+	    json_quote(qtype, sizeof(qtype), msg_type) == -1 ||
+	    json_quote(quser, sizeof(quser), s->username) == -1 ||
+	    json_quote(qsess, sizeof(qsess), s->session) == -1)
+		goto toolong;
+	n = snprintf(hdr, sizeof(hdr), "{\"msg_id\":%s,\"msg_type\":%s,"
+	    "\"username\":%s,\"session\":%s,\"date\":\"%s\","
+	    "\"version\":\"%s\"}", qid, qtype, quser, qsess, date,
+	    IPP_PROTOCOL_VERSION);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		goto toolong;
+	parts[0] = hdr;
+	parts[1] = parent != NULL ? parent : "{}";
+	parts[2] = md != NULL ? md : "{}";
+	parts[3] = content != NULL ? content : "{}";
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(parts[i]);
+	ipp_sign(s, parts, lens, sig);
+	for (i = 0; i < nids; i++)
+		if (ipp_frames_add(out, ids[i].data, ids[i].len) == -1)
+			goto fail;
+	if (ipp_frames_add(out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
+	    ipp_frames_add(out, sig, IPP_SIG_HEXLEN) == -1)
+		goto fail;
+	for (i = 0; i < 4; i++)
+		if (ipp_frames_add(out, parts[i], lens[i]) == -1)
+			goto fail;
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+fail:
+	ipp_frames_clear(out);
+	return -1;
+}
+
+/*
+ * Dump and decref a JSON part.  NULL (a json_pack that failed) is {}, as
+ * ipp_msg_build takes it; never NULL, so a caller need not check.
+ */
+char *
+eng_dump(json_t *v)
+{
+	char *t = v != NULL ? ipp_json_dump(v) : NULL;
+
+	json_decref(v);
+	return t != NULL ? t : xstrdup("{}");
+}
+
+/* An iopub message on topic engine.N.kind, sent now (main thread only). */
 void
-publish_status(struct eng *e, const json_t *parent, const char *state)
+eng_iopub(struct eng *e, const char *kind, const char *type,
+    const char *parent, const char *md, const char *content)
 {
 	struct ipp_frames out;
 	struct ipp_buf topic;
 	char t[64];
 
-	eng_topic(e, "status", t, sizeof(t));
+	eng_topic(e, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&out);
-	if (ipp_msg_build(&e->sess, &out, &topic, 1, "status", NULL, parent,
-	    json_pack("{s:s}", "engine", e->uuid), json_pack("{s:s}",
-	    "execution_state", state)) == 0)
+	if (eng_msg_build(&e->sess, &out, &topic, 1, type, parent,
+	    md != NULL ? md : e->md_engine, content) == 0)
 		ipp_frames_send(e->iopub, &out, 0, ZMQ_DONTWAIT);
 	ipp_frames_release(&out);
+}
+
+static void
+status_text(struct eng *e, const char *parent, const char *state)
+{
+	char c[64];
+
+	snprintf(c, sizeof(c), "{\"execution_state\":\"%s\"}", state);
+	eng_iopub(e, "status", "status", parent, NULL, c);
+}
+
+void
+publish_status(struct eng *e, const json_t *parent, const char *state)
+{
+	char *p = parent != NULL ? ipp_json_dump(parent) : NULL;
+
+	status_text(e, p, state);
+	free(p);
 }
 
 void
@@ -112,6 +248,8 @@ static void
 job_free(struct job *j)
 {
 	ipp_msg_release(&j->req);
+	free(j->parent);
+	free(j->input);
 	free(j->text);
 	free(j);
 }
@@ -140,6 +278,70 @@ abort_queue(struct eng *e)
 	}
 }
 
+/*
+ * A shell request is about to run.  What ipykernel publishes before the
+ * code runs (busy, and execute_input with the new execution_count) is
+ * made here, so the Python thread has nothing to hand back before the
+ * code ends.  The count is kept here for the same reason; requests run
+ * one at a time, so the job carries the count it runs under.
+ */
+static void
+shell_start(struct eng *e, struct job *j)
+{
+	json_t *c = j->req.content, *sh;
+	const char *t = j->req.msg_type, *code;
+	int store;
+
+	if ((j->parent = ipp_json_dump(j->req.header)) == NULL)
+		j->parent = xstrdup("{}");
+	j->started = ipp_monotonic();
+	if (strcmp(t, "execute_request") == 0)
+		j->what = json_is_object(json_object_get(j->req.metadata,
+		    "ipp_data")) ? SH_DATA : SH_EXECUTE;
+	else if (strcmp(t, "apply_request") == 0)
+		j->what = SH_APPLY;
+	else
+		j->what = SH_OTHER;
+	if (j->what == SH_EXECUTE) {
+		j->silent = json_is_true(json_object_get(c, "silent"));
+		sh = json_object_get(c, "store_history");
+		store = sh == NULL ? !j->silent : json_is_true(sh) &&
+		    !j->silent;
+		if (store)
+			e->exec_count++;
+		if ((code = json_string_value(json_object_get(c, "code"))) ==
+		    NULL)
+			code = "";
+		if (!j->silent)
+			j->input = eng_dump(json_pack("{s:s, s:i}", "code",
+			    code, "execution_count", e->exec_count));
+	}
+	j->exec_count = e->exec_count;
+}
+
+/*
+ * Publish the running shell request's busy status and execute_input, if
+ * not done yet.  They are held back until something follows them: the
+ * first message of the request back from the Python thread (for a short
+ * request, its end, so that all the request's messages leave in one
+ * burst and wake libzmq's I/O thread once, not twice), output to stream,
+ * any control request, or STREAM_EVERY ms of running.  Their order on
+ * iopub, and what they carry, are as if sent at once.
+ */
+void
+shell_announce(struct eng *e)
+{
+	struct job *j = e->running;
+
+	if (j == NULL || j->kind != JOB_SHELL || j->announced)
+		return;
+	j->announced = 1;
+	status_text(e, j->parent, "busy");
+	if (j->input != NULL)
+		eng_iopub(e, "execute_input", "execute_input", j->parent, NULL,
+		    j->input);
+}
+
 void
 shell_next(struct eng *e)
 {
@@ -157,9 +359,9 @@ shell_next(struct eng *e)
 			continue;
 		}
 		e->running = j;
-		if (zmq_send(e->py, &j, sizeof(j), 0) == -1)
-			fatalx("cannot reach the Python thread: %s",
-			    zmq_strerror(errno));
+		if (j->kind == JOB_SHELL)
+			shell_start(e, j);
+		py_submit(e, j);
 	}
 }
 
@@ -168,6 +370,10 @@ shell_done(struct eng *e, struct job *j)
 {
 	if (e->running == j)
 		e->running = NULL;
+	if (j->kind == JOB_SHELL) {
+		shell_announce(e);
+		status_text(e, j->parent, "idle");
+	}
 	if (j->failed && j->stop_on_error)
 		abort_queue(e);
 	job_free(j);
@@ -314,6 +520,7 @@ control_dispatch(struct eng *e)
 		log_warnx("dropped message on control: %s", why);
 		return 1;
 	}
+	shell_announce(e);	/* what was sent before this, goes before */
 	for (i = 0; i < sizeof(control_table) / sizeof(control_table[0]); i++)
 		if (strcmp(control_table[i].type, m.msg_type) == 0) {
 			int quiet = strcmp(m.msg_type, "clear_request") == 0;

@@ -11,6 +11,7 @@ it on iopub while the code runs.
 import builtins
 import json
 import sys
+from types import CodeType as _CodeType
 
 import _engined
 
@@ -187,20 +188,76 @@ def _bundle(value):
     return json.dumps({"data": {"text/plain": repr(value)}, "metadata": {}})
 
 
-def run_execute(code, count, silent, user_expressions):
-    """Run a cell.  Returns (status, result_repr, error, user_exprs)."""
+_compiled = {}          # (code, silent) -> (name, body, last expression)
+
+
+def _rename(co, name):
+    """co, and the code objects nested in it, as compiled from `name`."""
+    consts = co.co_consts
+    if any(type(c) is _CodeType for c in consts):
+        consts = tuple(_rename(c, name) if type(c) is _CodeType else c
+                       for c in consts)
+        return co.replace(co_filename=name, co_consts=consts)
+    return co.replace(co_filename=name)
+
+
+def _compile_cell(code, name, silent):
+    """The cell's statements and its last expression (None when there is
+    none to show), compiled as from file `name`.
+
+    Parsing and compiling is most of the cost of a small cell, and the
+    same cells come again and again (a loop of execute calls), so the
+    code objects are kept and renamed for the new cell: tracebacks name
+    <cell-N> as if compiled afresh.  A cell whose compilation warned is
+    not kept, so that it warns every time, as it would uncached; nor is
+    a large one."""
     import ast      # here: 9 ms of every engine's start-up otherwise
-    result = None
+    key = (code, bool(silent))
+    hit = _compiled.get(key)
+    if hit is not None:
+        old, body, last = hit
+        if old == name:
+            return body, last
+        return (_rename(body, name),
+                _rename(last, name) if last is not None else None)
+    # Noticed through showwarning, not catch_warnings(): that would reset
+    # every module's once-per-location warning registry each time.
+    import warnings
+    show = warnings.showwarning
+    warned = []
+
+    def note(*args, **kwargs):
+        warned.append(True)
+        return show(*args, **kwargs)
+
+    warnings.showwarning = note
     try:
-        code = _ipython_transform(code)
-        name = "<cell-%d>" % count
         tree = ast.parse(code, name, "exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr) and not silent:
             last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, name, "exec"), user_ns)
+        body = compile(tree, name, "exec")
         if last is not None:
-            value = eval(compile(last, name, "eval"), user_ns)
+            last = compile(last, name, "eval")
+    finally:
+        if warnings.showwarning is note:
+            warnings.showwarning = show
+    if not warned and len(code) <= 65536:
+        if len(_compiled) >= 512:
+            _compiled.clear()
+        _compiled[key] = (name, body, last)
+    return body, last
+
+
+def run_execute(code, count, silent, user_expressions):
+    """Run a cell.  Returns (status, result_repr, error, user_exprs)."""
+    result = None
+    try:
+        code = _ipython_transform(code)
+        body, last = _compile_cell(code, "<cell-%d>" % count, silent)
+        exec(body, user_ns)
+        if last is not None:
+            value = eval(last, user_ns)
             if value is not None:
                 user_ns["_"] = value
                 result = _bundle(value)

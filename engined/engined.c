@@ -27,8 +27,6 @@
 
 #include "engined.h"
 
-#define STREAM_EVERY	50	/* ms between output flushes while busy */
-
 struct eng *the_eng;
 static volatile sig_atomic_t got_term;
 
@@ -391,13 +389,18 @@ on_shell(struct eng *e)
 	shell_next(e);
 }
 
-/* Frames from the Python thread. */
+/* Frames from the Python thread: all it has posted, in order. */
 static void
 on_python(struct eng *e)
 {
+	struct outq l;
 	struct out *o;
 
-	while (zmq_recv(e->py, &o, sizeof(o), ZMQ_DONTWAIT) == sizeof(o)) {
+	py_take(e, &l);
+	if (!TAILQ_EMPTY(&l))
+		shell_announce(e);	/* busy goes before what follows it */
+	while ((o = TAILQ_FIRST(&l)) != NULL) {
+		TAILQ_REMOVE(&l, o, q);
 		switch (o->kind) {
 		case OUT_IOPUB:
 			ipp_frames_send(e->iopub, &o->fr, 0, ZMQ_DONTWAIT);
@@ -429,7 +432,7 @@ run(struct eng *e)
 	int n;
 
 	while (!e->quit && !got_term) {
-		it[0].socket = e->py;
+		it[0].socket = NULL;
 		it[1].socket = e->hb_sub;
 		it[2].socket = e->shell;
 		it[3].socket = e->control;
@@ -438,6 +441,7 @@ run(struct eng *e)
 			it[n].events = ZMQ_POLLIN;
 			it[n].revents = 0;
 		}
+		it[0].fd = e->py_fd;
 		period = e->hb_period / 1000.0;
 		/* while code runs, wake up to stream its output */
 		if (zmq_poll(it, e->registered ? 4 : 1, e->running != NULL ?
@@ -561,6 +565,9 @@ main(int argc, char **argv)
 	mpi_rank_id(e);
 	load_connection(e);
 	ipp_new_id(e->uuid, sizeof(e->uuid));
+	snprintf(e->md_engine, sizeof(e->md_engine), "{\"engine\":\"%s\"}",
+	    e->uuid);		/* a uuid needs no JSON escapes */
+	e->py_fd = -1;
 	if (ipp_session_init(&e->sess, e->ci.key, e->uuid) == -1 ||
 	    ipp_session_enable_replay(&e->sess, 65536) == -1)
 		fatal("session");
@@ -623,7 +630,6 @@ main(int argc, char **argv)
 	close_sock(&e->iopub);
 	close_sock(&e->hb_sub);
 	close_sock(&e->hb_dealer);
-	close_sock(&e->py);
 	zmq_ctx_term(e->zctx);
 	return e->exit_status;
 }

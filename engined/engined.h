@@ -9,12 +9,21 @@
  * the embedded interpreter (so it is Python's "main thread" and receives
  * SIGINT as KeyboardInterrupt) and runs one request at a time.
  *
- * The two talk over an inproc PAIR socket by passing pointers to struct
- * job: main -> python "run this", python -> main "send these frames"
- * (output as it happens, then the reply and "done").
+ * The two pass pointers to struct job and struct out through two queues
+ * under one mutex (pyexec.c): main -> python "run this" (a condition
+ * variable wakes the Python thread), python -> main "send these frames"
+ * (an eventfd in the main thread's poll set wakes it).  A wake-up costs
+ * a context switch on each side, so the Python thread wakes the main
+ * thread only when something must go out now: at the end of a job, or
+ * for display output.  The status and execute_input messages that frame
+ * a shell request are the main thread's (it knows all they carry when it
+ * hands the job over), and busy and execute_input wait to go out with
+ * the first thing that follows them (control.c, shell_announce).
  */
 #ifndef ENGINED_H
 #define ENGINED_H
+
+#define STREAM_EVERY	50	/* ms between output flushes while busy */
 
 #include <pthread.h>
 #include <signal.h>
@@ -37,10 +46,25 @@ enum out_kind {
 	OUT_DONE		/* job finished; job pointer is returned */
 };
 
+/* What a JOB_SHELL request is, decided once by the main thread. */
+enum shell_kind {
+	SH_OTHER,		/* answered NotImplementedError (or not at all) */
+	SH_EXECUTE,
+	SH_DATA,		/* execute_request with metadata.ipp_data */
+	SH_APPLY
+};
+
 struct job {
-	TAILQ_ENTRY(job) q;
+	TAILQ_ENTRY(job) q;		/* e->queue, then the Python queue */
 	enum job_kind	 kind;
+	enum shell_kind	 what;
 	struct ipp_msg	 req;		/* decoded request (ids included) */
+	char		*parent;	/* req.header as JSON text, made once */
+	int		 exec_count;	/* the execution_count it runs under */
+	int		 silent;
+	char		*input;		/* execute_input content, to send */
+	int		 announced;	/* busy (and input) sent */
+	double		 started;	/* monotonic, when handed over */
 	int		 failed;	/* set by python: status error */
 	int		 stop_on_error;
 	char		*text;		/* JOB_STARTUP: code or file name */
@@ -48,12 +72,14 @@ struct job {
 };
 
 struct out {
+	TAILQ_ENTRY(out) q;
 	enum out_kind	 kind;
 	struct ipp_frames fr;
 	struct job	*job;		/* OUT_DONE */
 };
 
 TAILQ_HEAD(jobq, job);
+TAILQ_HEAD(outq, out);
 
 struct engine_config {
 	char	 file[1024];		/* ipcontroller-engine.json */
@@ -82,11 +108,13 @@ struct eng {
 	int		 hb_period;	/* ms, from registration */
 	void		*zctx;
 	void		*reg, *shell, *control, *iopub, *hb_sub, *hb_dealer;
-	void		*py;		/* PAIR to the Python thread */
+	int		 py_fd;		/* eventfd: the Python thread posted */
 	pthread_t	 py_thread;
 	int		 py_launched;	/* the thread exists */
 	int		 py_ready;
 	char		 py_version[32];
+	char		 md_engine[128];	/* {"engine":uuid} as JSON text */
+	int		 exec_count;	/* execute_requests counted so far */
 	struct jobq	 queue;		/* shell requests waiting */
 	struct job	*running;
 	struct ipp_map	*aborted;	/* msg_ids to answer "aborted" */
@@ -106,6 +134,8 @@ void	 engined_user_signals(sigset_t *);
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);
 int	 py_launch(struct eng *);
+void	 py_submit(struct eng *, struct job *);
+void	 py_take(struct eng *, struct outq *);
 void	 py_interrupt(struct eng *);
 void	 py_stop(struct eng *);
 /* Main thread: stream output the running code wrote since last time. */
@@ -116,8 +146,15 @@ int	 control_dispatch(struct eng *);
 void	 shell_enqueue(struct eng *, struct job *);
 void	 shell_next(struct eng *);
 void	 shell_done(struct eng *, struct job *);
+void	 shell_announce(struct eng *);
 void	 send_aborted(struct eng *, void *sock, struct ipp_msg *);
 void	 publish_status(struct eng *, const json_t *parent, const char *state);
 json_t	*eng_metadata(struct eng *, const json_t *req_metadata);
+int	 eng_msg_build(struct ipp_session *, struct ipp_frames *,
+	    const struct ipp_buf *ids, int nids, const char *msg_type,
+	    const char *parent, const char *md, const char *content);
+char	*eng_dump(json_t *);
+void	 eng_iopub(struct eng *, const char *kind, const char *type,
+	    const char *parent, const char *md, const char *content);
 
 #endif /* ENGINED_H */

@@ -5,10 +5,13 @@
  * The interpreter is initialised on this thread, which makes it Python's
  * main thread: SIGINT (blocked everywhere else) is delivered here, wakes
  * a sleeping call and surfaces as KeyboardInterrupt in the user's code,
- * while the engine carries on.  Requests arrive from the main thread as
- * struct job pointers over an inproc PAIR; everything this thread wants
- * sent goes back the same way as struct out (iopub messages, the reply,
- * then "done").
+ * while the engine carries on.  Requests arrive from the main thread on
+ * a queue with a condition variable; everything this thread wants sent
+ * goes back on another queue as struct out (iopub messages, the reply,
+ * then "done"), with an eventfd to wake the main thread.  Messages made
+ * after the user's code has returned wait for "done" and go in one
+ * wake-up: on a small machine each wake-up is a context switch on both
+ * sides, which cost more than building the messages.
  *
  * Output: engine.py's sys.stdout/sys.stderr call _engined.write(), which
  * appends to a buffer shared with the main thread under `outmtx`.  This
@@ -20,7 +23,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <sys/eventfd.h>
+
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,19 +38,31 @@
 
 static struct eng *E;		/* this thread's view of the engine */
 static struct ipp_session psess;
-static void *pair;		/* this thread's end */
 static PyObject *mod;		/* engine.py's namespace */
-static int exec_count;
+static PyObject *jsonmod;	/* Python's json, for user_expressions */
+
+/* the two queues, main -> python (jobs) and python -> main (outs) */
+static pthread_mutex_t qmtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobcv = PTHREAD_COND_INITIALIZER;
+static struct jobq jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static struct outq outs = TAILQ_HEAD_INITIALIZER(outs);
+static int outs_woken;		/* py_fd written since the last py_take */
 
 /* output buffers shared with the main thread, index 1 stdout, 2 stderr */
 static pthread_mutex_t outmtx = PTHREAD_MUTEX_INITIALIZER;
 static char *obuf[3];
 static size_t olen[3], ocap[3];
 
+/*
+ * Queue frames for the main thread.  With wake, make sure it looks soon;
+ * without, they go with the next wake-up (at the latest "done").
+ */
 static void
-post(enum out_kind k, struct ipp_frames *fr, struct job *j)
+post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
 {
 	struct out *o = xcalloc(1, sizeof(*o));
+	uint64_t one = 1;
+	int w = 0;
 
 	o->kind = k;
 	o->job = j;
@@ -53,15 +71,54 @@ post(enum out_kind k, struct ipp_frames *fr, struct job *j)
 		o->fr = *fr;
 		ipp_frames_init(fr);
 	}
-	if (zmq_send(pair, &o, sizeof(o), 0) == -1)
-		fatalx("Python thread: cannot reach the main thread: %s",
-		    zmq_strerror(errno));
+	pthread_mutex_lock(&qmtx);
+	TAILQ_INSERT_TAIL(&outs, o, q);
+	if (wake && !outs_woken)
+		w = outs_woken = 1;
+	pthread_mutex_unlock(&qmtx);
+	if (w && write(E->py_fd, &one, sizeof(one)) != sizeof(one) &&
+	    errno != EAGAIN)
+		fatal("Python thread: cannot wake the main thread");
 }
 
-/* An iopub message of type `type` with parent `parent`. */
+/*
+ * Main thread: take everything posted so far.  The eventfd is read
+ * before the queue is taken, so a post that comes in between either is
+ * in what we take or writes the eventfd again.
+ */
+void
+py_take(struct eng *e, struct outq *l)
+{
+	uint64_t n;
+
+	TAILQ_INIT(l);
+	if (read(e->py_fd, &n, sizeof(n)) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		fatal("read from the Python thread's eventfd");
+	pthread_mutex_lock(&qmtx);
+	TAILQ_CONCAT(l, &outs, q);
+	outs_woken = 0;
+	pthread_mutex_unlock(&qmtx);
+}
+
+/* Main thread: hand a job over. */
+void
+py_submit(struct eng *e, struct job *j)
+{
+	pthread_mutex_lock(&qmtx);
+	TAILQ_INSERT_TAIL(&jobs, j, q);
+	pthread_cond_signal(&jobcv);
+	pthread_mutex_unlock(&qmtx);
+}
+
+/*
+ * An iopub message of type `type` with parent `parent` (JSON text).  From
+ * this thread (direct NULL) it is posted; from the main thread it is
+ * sent directly with the main thread's session.
+ */
 static void
 pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
-    const json_t *parent, json_t *md_new, json_t *content_new)
+    const char *parent, const char *md, const char *content, int wake)
 {
 	struct ipp_frames fr;
 	struct ipp_buf topic;
@@ -70,31 +127,28 @@ pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
 	eng_topic(E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
-	if (md_new == NULL)
-		md_new = json_pack("{s:s}", "engine", E->uuid);
 	ipp_frames_init(&fr);
-	if (ipp_msg_build(s, &fr, &topic, 1, type, NULL, parent, md_new,
-	    content_new) == -1) {
-		ipp_frames_release(&fr);
-		return;
+	if (eng_msg_build(s, &fr, &topic, 1, type, parent, md != NULL ? md :
+	    E->md_engine, content) == 0) {
+		if (direct != NULL)
+			ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
+		else
+			post(OUT_IOPUB, &fr, NULL, wake);
 	}
-	if (direct != NULL)
-		ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
-	else
-		post(OUT_IOPUB, &fr, NULL);
 	ipp_frames_release(&fr);
 }
 
 /*
  * Turn buffered output into stream messages.  From this thread they are
- * posted (ordered with everything else); from the main thread they are
- * sent directly on iopub with the main thread's session.
+ * posted (ordered with everything else, and sent with what follows
+ * them); from the main thread they are sent directly on iopub with the
+ * main thread's session.
  */
 static void
-flush_streams(struct ipp_session *s, void *direct, const json_t *parent)
+flush_streams(struct ipp_session *s, void *direct, const char *parent)
 {
 	static const char *names[3] = { NULL, "stdout", "stderr" };
-	char *text;
+	char *text, *c;
 	int i;
 
 	for (i = 1; i <= 2; i++) {
@@ -108,8 +162,10 @@ flush_streams(struct ipp_session *s, void *direct, const json_t *parent)
 		obuf[i] = NULL;
 		olen[i] = ocap[i] = 0;
 		pthread_mutex_unlock(&outmtx);
-		pub(s, direct, names[i], "stream", parent, NULL,
-		    json_pack("{s:s, s:s}", "name", names[i], "text", text));
+		c = eng_dump(json_pack("{s:s, s:s}", "name", names[i], "text",
+		    text));
+		pub(s, direct, names[i], "stream", parent, NULL, c, 0);
+		free(c);
 		free(text);
 	}
 }
@@ -118,14 +174,24 @@ flush_streams(struct ipp_session *s, void *direct, const json_t *parent)
 void
 pyexec_flush(struct eng *e)
 {
-	zmq_pollitem_t pi = { e->py, 0, ZMQ_POLLIN, 0 };
+	int pending, output;
 
 	if (e->running == NULL || e->running->kind != JOB_SHELL)
 		return;
 	/* anything this thread posted earlier must go out first */
-	if (zmq_poll(&pi, 1, 0) > 0)
+	pthread_mutex_lock(&qmtx);
+	pending = !TAILQ_EMPTY(&outs);
+	pthread_mutex_unlock(&qmtx);
+	if (pending)
 		return;
-	flush_streams(&e->sess, e->iopub, e->running->req.header);
+	pthread_mutex_lock(&outmtx);
+	output = olen[1] > 0 || olen[2] > 0;
+	pthread_mutex_unlock(&outmtx);
+	if (output || ipp_monotonic() - e->running->started >=
+	    STREAM_EVERY / 1000.0)
+		shell_announce(e);
+	if (output)
+		flush_streams(&e->sess, e->iopub, e->running->parent);
 }
 
 static PyObject *
@@ -171,8 +237,9 @@ py_publish(PyObject *self, PyObject *args)
 	struct ipp_frames fr;
 	struct ipp_buf topic;
 	json_t *content;
-	char t[64];
+	char t[64], *ctxt;
 	Py_ssize_t i;
+	int rc;
 
 	if (!PyArg_ParseTuple(args, "sssO!", &kind, &type, &ctext,
 	    &PyList_Type, &bufs))
@@ -182,14 +249,16 @@ py_publish(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	/* output written so far goes first */
-	flush_streams(&psess, NULL, cur_job ? cur_job->req.header : NULL);
+	flush_streams(&psess, NULL, cur_job ? cur_job->parent : NULL);
 	eng_topic(E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
-	if (ipp_msg_build(&psess, &fr, &topic, 1, type, NULL, cur_job ?
-	    cur_job->req.header : NULL, json_pack("{s:s}", "engine", E->uuid),
-	    content) == -1) {
+	ctxt = eng_dump(content);
+	rc = eng_msg_build(&psess, &fr, &topic, 1, type, cur_job ?
+	    cur_job->parent : NULL, E->md_engine, ctxt);
+	free(ctxt);
+	if (rc == -1) {
 		ipp_frames_release(&fr);
 		PyErr_SetString(PyExc_RuntimeError, "cannot build message");
 		return NULL;
@@ -204,7 +273,7 @@ py_publish(PyObject *self, PyObject *args)
 		}
 		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
 	}
-	post(OUT_IOPUB, &fr, NULL);
+	post(OUT_IOPUB, &fr, NULL, 1);	/* display output: now */
 	ipp_frames_release(&fr);
 	Py_RETURN_NONE;
 }
@@ -278,7 +347,7 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 {
 	struct ipp_buf ids[IPP_MAX_IDS];
 	struct ipp_frames fr;
-	char type[128];
+	char type[128], *md, *content;
 	size_t n = strlen(j->req.msg_type);
 	Py_ssize_t i;
 	int k;
@@ -289,16 +358,20 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 	}
 	snprintf(type, sizeof(type), "%.*s_reply", (int)(n > 8 ? n - 8 : n),
 	    j->req.msg_type);
+	md = eng_dump(md_new);
+	content = eng_dump(content_new);
 	ipp_frames_init(&fr);
-	if (ipp_msg_build(&psess, &fr, ids, k, type, NULL, j->req.header,
-	    md_new, content_new) == -1)
+	if (eng_msg_build(&psess, &fr, ids, k, type, j->parent, md,
+	    content) == -1)
 		fatalx("cannot build %s", type);
+	free(md);
+	free(content);
 	for (i = 0; bufs != NULL && i < PyList_Size(bufs); i++) {
 		PyObject *b = PyList_GetItem(bufs, i);
 
 		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
 	}
-	post(OUT_SHELL, &fr, NULL);
+	post(OUT_SHELL, &fr, NULL, 0);	/* goes with "done" */
 }
 
 static void
@@ -359,7 +432,7 @@ do_data(struct job *j, json_t *spec)
 			json_object_set_new(d, "value", json_loads(
 			    PyUnicode_AsUTF8(js), JSON_DECODE_ANY, NULL));
 		rc = json_pack("{s:s, s:i, s:{}, s:[], s:o}", "status", "ok",
-		    "execution_count", exec_count, "user_expressions",
+		    "execution_count", j->exec_count, "user_expressions",
 		    "payload", "ipp_data", d);
 	} else {
 		rc = error_content(PyTuple_GetItem(r, 3), "execute");
@@ -380,34 +453,60 @@ do_data(struct job *j, json_t *spec)
 	Py_XDECREF(r);
 }
 
+/*
+ * user_expressions to Python and back.  Almost every request has none:
+ * then there is no round trip through JSON text at all.
+ */
+static PyObject *
+uexprs_in(json_t *ue)
+{
+	PyObject *r;
+	char *txt;
+
+	if (json_object_size(ue) == 0 || jsonmod == NULL)
+		Py_RETURN_NONE;
+	if ((txt = ipp_json_dump(ue)) == NULL)
+		Py_RETURN_NONE;
+	r = PyObject_CallMethod(jsonmod, "loads", "s", txt);
+	free(txt);
+	if (r == NULL) {
+		PyErr_Clear();
+		Py_RETURN_NONE;
+	}
+	return r;
+}
+
+static json_t *
+uexprs_out(PyObject *d)
+{
+	PyObject *dumped;
+	json_t *v;
+
+	if (d == NULL || !PyDict_Check(d) || PyDict_Size(d) == 0 ||
+	    jsonmod == NULL)
+		return json_object();
+	if ((dumped = PyObject_CallMethod(jsonmod, "dumps", "O", d)) == NULL)
+		return json_object();
+	v = json_loads(PyUnicode_AsUTF8(dumped), 0, NULL);
+	Py_DECREF(dumped);
+	return v != NULL ? v : json_object();
+}
+
+/* The count and execute_input were done by the main thread. */
 static void
 do_execute(struct job *j)
 {
 	json_t *c = j->req.content, *md, *rc;
 	const char *code = json_string_value(json_object_get(c, "code"));
-	int silent = json_is_true(json_object_get(c, "silent"));
-	json_t *sh = json_object_get(c, "store_history");
-	int store = sh == NULL ? !silent : json_is_true(sh) && !silent;
-	PyObject *r, *ue;
-	char *uetxt;
+	PyObject *r;
+	char *txt;
 
 	md = eng_metadata(E, j->req.metadata);
 	if (code == NULL)
 		code = "";
-	if (store)
-		exec_count++;
-	if (!silent)
-		pub(&psess, NULL, "execute_input", "execute_input",
-		    j->req.header, NULL, json_pack("{s:s, s:i}", "code", code,
-		    "execution_count", exec_count));
-	uetxt = ipp_json_dump(json_object_get(c, "user_expressions") ?
-	    json_object_get(c, "user_expressions") : json_object());
-	ue = PyImport_ImportModule("json");
-	ue = ue ? PyObject_CallMethod(ue, "loads", "s", uetxt) : NULL;
-	free(uetxt);
-	r = call("run_execute", Py_BuildValue("(siiN)", code, exec_count,
-	    silent, ue ? ue : Py_None));
-	flush_streams(&psess, NULL, j->req.header);
+	r = call("run_execute", Py_BuildValue("(siiN)", code, j->exec_count,
+	    j->silent, uexprs_in(json_object_get(c, "user_expressions"))));
+	flush_streams(&psess, NULL, j->parent);
 	if (r == NULL) {
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
@@ -415,27 +514,25 @@ do_execute(struct job *j)
 		PyObject *res = PyTuple_GetItem(r, 1);
 		json_t *bundle = res != Py_None ? json_loads(PyUnicode_AsUTF8(
 		    res), 0, NULL) : NULL;
-		PyObject *dumped = PyObject_CallMethod(PyImport_ImportModule(
-		    "json"), "dumps", "O", PyTuple_GetItem(r, 3));
-		json_t *uej = dumped ? json_loads(PyUnicode_AsUTF8(dumped), 0,
-		    NULL) : NULL;
 
-		Py_XDECREF(dumped);
 		if (bundle != NULL) {
 			json_object_set_new(bundle, "execution_count",
-			    json_integer(exec_count));
+			    json_integer(j->exec_count));
+			txt = eng_dump(bundle);
 			pub(&psess, NULL, "execute_result", "execute_result",
-			    j->req.header, json_object(), bundle);
+			    j->parent, "{}", txt, 0);
+			free(txt);
 		}
 		rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok",
-		    "execution_count", exec_count, "user_expressions",
-		    uej ? uej : json_object(), "payload");
+		    "execution_count", j->exec_count, "user_expressions",
+		    uexprs_out(PyTuple_GetItem(r, 3)), "payload");
 	} else {
 		rc = error_content(PyTuple_GetItem(r, 2), "execute");
 		json_object_set_new(rc, "execution_count",
-		    json_integer(exec_count));
-		pub(&psess, NULL, "error", "error", j->req.header, NULL,
-		    json_deep_copy(rc));
+		    json_integer(j->exec_count));
+		txt = ipp_json_dump(rc);
+		pub(&psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		free(txt);
 		j->failed = 1;
 	}
 	if (PyErr_Occurred())
@@ -459,16 +556,19 @@ do_apply(struct job *j)
 		    (Py_ssize_t)ipp_frame_len(&j->req.fr, j->req.buf0 + i),
 		    PyBUF_READ));
 	r = call("run_apply", Py_BuildValue("(N)", bufs));
-	flush_streams(&psess, NULL, j->req.header);
+	flush_streams(&psess, NULL, j->parent);
 	if (r == NULL)
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
 	else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0)
 		rc = json_pack("{s:s}", "status", "ok");
 	else {
+		char *txt;
+
 		rc = error_content(PyTuple_GetItem(r, 2), "apply");
-		pub(&psess, NULL, "error", "error", j->req.header, NULL,
-		    json_deep_copy(rc));
+		txt = ipp_json_dump(rc);
+		pub(&psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		free(txt);
 		j->failed = 1;
 	}
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
@@ -479,10 +579,17 @@ do_apply(struct job *j)
 	Py_XDECREF(r);
 }
 
+/*
+ * Run one job.  Everything posted here waits for "done", with these
+ * exceptions: clear_request's messages, which frame code of the user's
+ * (__del__ methods) and so must not wait for it, and display output.
+ * A shell job's busy and idle statuses are the main thread's.
+ */
 static void
 run_job(struct job *j)
 {
 	const char *t = j->req.msg_type;
+	char *p;
 
 	drop_pending_interrupt();
 	cur_job = j;
@@ -500,47 +607,52 @@ run_job(struct job *j)
 		struct ipp_frames fr;
 		int k;
 
-		pub(&psess, NULL, "status", "status", j->req.header, NULL,
-		    json_pack("{s:s}", "execution_state", "busy"));
+		p = ipp_json_dump(j->req.header);
+		pub(&psess, NULL, "status", "status", p, NULL,
+		    "{\"execution_state\":\"busy\"}", 1);
 		Py_XDECREF(call("clear", PyTuple_New(0)));
 		for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
 			ids[k].data = ipp_frame_data(&j->req.fr, k);
 			ids[k].len = ipp_frame_len(&j->req.fr, k);
 		}
 		ipp_frames_init(&fr);
-		if (ipp_msg_build(&psess, &fr, ids, k, "clear_reply", NULL,
-		    j->req.header, json_pack("{s:s}", "engine", E->uuid),
-		    json_pack("{s:s}", "status", "ok")) == 0)
-			post(OUT_CONTROL, &fr, NULL);
+		if (eng_msg_build(&psess, &fr, ids, k, "clear_reply", p,
+		    E->md_engine, "{\"status\":\"ok\"}") == 0)
+			post(OUT_CONTROL, &fr, NULL, 1);
 		ipp_frames_release(&fr);
-		pub(&psess, NULL, "status", "status", j->req.header, NULL,
-		    json_pack("{s:s}", "execution_state", "idle"));
+		pub(&psess, NULL, "status", "status", p, NULL,
+		    "{\"execution_state\":\"idle\"}", 1);
+		free(p);
 		break;
 	}
 	case JOB_SHELL:
-		pub(&psess, NULL, "status", "status", j->req.header, NULL,
-		    json_pack("{s:s}", "execution_state", "busy"));
-		if (strcmp(t, "execute_request") == 0 &&
-		    json_is_object(json_object_get(j->req.metadata, "ipp_data")))
-			do_data(j, json_object_get(j->req.metadata, "ipp_data"));
-		else if (strcmp(t, "execute_request") == 0)
+		switch (j->what) {
+		case SH_DATA:
+			do_data(j, json_object_get(j->req.metadata,
+			    "ipp_data"));
+			break;
+		case SH_EXECUTE:
 			do_execute(j);
-		else if (strcmp(t, "apply_request") == 0)
+			break;
+		case SH_APPLY:
 			do_apply(j);
-		else if (strcmp(t + (strlen(t) > 8 ? strlen(t) - 8 : 0),
-		    "_request") == 0)
-			reply_shell(j, ipp_error_content("NotImplementedError",
-			    "engined does not handle '%s'", t), json_pack(
-			    "{s:s, s:s}", "engine", E->uuid, "status", "error"),
-			    NULL);
-		pub(&psess, NULL, "status", "status", j->req.header, NULL,
-		    json_pack("{s:s}", "execution_state", "idle"));
+			break;
+		case SH_OTHER:
+			if (strcmp(t + (strlen(t) > 8 ? strlen(t) - 8 : 0),
+			    "_request") == 0)
+				reply_shell(j, ipp_error_content(
+				    "NotImplementedError",
+				    "engined does not handle '%s'", t),
+				    json_pack("{s:s, s:s}", "engine", E->uuid,
+				    "status", "error"), NULL);
+			break;
+		}
 		break;
 	case JOB_QUIT:
 		break;
 	}
 	cur_job = NULL;
-	post(OUT_DONE, NULL, j);
+	post(OUT_DONE, NULL, j, 1);
 }
 
 static void *
@@ -583,23 +695,24 @@ py_main(void *arg)
 	}
 	Py_DECREF(code);
 	mod = g;
+	jsonmod = PyImport_ImportModule("json");	/* engine.py has it */
+	if (jsonmod == NULL)
+		PyErr_Clear();
 	/* now SIGINT and the user signals may come: they are Python's */
 	engined_user_signals(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	post(OUT_DONE, NULL, NULL);	/* ready */
+	post(OUT_DONE, NULL, NULL, 1);	/* ready */
 	for (;;) {
-		int rc;
-
+		/* a signal handler may run meanwhile: Python only notes it */
 		Py_BEGIN_ALLOW_THREADS
-		rc = zmq_recv(pair, &j, sizeof(j), 0);
+		pthread_mutex_lock(&qmtx);
+		while ((j = TAILQ_FIRST(&jobs)) == NULL)
+			pthread_cond_wait(&jobcv, &qmtx);
+		TAILQ_REMOVE(&jobs, j, q);
+		pthread_mutex_unlock(&qmtx);
 		Py_END_ALLOW_THREADS
-		if (rc != sizeof(j)) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
 		if (j->kind == JOB_QUIT) {
-			post(OUT_DONE, NULL, j);
+			post(OUT_DONE, NULL, j, 1);
 			break;
 		}
 		run_job(j);
@@ -612,22 +725,12 @@ py_main(void *arg)
 int
 py_start(struct eng *e)
 {
-	char ep[64];
-	int zero = 0;
-
 	if (ipp_session_init(&psess, e->ci.key, e->uuid) == -1)
 		return -1;
 	/* set here, not by the thread: kernel_info may be asked at once */
 	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",
 	    PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
-	snprintf(ep, sizeof(ep), "inproc://engined-py-%p", (void *)e);
-	e->py = zmq_socket(e->zctx, ZMQ_PAIR);
-	pair = zmq_socket(e->zctx, ZMQ_PAIR);
-	zmq_setsockopt(e->py, ZMQ_SNDHWM, &zero, sizeof(zero));
-	zmq_setsockopt(e->py, ZMQ_RCVHWM, &zero, sizeof(zero));
-	zmq_setsockopt(pair, ZMQ_SNDHWM, &zero, sizeof(zero));
-	zmq_setsockopt(pair, ZMQ_RCVHWM, &zero, sizeof(zero));
-	if (zmq_bind(pair, ep) == -1 || zmq_connect(e->py, ep) == -1)
+	if ((e->py_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
 	return 0;
 }
@@ -681,22 +784,15 @@ py_interrupt(struct eng *e)
 void
 py_stop(struct eng *e)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
-	zmq_pollitem_t pi = { e->py, 0, ZMQ_POLLIN, 0 };
+	struct job *j;
+	struct pollfd pfd;
+	struct outq l;
 	struct out *o;
 	double until = ipp_monotonic() + 1.0;
-	int zero = 0;
+	int found = 0;
 
-	if (e->py == NULL) {		/* never started: no registration */
-		free(j);
+	if (e->py_fd == -1 || !e->py_launched)	/* Python never ran */
 		return;
-	}
-	if (!e->py_launched) {		/* no job ever needed Python */
-		free(j);
-		zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof(zero));
-		zmq_close(pair);
-		return;
-	}
 	if (!e->py_ready) {
 		/*
 		 * Stopped while the interpreter starts (a cluster stopped as
@@ -708,26 +804,32 @@ py_stop(struct eng *e)
 		fflush(NULL);
 		_exit(e->exit_status);
 	}
+	j = xcalloc(1, sizeof(*j));
 	j->kind = JOB_QUIT;
 	ipp_msg_init(&j->req);
-	zmq_send(e->py, &j, sizeof(j), 0);
+	py_submit(e, j);
 	py_interrupt(e);
-	while (ipp_monotonic() < until) {
-		if (zmq_poll(&pi, 1, 100) <= 0)
+	pfd.fd = e->py_fd;
+	pfd.events = POLLIN;
+	while (!found && ipp_monotonic() < until) {
+		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		if (zmq_recv(e->py, &o, sizeof(o), 0) != sizeof(o))
-			break;
-		if (o->kind == OUT_DONE && o->job == j) {
+		py_take(e, &l);
+		while ((o = TAILQ_FIRST(&l)) != NULL) {
+			TAILQ_REMOVE(&l, o, q);
+			if (o->kind == OUT_DONE && o->job == j)
+				found = 1;
+			ipp_frames_release(&o->fr);
 			free(o);
-			pthread_join(e->py_thread, NULL);
-			zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof(zero));
-			zmq_close(pair);
-			free(j);
-			return;
 		}
-		ipp_frames_release(&o->fr);
-		free(o);
 	}
+	if (found) {
+		pthread_join(e->py_thread, NULL);
+		free(j);
+		close(e->py_fd);
+		e->py_fd = -1;
+		return;
+	}
+	/* the thread still has j: leave it, the process is exiting */
 	log_info("Python thread still busy at exit");
-	zmq_setsockopt(e->py, ZMQ_LINGER, &zero, sizeof(zero));
 }
