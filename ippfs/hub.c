@@ -16,6 +16,8 @@
  * operation.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,8 @@ struct pending {
 	void	*arg;
 	double	 deadline;
 };
+
+static struct ipp_map *byuuid;	/* engine uuid -> slot + 1 */
 
 struct engine *
 engine_get(int id)
@@ -51,17 +55,19 @@ engines_up(void)
 	return n;
 }
 
-/* Engine slot of a uuid, or -1. */
+/*
+ * Engine slot of a uuid, or -1.  Asked for every reply and most iopub
+ * messages, so a map rather than a walk of the engine table.
+ */
 int
 engine_byuuid(const char *uuid)
 {
-	int i;
+	void *v;
 
-	for (i = 0; uuid != NULL && i < fs.nengines; i++)
-		if (fs.engines[i] != NULL &&
-		    strcmp(fs.engines[i]->uuid, uuid) == 0)
-			return i;
-	return -1;
+	if (uuid == NULL || byuuid == NULL ||
+	    (v = ipp_map_get(byuuid, uuid)) == NULL)
+		return -1;
+	return (int)(intptr_t)v - 1;
 }
 
 static void
@@ -83,7 +89,15 @@ engine_up(int id, const char *uuid)
 		e->id = id;
 		e->foreign = -1;
 	}
+	/* a dead engine's uuid still names it, for late messages */
+	if (byuuid == NULL)
+		byuuid = ipp_map_new();
+	if (e->uuid[0] != '\0' && strcmp(e->uuid, uuid) != 0 &&
+	    engine_byuuid(e->uuid) == id)
+		ipp_map_del(byuuid, e->uuid);
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	if (ipp_map_put(byuuid, e->uuid, (void *)(intptr_t)(id + 1)) == -1)
+		fatal("ipp_map_put");
 	if (e->state != E_UP || e->registered == 0) {
 		e->state = E_UP;
 		e->registered = ipp_now();
@@ -116,6 +130,88 @@ reply_error(struct ipp_msg *m, char *buf, size_t len)
 	    json_string_value(json_object_get(c, "evalue")) ?
 	    json_string_value(json_object_get(c, "evalue")) : "");
 	return buf;
+}
+
+/*
+ * Waiting for the sockets.  zmq_poll was the loop's wait, and it asks
+ * every socket for ZMQ_EVENTS before and after sleeping, a getpid and a
+ * poll(2) each: 60 of the 80 system calls ippfs made per task in a
+ * tasks/batch run.  So the loop polls the sockets' ZMQ_FDs itself, and
+ * a socket is read when its fd fires, or while it is known to hold
+ * more (ready).  ZMQ_FD only says that commands reached the socket, and
+ * libzmq consumes that signal in any call on it: a socket is read until
+ * EAGAIN, after which the next message signals again, and a socket sent
+ * on (sent) is asked for ZMQ_EVENTS before the loop sleeps, as the send
+ * may have taken the signal of a message that came meanwhile.
+ */
+#define NSOCK	HUB_NSOCK
+
+static int	 hub_drain(void *);
+
+static void	*socks[NSOCK];
+static int	 ready[NSOCK];
+static int	 sent[NSOCK];
+
+static void
+sent_on(void *sock)
+{
+	int i;
+
+	for (i = 0; i < NSOCK; i++)
+		if (socks[i] == sock)
+			sent[i] = 1;
+}
+
+/* The sockets' fds, into pfd[0..NSOCK - 1]; all sockets start ready. */
+int
+hub_pollfds(struct pollfd *pfd)
+{
+	size_t len;
+	int i;
+
+	for (i = 0; i < NSOCK; i++) {
+		len = sizeof(pfd[i].fd);
+		if (zmq_getsockopt(socks[i], ZMQ_FD, &pfd[i].fd, &len) == -1)
+			fatalx("zmq_getsockopt ZMQ_FD: %s",
+			    zmq_strerror(errno));
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		ready[i] = 1;
+	}
+	return NSOCK;
+}
+
+/* Read the sockets whose fd fired (pfd from poll) or that are ready. */
+void
+hub_recv(const struct pollfd *pfd)
+{
+	int i;
+
+	for (i = 0; i < NSOCK; i++)
+		if (ready[i] || (pfd[i].revents & POLLIN))
+			ready[i] = hub_drain(socks[i]);
+}
+
+/* Before sleeping: 0 when some socket has messages waiting. */
+int
+hub_idle(void)
+{
+	uint32_t ev;
+	size_t len;
+	int i, idle = 1;
+
+	for (i = 0; i < NSOCK; i++) {
+		if (sent[i]) {
+			sent[i] = 0;
+			len = sizeof(ev);
+			if (zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev,
+			    &len) == 0 && (ev & ZMQ_POLLIN))
+				ready[i] = 1;
+		}
+		if (ready[i])
+			idle = 0;
+	}
+	return idle;
 }
 
 /* hub_send, plus zbuf (may be NULL): a last frame shared, not copied. */
@@ -164,6 +260,7 @@ send_msg(void *sock, const char *uuid, const char *msg_type,
 		ipp_frames_release(&fr);
 		return -1;
 	}
+	sent_on(sock);
 	if (ipp_frames_send(sock, &fr, 0, ZMQ_DONTWAIT) == -1) {
 		log_warnx("cannot send %s: %s", msg_type, zmq_strerror(errno));
 		ipp_frames_release(&fr);
@@ -236,6 +333,7 @@ parent_id(struct ipp_msg *m)
 	return json_string_value(json_object_get(m->parent, "msg_id"));
 }
 
+/* A decoded reply: a task's end, or the answer to a hub_request. */
 static void
 on_reply(struct ipp_msg *m)
 {
@@ -248,7 +346,8 @@ on_reply(struct ipp_msg *m)
 	/* ipcontroller's scheduler fails tasks with an apply_reply */
 	if ((t = task_bymsg(pid)) != NULL && (strcmp(m->msg_type,
 	    "execute_reply") == 0 || strcmp(m->msg_type, "apply_reply") == 0)) {
-		task_reply(t, m);
+		task_reply(t, m->content, engine_byuuid(json_string_value(
+		    json_object_get(m->metadata, "engine"))));
 		return;
 	}
 	if ((p = ipp_map_del(fs.pending, pid)) != NULL) {
@@ -259,6 +358,23 @@ on_reply(struct ipp_msg *m)
 	log_debug("reply %s to unknown request %s", m->msg_type, pid);
 }
 
+/* Output of requests made by other clients: the engine's files only. */
+static void
+engine_output(int eng, json_t *c)
+{
+	struct engine *e = engine_get(eng);
+	const char *txt = json_string_value(json_object_get(c, "text"));
+	const char *nm = json_string_value(json_object_get(c, "name"));
+	struct buf *b;
+
+	if (e == NULL || txt == NULL)
+		return;
+	b = nm != NULL && strcmp(nm, "stderr") == 0 ? &e->err : &e->out;
+	buf_add(b, txt, strlen(txt));
+	buf_trim_front(b, RETAIN_MAX);
+}
+
+/* A decoded iopub message. */
 static void
 on_iopub(struct ipp_msg *m)
 {
@@ -272,22 +388,9 @@ on_iopub(struct ipp_msg *m)
 		    "session"));
 	eng = engine_byuuid(uuid);
 	if (pid != NULL && (t = task_bymsg(pid)) != NULL)
-		task_iopub(t, m, eng);
-	else if (eng >= 0 && strcmp(m->msg_type, "stream") == 0) {
-		/* output of requests made by other clients */
-		struct engine *e = engine_get(eng);
-		const char *txt = json_string_value(json_object_get(
-		    m->content, "text"));
-		const char *nm = json_string_value(json_object_get(
-		    m->content, "name"));
-		struct buf *b = nm != NULL && strcmp(nm, "stderr") == 0 ?
-		    &e->err : &e->out;
-
-		if (txt != NULL) {
-			buf_add(b, txt, strlen(txt));
-			buf_trim_front(b, RETAIN_MAX);
-		}
-	}
+		task_iopub(t, m->msg_type, m->content, eng);
+	else if (strcmp(m->msg_type, "stream") == 0)
+		engine_output(eng, m->content);
 }
 
 static void
@@ -310,68 +413,199 @@ on_notification(struct ipp_msg *m)
 }
 
 /*
- * iopub brings every engine's execute_input (the code echoed back) and
- * the status, results and errors of requests that are not tasks here
- * (namespace operations, other clients).  on_iopub ignores them all but
- * stream output, yet checking the signature and parsing four JSON parts
- * of each was a fifth of ippfs's CPU in a tasks/batch run.  So the
- * header's msg_type and the parent's msg_id are read raw first; what
- * cannot be read that way is decoded as before.
+ * The fast path.  A task costs ippfs its reply and four or five iopub
+ * messages (status busy, execute_input, execute_result, status idle),
+ * and decoding each whole, four JSON parts into trees of small
+ * allocations, was the largest part of ippfs's user time in a
+ * tasks/batch run.  Yet a task needs little of them: the header's
+ * msg_type, the parent's msg_id, the engine's uuid and a status or
+ * execution_state, all top-level strings that ipp_json_peek reads off
+ * the text, and the content of the few messages that carry output.  So
+ * messages are read raw first: one about no task here (execute_input
+ * echoes, requests of other clients) is dropped unverified, as nothing
+ * is done with it; one about a task is verified and then only its
+ * content is parsed, and only when a string will not do.  Anything
+ * else, and whatever the peeks cannot read, is decoded whole as before.
  */
-static int
-iopub_unwanted(const struct ipp_frames *fr)
-{
-	char type[64], pid[160];
-	int d = ipp_frames_delim(fr);
 
-	if (d == -1 || d + 5 >= fr->n || ipp_json_peek(ipp_frame_data(fr,
-	    d + 2), ipp_frame_len(fr, d + 2), "msg_type", type,
+/* The string "key" of part i (0 header ... 3 content) after delimiter d. */
+static int
+peek(const struct ipp_frames *fr, int d, int i, const char *key, char *out,
+    size_t len)
+{
+	return ipp_json_peek(ipp_frame_data(fr, d + 2 + i),
+	    ipp_frame_len(fr, d + 2 + i), key, out, len);
+}
+
+/* The content part as an object; NULL (logged) when it is not one. */
+static json_t *
+content(const struct ipp_frames *fr, int d)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(ipp_frame_data(fr, d + 5), ipp_frame_len(fr, d + 5),
+	    JSON_ALLOW_NUL, &jerr);
+	if (v == NULL || !json_is_object(v)) {
+		log_warnx("dropping a message: content is not a JSON "
+		    "object%s%s", v == NULL ? ": " : "", v == NULL ? jerr.text :
+		    "");
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Engine slot named by metadata.engine, else (iopub) header.session. */
+static int
+peek_engine(const struct ipp_frames *fr, int d, int session)
+{
+	char uuid[64];
+
+	if (peek(fr, d, 2, "engine", uuid, sizeof(uuid)) == 0 ||
+	    (session && peek(fr, d, 0, "session", uuid, sizeof(uuid)) == 0))
+		return engine_byuuid(uuid);
+	return -1;
+}
+
+static int
+verified(struct ipp_msg *m)
+{
+	char why[256];
+
+	if (ipp_msg_verify(&fs.sess, m, why, sizeof(why)) == -1) {
+		log_warnx("dropping a message: %s", why);
+		return 0;
+	}
+	return 1;
+}
+
+/* An iopub message: 1 when it was dealt with (or dropped) here. */
+static int
+iopub_fast(struct ipp_msg *m)
+{
+	char type[64], pid[160], state[32];
+	struct task *t = NULL;
+	json_t *c;
+	int d = ipp_frames_delim(&m->fr), eng = -1;
+
+	if (d == -1 || peek(&m->fr, d, 0, "msg_type", type,
 	    sizeof(type)) == -1)
 		return 0;
 	if (strcmp(type, "execute_input") == 0)
 		return 1;
-	if (strcmp(type, "stream") == 0 || ipp_json_peek(ipp_frame_data(fr,
-	    d + 3), ipp_frame_len(fr, d + 3), "msg_id", pid,
-	    sizeof(pid)) == -1)
-		return 0;
-	return task_bymsg(pid) == NULL;
+	if (peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == 0)
+		t = task_bymsg(pid);
+	if (t == NULL) {
+		/* stream output of an engine goes to its files */
+		if (strcmp(type, "stream") != 0)
+			return 1;
+		if (!verified(m))
+			return 1;
+		if ((eng = peek_engine(&m->fr, d, 1)) >= 0 &&
+		    (c = content(&m->fr, d)) != NULL) {
+			engine_output(eng, c);
+			json_decref(c);
+		}
+		return 1;
+	}
+	if (!verified(m))
+		return 1;
+	if (t->engine < 0)
+		eng = peek_engine(&m->fr, d, 1);
+	if (strcmp(type, "status") == 0 && peek(&m->fr, d, 3,
+	    "execution_state", state, sizeof(state)) == 0) {
+		task_status(t, state, eng);
+		return 1;
+	}
+	if ((c = content(&m->fr, d)) != NULL) {
+		task_iopub(t, type, c, eng);
+		json_decref(c);
+	}
+	return 1;
 }
 
-/* Take up to BATCH messages from sock without blocking. */
-void
+/* A reply on a DEALER: 1 when it was a task's and dealt with here. */
+static int
+reply_fast(struct ipp_msg *m)
+{
+	char type[64], pid[160], st[16];
+	struct task *t;
+	json_t *c;
+	int d = ipp_frames_delim(&m->fr), eng;
+
+	if (d == -1 || peek(&m->fr, d, 0, "msg_type", type,
+	    sizeof(type)) == -1 || (strcmp(type, "execute_reply") != 0 &&
+	    strcmp(type, "apply_reply") != 0) || peek(&m->fr, d, 1, "msg_id",
+	    pid, sizeof(pid)) == -1 || (t = task_bymsg(pid)) == NULL)
+		return 0;
+	if (!verified(m))
+		return 1;
+	eng = peek_engine(&m->fr, d, 0);
+	if (peek(&m->fr, d, 3, "status", st, sizeof(st)) == 0 &&
+	    strcmp(st, "ok") == 0)
+		task_reply(t, NULL, eng);
+	else if ((c = content(&m->fr, d)) != NULL) {
+		task_reply(t, c, eng);
+		json_decref(c);
+	}
+	return 1;
+}
+
+/* Decode m whole and hand it on. */
+static void
+decode(void *sock, struct ipp_msg *m)
+{
+	char why[256];
+
+	if (ipp_msg_decode(&fs.sess, m, why, sizeof(why)) == -1)
+		log_warnx("dropping a message: %s", why);
+	else if (sock == fs.iopub)
+		on_iopub(m);
+	else if (sock == fs.notif)
+		on_notification(m);
+	else
+		on_reply(m);
+}
+
+/*
+ * Take up to BATCH messages from sock without blocking: 1 when there
+ * may be more, 0 when it said EAGAIN.  One struct ipp_msg serves them
+ * all, so its array of parts is allocated once.
+ */
+static int
 hub_drain(void *sock)
 {
-	struct ipp_msg m;
-	char why[256];
+	static struct ipp_msg m;
+	static int init;
 	int i;
 
-	for (i = 0; i < BATCH; i++) {
+	if (!init) {
 		ipp_msg_init(&m);
+		init = 1;
+	}
+	for (i = 0; i < BATCH; i++) {
 		if (ipp_frames_recv(sock, &m.fr, ZMQ_DONTWAIT) == -1) {
-			ipp_msg_release(&m);
+			ipp_frames_clear(&m.fr);
 			if (errno == EAGAIN)
-				return;
+				return 0;
 			log_warnx("dropping a message: receive: %s",
 			    zmq_strerror(errno));
 			continue;
 		}
-		if (sock == fs.iopub && iopub_unwanted(&m.fr)) {
-			ipp_msg_release(&m);
-			continue;
-		}
-		if (ipp_msg_decode(&fs.sess, &m, why, sizeof(why)) == -1) {
-			ipp_msg_release(&m);
-			log_warnx("dropping a message: %s", why);
-			continue;
-		}
-		if (sock == fs.iopub)
-			on_iopub(&m);
-		else if (sock == fs.notif)
-			on_notification(&m);
-		else
-			on_reply(&m);
-		ipp_msg_release(&m);
+		if (sock == fs.iopub ? !iopub_fast(&m) : sock == fs.notif ||
+		    !reply_fast(&m))
+			decode(sock, &m);
+		/* what ipp_msg_release does, but keeping the array of parts */
+		json_decref(m.header);
+		json_decref(m.parent);
+		json_decref(m.metadata);
+		json_decref(m.content);
+		m.header = m.parent = m.metadata = m.content = NULL;
+		m.msg_type = m.msg_id = NULL;
+		ipp_frames_clear(&m.fr);
 	}
+	return 1;
 }
 
 struct expired {
@@ -516,6 +750,12 @@ hub_start(const char *connfile)
 	fs.control = connect_sock(ZMQ_DEALER, fs.ci.control, "control");
 	fs.iopub = connect_sock(ZMQ_SUB, fs.ci.iopub, "iopub");
 	fs.notif = connect_sock(ZMQ_SUB, fs.ci.notification, "notification");
+	socks[0] = fs.query;
+	socks[1] = fs.mux;
+	socks[2] = fs.task;
+	socks[3] = fs.control;
+	socks[4] = fs.iopub;
+	socks[5] = fs.notif;
 
 	ipp_conninfo_url(&fs.ci, fs.ci.registration, url, sizeof(url));
 	if (sync_query("connection_request", json_object(), &m, 10) == -1) {
@@ -544,11 +784,9 @@ hub_sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
 void
 hub_stop(void)
 {
-	void *socks[6] = { fs.query, fs.mux, fs.task, fs.control, fs.iopub,
-	    fs.notif };
 	int i;
 
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NSOCK; i++)
 		if (socks[i] != NULL)
 			zmq_close(socks[i]);
 	if (fs.zctx != NULL)

@@ -516,34 +516,27 @@ fh_free(struct fh *fh)
 static int
 loop(void)
 {
-	zmq_pollitem_t items[7];
-	void *socks[6] = { fs.query, fs.mux, fs.task, fs.control, fs.iopub,
-	    fs.notif };
+	struct pollfd pfd[1 + HUB_NSOCK];
 	struct fuse_buf fbuf = { .mem = NULL };
 	int i, n, res, rc = 0;
 
-	memset(items, 0, sizeof(items));
-	items[0].fd = fuse_session_fd(fs.se);
-	items[0].events = ZMQ_POLLIN;
-	for (i = 0; i < 6; i++) {
-		items[i + 1].socket = socks[i];
-		items[i + 1].events = ZMQ_POLLIN;
-	}
+	pfd[0].fd = fuse_session_fd(fs.se);
+	pfd[0].events = POLLIN;
+	n = 1 + hub_pollfds(pfd + 1);
 	/* reads are only attempted when poll says so; never block in them */
-	if (fcntl(items[0].fd, F_SETFL, fcntl(items[0].fd, F_GETFL) |
+	if (fcntl(pfd[0].fd, F_SETFL, fcntl(pfd[0].fd, F_GETFL) |
 	    O_NONBLOCK) == -1)
 		log_warn("cannot make the FUSE device non-blocking");
 	while (!got_signal && !fuse_session_exited(fs.se)) {
-		n = zmq_poll(items, 7, 100);
-		if (n == -1) {
+		if (poll(pfd, (nfds_t)n, hub_idle() ? 100 : 0) == -1) {
 			if (errno == EINTR)
 				continue;
-			log_warnx("zmq_poll: %s", zmq_strerror(errno));
+			log_warn("poll");
 			rc = -1;
 			break;
 		}
 		/* after an unmount the device only reports an error */
-		if (items[0].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
+		if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
 			for (i = 0; i < 64; i++) {
 				res = fuse_session_receive_buf(fs.se, &fbuf);
 				if (res == -EINTR || res == -EAGAIN)
@@ -560,9 +553,7 @@ loop(void)
 				fuse_session_process_buf(fs.se, &fbuf);
 			}
 		}
-		for (i = 0; i < 6; i++)
-			if (items[i + 1].revents & ZMQ_POLLIN)
-				hub_drain(socks[i]);
+		hub_recv(pfd + 1);
 		hub_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
 		park_sweep();
@@ -676,7 +667,7 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: zmq_poll must return so the loop sees the flag */
+	/* no SA_RESTART: poll must return so the loop sees the flag */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);

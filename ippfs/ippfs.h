@@ -4,7 +4,7 @@
  *
  * ippfs is a client of the controller (hub.c) that shows what it learns
  * as files (tree.c, files.c) through the libfuse low-level API.  One
- * thread runs one loop (ippfs.c): zmq_poll over the controller's sockets
+ * thread runs one loop (ippfs.c): poll(2) over the controller's sockets
  * and the FUSE device.  A FUSE request that cannot be answered at once
  * (a read that blocks until a task ends, a ctl write waiting for the
  * engine's acknowledgement) is parked: its fuse_req_t is kept in a
@@ -20,6 +20,8 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
+
+#include <poll.h>
 
 #include <fuse_lowlevel.h>
 
@@ -209,7 +211,10 @@ int	 task_errno(const struct task *);
 int	 hub_start(const char *connfile);
 int	 engine_byuuid(const char *uuid);
 void	 hub_stop(void);
-void	 hub_drain(void *sock);
+#define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
+int	 hub_pollfds(struct pollfd *);
+void	 hub_recv(const struct pollfd *);
+int	 hub_idle(void);
 void	 hub_timers(double now);
 int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,
 	    json_t *content_new, json_t *metadata_new,
@@ -233,8 +238,10 @@ struct task *task_new(const char *msg_id, int engine, int lb,
 struct task *task_get(int id);
 struct task *task_bymsg(const char *msg_id);
 void	 task_setstate(struct task *, enum tstate);
-void	 task_reply(struct task *, struct ipp_msg *);
-void	 task_iopub(struct task *, struct ipp_msg *, int engine);
+void	 task_reply(struct task *, json_t *content, int engine);
+void	 task_status(struct task *, const char *state, int engine);
+void	 task_iopub(struct task *, const char *type, json_t *content,
+	    int engine);
 void	 task_record(struct task *, json_t *rec);
 void	 tasks_engine_died(int engine);
 void	 tasks_timers(double now);

@@ -159,20 +159,18 @@ set_error(struct task *t, json_t *c)
 	}
 }
 
-static int
-engine_of(json_t *md)
-{
-	return engine_byuuid(json_string_value(json_object_get(md, "engine")));
-}
-
+/* content NULL: a reply whose status is "ok", nothing more to read */
 static void
 finish(struct task *t, json_t *content)
 {
-	const char *st = json_string_value(json_object_get(content,
-	    "status"));
-	const char *en = json_string_value(json_object_get(content,
-	    "ename"));
+	const char *st, *en;
 
+	if (content == NULL) {
+		task_setstate(t, T_DONE);
+		return;
+	}
+	st = json_string_value(json_object_get(content, "status"));
+	en = json_string_value(json_object_get(content, "ename"));
 	if (st != NULL && strcmp(st, "ok") == 0)
 		task_setstate(t, T_DONE);
 	else if (st != NULL && strcmp(st, "aborted") == 0)
@@ -190,23 +188,31 @@ finish(struct task *t, json_t *content)
 	}
 }
 
+/*
+ * The execute_reply (or the scheduler's apply_reply) of t, from engine
+ * (-1: not said).  content is borrowed; NULL stands for a reply whose
+ * status is "ok", which hub.c reads without parsing the message.
+ */
 void
-task_reply(struct task *t, struct ipp_msg *m)
+task_reply(struct task *t, json_t *content, int engine)
 {
-	int e;
+	static json_t *ok;
 
 	if (terminal(t))
 		return;
-	if ((e = engine_of(m->metadata)) >= 0)
-		t->engine = e;
+	if (engine >= 0)
+		t->engine = engine;
 	t->replied = 1;
 	t->replied_at = ipp_monotonic();
 	if (t->idle)
-		finish(t, m->content);
+		finish(t, content);
 	else {
 		/* iopub may still carry the result: finish at idle */
+		if (content == NULL && ok == NULL &&
+		    (ok = json_pack("{s:s}", "status", "ok")) == NULL)
+			fatalx("out of memory");
 		json_decref(t->reply);
-		t->reply = json_incref(m->content);
+		t->reply = json_incref(content != NULL ? content : ok);
 	}
 }
 
@@ -222,27 +228,37 @@ task_complete_held(struct task *t)
 	json_decref(c);
 }
 
+/* An iopub status message of t: execution_state s (may be NULL). */
 void
-task_iopub(struct task *t, struct ipp_msg *m, int engine)
+task_status(struct task *t, const char *s, int engine)
+{
+	if (engine >= 0 && t->engine < 0)
+		t->engine = engine;
+	if (s != NULL && strcmp(s, "busy") == 0 && t->state == T_QUEUED)
+		task_setstate(t, T_RUNNING);
+	else if (s != NULL && strcmp(s, "idle") == 0) {
+		t->idle = 1;
+		if (t->replied)
+			task_complete_held(t);
+	}
+}
+
+/* Any other iopub message of t; c is its content, borrowed. */
+void
+task_iopub(struct task *t, const char *type, json_t *c, int engine)
 {
 	struct engine *e;
-	json_t *c = m->content;
 	const char *s, *name;
 	struct buf *b;
 
+	if (strcmp(type, "status") == 0) {
+		task_status(t, json_string_value(json_object_get(c,
+		    "execution_state")), engine);
+		return;
+	}
 	if (engine >= 0 && t->engine < 0)
 		t->engine = engine;
-	if (strcmp(m->msg_type, "status") == 0) {
-		s = json_string_value(json_object_get(c, "execution_state"));
-		if (s != NULL && strcmp(s, "busy") == 0 &&
-		    t->state == T_QUEUED)
-			task_setstate(t, T_RUNNING);
-		else if (s != NULL && strcmp(s, "idle") == 0) {
-			t->idle = 1;
-			if (t->replied)
-				task_complete_held(t);
-		}
-	} else if (strcmp(m->msg_type, "stream") == 0) {
+	if (strcmp(type, "stream") == 0) {
 		s = json_string_value(json_object_get(c, "text"));
 		name = json_string_value(json_object_get(c, "name"));
 		if (s == NULL)
@@ -257,7 +273,7 @@ task_iopub(struct task *t, struct ipp_msg *m, int engine)
 		}
 		if (t->state == T_QUEUED)
 			task_setstate(t, T_RUNNING);
-	} else if (strcmp(m->msg_type, "execute_result") == 0) {
+	} else if (strcmp(type, "execute_result") == 0) {
 		s = json_string_value(json_object_get(json_object_get(c,
 		    "data"), "text/plain"));
 		if (s != NULL) {
@@ -265,7 +281,7 @@ task_iopub(struct task *t, struct ipp_msg *m, int engine)
 			buf_add(&t->result, s, strlen(s));
 			buf_add(&t->result, "\n", 1);
 		}
-	} else if (strcmp(m->msg_type, "error") == 0)
+	} else if (strcmp(type, "error") == 0)
 		set_error(t, c);
 }
 
@@ -281,13 +297,9 @@ task_record(struct task *t, json_t *rec)
 
 	if (io == NULL)
 		io = rec;
-	if (t->engine < 0 && (s = json_string_value(json_object_get(rec,
-	    "engine_uuid"))) != NULL) {
-		json_t *md = json_pack("{s:s}", "engine", s);
-
-		t->engine = engine_of(md);
-		json_decref(md);
-	}
+	if (t->engine < 0)
+		t->engine = engine_byuuid(json_string_value(json_object_get(rec,
+		    "engine_uuid")));
 	if (t->out.len == 0 && (s = json_string_value(json_object_get(io,
 	    "stdout"))) != NULL)
 		buf_add(&t->out, s, strlen(s));

@@ -222,18 +222,44 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 }
 
 /*
+ * A file nobody may write: its fd can never have anything to flush, and
+ * its attributes (mode, owner, size 0) never change.
+ */
+static int
+read_only(enum qtype t)
+{
+	const struct dirtab *d = tab(t);
+
+	return d != NULL && !(d->mode & (S_IFDIR | 0222));
+}
+
+/* Files whose reads wait for a task or for new lines (files.c). */
+static int
+blocks(enum qtype t)
+{
+	return t == Q_TWAIT || t == Q_TRESULT || t == Q_TSTDOUT ||
+	    t == Q_TSTDERR || t == Q_EVENTS || t == Q_TEVENTS;
+}
+
+/*
  * With default_permissions the kernel checks the mode of every path
  * component, and stale attributes make that a GETATTR each: an exec
  * round trip (engines/0/exec, then tasks/N/result) was 21 requests, 6
  * of them GETATTRs of directories.  A directory's attributes never
  * change (its entries are what come and go, and dynamic entries are not
- * cached), so they are cached for a second; files keep 0, as their size
- * and times are made up when asked.
+ * cached), so they are cached for a second.  So are those of read-only
+ * files, whose open was otherwise a GETATTR for the permission check,
+ * one in seven requests of reading a task's result; their size is
+ * always 0 (reads are direct), bar the security files, whose real size
+ * is asked each time.  Writable files keep 0: a write moves the size
+ * the kernel has, and a later stat should not show it.
  */
 static double
-attr_timeout(const struct stat *st)
+attr_timeout(const struct stat *st, enum qtype t)
 {
-	return S_ISDIR(st->st_mode) ? 1.0 : 0;
+	if (S_ISDIR(st->st_mode))
+		return 1.0;
+	return read_only(t) && t != Q_SECENG && t != Q_SECCLI ? 1.0 : 0;
 }
 
 static int
@@ -287,7 +313,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.ino = mkino(t, obj, nm);
 	fill_attr(&e.attr, e.ino, t);
-	e.attr_timeout = attr_timeout(&e.attr);
+	e.attr_timeout = attr_timeout(&e.attr, t);
 	/* dynamic entries come and go: never cache their names */
 	e.entry_timeout = is_dynamic_dir(pt) ? 0 : 1.0;
 	fuse_reply_entry(req, &e);
@@ -306,7 +332,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fill_attr(&st, ino, t);
-	fuse_reply_attr(req, &st, attr_timeout(&st));
+	fuse_reply_attr(req, &st, attr_timeout(&st, t));
 }
 
 /* Only truncation (O_TRUNC, "> file") is accepted; writes replace anyway. */
@@ -481,6 +507,15 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* content changes under us: never let the page cache answer */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	/*
+	 * flush of a file that cannot be written has nothing to do: let
+	 * close(2) skip that request (FOPEN_NOFLUSH, Linux 5.16).  Not for
+	 * files a read blocks on: when ippfs is killed, the blocked read
+	 * fails with ECONNABORTED, and it is the flush of close(2) that
+	 * says ENOTCONN, as ippfs(1) promises.
+	 */
+	if (read_only(fh->type) && !blocks(fh->type))
+		fi->noflush = 1;
 	if (fh->type == Q_EVENTS || fh->type == Q_TEVENTS)
 		fi->nonseekable = 1;
 	fh->evseq = fs.evseq > EVENTS_MAX ? fs.evseq - EVENTS_MAX : 0;
