@@ -261,7 +261,10 @@ done
 #      TASKS files from hellofs one after the other (every result read);
 #  (c) one PUSH_MB request through the relay (two hops of the data), the
 #      FUSE writes not counted.
-log "floors: bare proxy + echo; hellofs open+read+close p50 $HR_1 us"
+# hellofs's better read p50 of the two (d) phases: the first one, on a
+# machine that has just been idle, can catch every wake-up slow
+HRF=$(awk -v a="$HR_1" -v b="$HR_2" 'BEGIN { print (b != "" && b < a) ? b : a }')
+log "floors: bare proxy + echo; hellofs open+read+close p50 $HRF us"
 timeout 300 "$LOADGEN" --floor --count "$RTT" --window 1 \
     >"$SCRATCH/floor-a" 2>"$SCRATCH/floor-a.err" ||
     log "loadgen --floor failed: $(tail -1 "$SCRATCH/floor-a.err")"
@@ -272,10 +275,10 @@ timeout 600 "$LOADGEN" --floor --count "$PUSH_N" --window 1 --nbufs 1 \
     --bufsize "$((PUSH_MB * 1000000))" --timeout 120 \
     >"$SCRATCH/floor-c" 2>"$SCRATCH/floor-c.err" ||
     log "loadgen --floor failed: $(tail -1 "$SCRATCH/floor-c.err")"
-FA=$(awk -v l="$(kv "$SCRATCH/floor-a" lat_p50_us)" -v r="$HR_1" \
+FA=$(awk -v l="$(kv "$SCRATCH/floor-a" lat_p50_us)" -v r="$HRF" \
     'BEGIN { if (l == "" || r == "") print "nan";
 	else printf "%.1f", l + 2 * r }')
-FB=$(awk -v t="$(kv "$SCRATCH/floor-b" tasks_per_s)" -v r="$HR_1" \
+FB=$(awk -v t="$(kv "$SCRATCH/floor-b" tasks_per_s)" -v r="$HRF" \
     'BEGIN { if (t == "" || r == "" || r == 0) { print "nan"; exit }
 	f = 1e6 / r; if (t < f) f = t; printf "%.0f", f }')
 FC=$(awk -v l="$(kv "$SCRATCH/floor-c" lat_p50_us)" -v mb="$PUSH_MB" \
@@ -283,7 +286,7 @@ FC=$(awk -v l="$(kv "$SCRATCH/floor-c" lat_p50_us)" -v mb="$PUSH_MB" \
 	else printf "%.1f", mb / (l / 1e6) }')
 log "  (a) round trip $(kv "$SCRATCH/floor-a" lat_p50_us) us -> $FA us;" \
     "(b) relay $(kv "$SCRATCH/floor-b" tasks_per_s)/s, hellofs" \
-    "reads $(awk -v r="$HR_1" 'BEGIN { printf "%.0f", 1e6 / r }')/s;" \
+    "reads $(awk -v r="$HRF" 'BEGIN { printf "%.0f", 1e6 / r }')/s;" \
     "(c) $(kv "$SCRATCH/floor-c" lat_p50_us) us -> $FC MB/s"
 
 # ---------------------------------------------------------- the peer
