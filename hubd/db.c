@@ -742,6 +742,7 @@ hubdb_flush(struct hubdb *db)
 
 	if (db->npend == 0)
 		return;
+	hub_sent(db->loop_end);
 	while (zmq_send(db->loop_end, db->pend, len, 0) == -1) {
 		if (errno == EINTR)
 			continue;
@@ -893,6 +894,7 @@ hubdb_query(struct hubdb *db, const void *rid, size_t ridlen,
 	op->content = json_incref(req->content);
 	op->extra = extra_new;
 	hubdb_flush(db);
+	hub_sent(db->loop_end);	/* the loop polls this PAIR */
 	post(db->loop_end, op);
 }
 

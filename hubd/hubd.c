@@ -11,7 +11,9 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,7 @@ new_sock(struct hub *h, int type, const char *identity)
 int
 hub_send(struct hub *h, void *sock, struct ipp_frames *fr)
 {
+	hub_sent(sock);
 	if (ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT) == -1) {
 		if (errno != EHOSTUNREACH)
 			log_warnx("send failed: %s", zmq_strerror(errno));
@@ -347,17 +350,78 @@ handler_sock(struct hub *h, const struct sock_handler *hs)
 	return *(void **)((char *)h + hs->off);
 }
 
+/*
+ * Waiting for the sockets.  zmq_poll asks every socket for ZMQ_EVENTS
+ * before and after it sleeps, a poll(2) and a getpid each: with fourteen
+ * sockets that was ~50 system calls per loop turn, more than the
+ * messages themselves cost.  So the loop polls the sockets' ZMQ_FDs
+ * itself.  ZMQ_FD is edge-like: it says that commands reached the socket,
+ * and libzmq consumes that signal in any call on the socket.  Hence a
+ * socket is drained until EAGAIN (then its next message signals again),
+ * or marked ready when a turn stops at BATCH; a socket sent on (hub_sent)
+ * is asked for ZMQ_EVENTS before the loop sleeps, as the send may have
+ * taken the signal of a message that arrived meanwhile; and every
+ * SWEEP_MS all sockets are asked, so that a signal lost any other way
+ * (a receive cut short by a signal) costs a delay, never a hang.
+ */
+#define SWEEP_MS	100
+
+static void	*loop_socks[NHANDLERS];
+static int	 loop_sent[NHANDLERS];
+
+void
+hub_sent(void *sock)
+{
+	int i;
+
+	for (i = 0; i < NHANDLERS; i++)
+		if (loop_socks[i] == sock) {
+			loop_sent[i] = 1;
+			return;
+		}
+}
+
+static int
+sock_readable(void *sock)
+{
+	uint32_t ev = 0;
+	size_t len = sizeof(ev);
+
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) == 0 &&
+	    (ev & ZMQ_POLLIN);
+}
+
+/* Drain socket i for one turn: 1 when it may hold more. */
+static int
+drain(struct hub *h, int i)
+{
+	int k;
+
+	for (k = 0; k < BATCH; k++)
+		/* -1 is a dropped message: there may be more behind it */
+		if (handlers[i].fn(h, handlers[i].arg) == 0)
+			return 0;
+	return 1;
+}
+
 static void
 run_loop(struct hub *h)
 {
-	zmq_pollitem_t items[NHANDLERS];
-	int i, k, n, timeout, busy = 0;
-	double now, wake, trimmed = 0;
+	struct pollfd pfd[NHANDLERS];
+	int ready[NHANDLERS];
+	int i, n, timeout, any, busy = 0;
+	double now, wake, trimmed = 0, swept = 0;
+	size_t len;
 
 	for (i = 0; i < NHANDLERS; i++) {
-		items[i].socket = handler_sock(h, &handlers[i]);
-		items[i].fd = -1;
-		items[i].events = ZMQ_POLLIN;
+		loop_socks[i] = handler_sock(h, &handlers[i]);
+		len = sizeof(pfd[i].fd);
+		if (zmq_getsockopt(loop_socks[i], ZMQ_FD, &pfd[i].fd,
+		    &len) == -1)
+			fatalx("zmq_getsockopt ZMQ_FD (%s): %s",
+			    handlers[i].name, zmq_strerror(errno));
+		pfd[i].events = POLLIN;
+		ready[i] = 1;
 	}
 	while (!h->quit) {
 		now = ipp_monotonic();
@@ -368,23 +432,41 @@ run_loop(struct hub *h)
 			wake = h->shutdown_at;
 		if (h->db != NULL && hubdb_next_flush(h->db) < wake)
 			wake = hubdb_next_flush(h->db);
-		timeout = wake <= now ? 0 : (int)((wake - now) * 1000) + 1;
+		if (now - swept >= SWEEP_MS / 1e3) {
+			for (i = 0; i < NHANDLERS; i++)
+				loop_sent[i] = 1;
+			swept = now;
+		}
+		if (swept + SWEEP_MS / 1e3 < wake)
+			wake = swept + SWEEP_MS / 1e3;
+		any = 0;
+		for (i = 0; i < NHANDLERS; i++) {
+			if (loop_sent[i]) {
+				loop_sent[i] = 0;
+				if (!ready[i] && sock_readable(loop_socks[i]))
+					ready[i] = 1;
+			}
+			any |= ready[i];
+		}
+		timeout = any || wake <= now ? 0 :
+		    (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
 			timeout = 100;
-		if ((n = zmq_poll(items, NHANDLERS, timeout)) == -1 &&
-		    errno != EINTR)
-			fatalx("zmq_poll: %s", zmq_strerror(errno));
+		if ((n = poll(pfd, NHANDLERS, timeout)) == -1) {
+			if (errno != EINTR)
+				fatal("poll");
+			n = 0;
+			for (i = 0; i < NHANDLERS; i++)
+				pfd[i].revents = 0;
+		}
 		if (got_signal) {
 			log_info("signal %d: shutting down", (int)got_signal);
 			break;
 		}
-		for (i = 0; i < NHANDLERS; i++) {
-			if (!(items[i].revents & ZMQ_POLLIN))
-				continue;
-			for (k = 0; k < BATCH; k++)
-				if (handlers[i].fn(h, handlers[i].arg) <= 0)
-					break;
-		}
+		for (i = 0; i < NHANDLERS; i++)
+			if (ready[i] || (pfd[i].revents & POLLIN))
+				ready[i] = drain(h, i);
+		n += any;
 		now = ipp_monotonic();
 		registry_tick(h, now);
 		task_tick(h, now);

@@ -202,6 +202,8 @@ size_t	 idtab_count(const struct idtab *);
 /* hubd.c */
 extern struct hub *the_hub;
 int	 hub_send(struct hub *, void *sock, struct ipp_frames *);
+/* Every send on a socket the loop polls must say so (see run_loop). */
+void	 hub_sent(void *sock);
 void	 hub_notify(struct hub *, const char *msg_type, json_t *content_new);
 /* Reply on a ROUTER: [rid] + message of msg_type with parent. */
 void	 hub_reply(struct hub *, void *sock, const void *rid, size_t ridlen,
