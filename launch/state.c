@@ -17,6 +17,7 @@
  * controller and engines.
  */
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -134,15 +135,53 @@ each_record(json_t *doc, int which, void (*fn)(json_t *, void *), void *arg)
 	    arg);
 }
 
+/* Some process other than a zombie is still in process group pgid. */
+static int
+group_alive(pid_t pgid)
+{
+	char buf[1024], state;
+	const char *p;
+	struct dirent *d;
+	DIR *dir;
+	int pg, found = 0;
+
+	if (pgid <= 1 || kill(-pgid, 0) == -1)
+		return 0;
+	if ((dir = opendir("/proc")) == NULL)
+		return 1;
+	while (!found && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		if ((p = ipp_proc_stat((pid_t)atoi(d->d_name), buf,
+		    sizeof(buf))) == NULL ||
+		    sscanf(p, "%c %*d %d", &state, &pg) != 2)
+			continue;
+		found = pg == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * A record is alive while its process, or anything left in the process
+ * group it leads, is: mpiexec can exit while its ranks are still
+ * finishing (MPI_Finalize at exit), and stop must neither report them
+ * gone nor stop signalling them.
+ */
 static int
 rec_alive(json_t *rec)
 {
 	json_t *pid = json_object_get(rec, "pid");
+	pid_t p;
 
 	if (!json_is_integer(pid))
 		return 0;
-	return proc_alive((pid_t)json_integer_value(pid),
-	    json_integer_value(json_object_get(rec, "start_time")));
+	p = (pid_t)json_integer_value(pid);
+	if (proc_alive(p, json_integer_value(json_object_get(rec,
+	    "start_time"))))
+		return 1;
+	proc_reap(p, NULL);
+	return group_alive(p);
 }
 
 static void
