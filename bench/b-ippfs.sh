@@ -148,16 +148,24 @@ HELLO_PID=$FS_PID
 # ---------------------------------------------------------- the cluster
 DIR=$SCRATCH/prof
 MNT=$SCRATCH/mnt
+# start_cluster DIR MNT LOG [HUBD_ARG...]: hubd, NENG engined and ippfs
+# mounted on MNT; sets CTL_PID, ENG_PIDS and FS_PID.
+start_cluster() {
+	local dir=$1 mnt=$2 logf=$3 i
+	shift 3
+	start_hubd "$dir" "$@" ${HUBD_ARGS:-} || return 1
+	ENG_PIDS=()
+	for i in $(seq 1 $NENG); do
+		"$ENGINED" --profile-dir="$dir" >"$dir/engined-$i.log" 2>&1 &
+		_pids+=("$!")
+		ENG_PIDS+=("$!")
+	done
+	mount_fs "$mnt" "$logf" "$IPPFS" --profile-dir="$dir" -f \
+	    ${IPPFS_ARGS:-} "$mnt"
+}
+
 log "hubd + $NENG engined + ippfs"
-start_hubd "$DIR" ${HUBD_ARGS:-} || exit 1
-ENG_PIDS=()
-for i in $(seq 1 $NENG); do
-	"$ENGINED" --profile-dir="$DIR" >"$DIR/engined-$i.log" 2>&1 &
-	_pids+=("$!")
-	ENG_PIDS+=("$!")
-done
-mount_fs "$MNT" "$SCRATCH/ippfs.log" "$IPPFS" --profile-dir="$DIR" -f \
-    ${IPPFS_ARGS:-} "$MNT" || exit 1
+start_cluster "$DIR" "$MNT" "$SCRATCH/ippfs.log" || exit 1
 IPPFS_PID=$FS_PID
 if ! wait_for 30 _grep_file "^engines $NENG\$" "$MNT/status"; then
 	log "the engines did not register"
@@ -220,20 +228,14 @@ LG=$(kv "$SCRATCH/loadgen" tasks_per_s)
 # second hubd, two engined and a second mount, for FS_REPEAT rounds.
 log "(b) greedy: hubd --hwm 0, $TASKS tasks, $REPEAT rounds"
 CTL1=$CTL_PID
+ENG1=("${ENG_PIDS[@]}")
 DIR2=$SCRATCH/prof-greedy
 MNT2=$SCRATCH/mnt-greedy
-start_hubd "$DIR2" --hwm 0 ${HUBD_ARGS:-} || exit 1
-CTL2=$CTL_PID
+start_cluster "$DIR2" "$MNT2" "$SCRATCH/ippfs-greedy.log" --hwm 0 || exit 1
+CTL2=$CTL_PID G_FS=$FS_PID
+G_PIDS=("${ENG_PIDS[@]}")
 CTL_PID=$CTL1
-G_PIDS=()
-for i in $(seq 1 $NENG); do
-	"$ENGINED" --profile-dir="$DIR2" >"$DIR2/engined-$i.log" 2>&1 &
-	_pids+=("$!")
-	G_PIDS+=("$!")
-done
-mount_fs "$MNT2" "$SCRATCH/ippfs-greedy.log" "$IPPFS" --profile-dir="$DIR2" \
-    -f ${IPPFS_ARGS:-} "$MNT2" || exit 1
-G_FS=$FS_PID
+ENG_PIDS=("${ENG1[@]}")
 grates=()
 if wait_for 30 _grep_file "^engines $NENG\$" "$MNT2/status"; then
 	for r in $(seq 1 "$REPEAT"); do
