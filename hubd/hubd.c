@@ -223,7 +223,8 @@ setup_sockets(struct hub *h)
 	h->reg = new_sock(h, ZMQ_ROUTER, NULL);
 	h->ci.registration = cli.registration;
 	bind_sock(h, h->reg, &h->ci.registration, "registration");
-	h->notif = new_sock(h, ZMQ_PUB, NULL);
+	h->notif = new_sock(h, ZMQ_XPUB, NULL);
+	notify_init(h);
 	h->ci.notification = cli.notification;
 	bind_sock(h, h->notif, &h->ci.notification, "notification");
 
@@ -330,6 +331,7 @@ static const struct sock_handler handlers[] = {
 	HS(hb_pong, registry_on_pong, 0),
 	HS(hb_mon, registry_on_monitor_event, 0),
 	HS(reg, query_dispatch, 0),
+	HS(notif, notify_on_subscribe, 0),
 	HS(db_pair, query_db_result, 0),
 	HS(mux_c, relay_mux_client, 0),
 	HS(mux_e, relay_mux_engine, 0),

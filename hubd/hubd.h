@@ -41,6 +41,7 @@ struct engine {
 	char		 uuid[UUID_MAX];
 	enum engine_state state;
 	double		 registered_at;	/* monotonic */
+	double		 announced_at;	/* registration_notification sent */
 	double		 last_pong;	/* monotonic send time of ping echoed */
 	int		 misses;
 	int		 hb_fd;		/* connection fd of its heart, or -1 */
@@ -229,6 +230,12 @@ struct engine *engine_by_uuid(struct hub *, const char *);
 struct engine *engine_by_id(struct hub *, long);
 void	 registry_save_if_dirty(struct hub *);
 json_t	*registry_engines_json(struct hub *);
+
+/* notify.c */
+void	 notify_init(struct hub *);
+void	 notify_connection_replied(struct hub *);
+void	 notify_registered(struct hub *, struct engine *);
+int	 notify_on_subscribe(struct hub *, int);
 
 /* relay.c */
 int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what,

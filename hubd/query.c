@@ -57,6 +57,7 @@ q_connection(struct query_ctx *q)
 {
 	reply(q, "connection_reply", json_pack("{s:s, s:o}", "status", "ok",
 	    "engines", registry_engines_json(q->h)));
+	notify_connection_replied(q->h);
 }
 
 /*

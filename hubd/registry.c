@@ -251,8 +251,7 @@ finish_registration(struct hub *h, struct engine *e)
 	h->nregistered++;
 	h->engines_dirty = 1;
 	log_info("engine %d registered (%s)", e->id, e->uuid);
-	hub_notify(h, "registration_notification",
-	    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+	notify_registered(h, e);
 	sched_engine_added(h, e);
 }
 

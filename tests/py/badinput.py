@@ -91,6 +91,18 @@ for name, s, pre in socks:
         s.send_multipart(parts)
 t.ok(True, "sent %d kinds of bad input to %d sockets" % (13, len(socks)))
 
+# the notification socket hears subscriptions: an XSUB may send it
+# anything, subscriptions by the thousand included
+x = ctx.socket(zmq.XSUB)
+x.setsockopt(zmq.LINGER, 0)
+x.connect(url(cf["notification"]))
+for parts in ([b"\x01"], [b"\x01", b"\x01", b"\x00"], [b"garbage"] * 3,
+              [b"\xff" * 100000], [b""]):
+    x.send_multipart(parts)
+for i in range(2000):
+    x.send(b"\x01")
+t.ok(True, "sent bad frames and 2000 subscriptions to the notification socket")
+
 # the query socket answers a signed unknown type with hub_error
 q = ctx.socket(zmq.DEALER)
 q.setsockopt(zmq.LINGER, 0)
