@@ -13,7 +13,8 @@ ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibip
 LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
-	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c
+	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
+	   libipp/zpoll.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 
 HUBD_SRCS = $(wildcard hubd/*.c)

@@ -352,45 +352,15 @@ handler_sock(struct hub *h, const struct sock_handler *hs)
 	return *(void **)((char *)h + hs->off);
 }
 
-/*
- * Waiting for the sockets.  zmq_poll asks every socket for ZMQ_EVENTS
- * before and after it sleeps, a poll(2) and a getpid each: with fourteen
- * sockets that was ~50 system calls per loop turn, more than the
- * messages themselves cost.  So the loop polls the sockets' ZMQ_FDs
- * itself.  ZMQ_FD is edge-like: it says that commands reached the socket,
- * and libzmq consumes that signal in any call on the socket.  Hence a
- * socket is drained until EAGAIN (then its next message signals again),
- * or marked ready when a turn stops at BATCH; a socket sent on (hub_sent)
- * is asked for ZMQ_EVENTS before the loop sleeps, as the send may have
- * taken the signal of a message that arrived meanwhile; and every
- * SWEEP_MS all sockets are asked, so that a signal lost any other way
- * (a receive cut short by a signal) costs a delay, never a hang.
- */
+/* The loop's sockets, waited for with poll(2) on their ZMQ_FDs (zpoll.c). */
 #define SWEEP_MS	100
 
-static void	*loop_socks[NHANDLERS];
-static int	 loop_sent[NHANDLERS];
+static struct ipp_zpoll zp;
 
 void
 hub_sent(void *sock)
 {
-	int i;
-
-	for (i = 0; i < NHANDLERS; i++)
-		if (loop_socks[i] == sock) {
-			loop_sent[i] = 1;
-			return;
-		}
-}
-
-static int
-sock_readable(void *sock)
-{
-	uint32_t ev = 0;
-	size_t len = sizeof(ev);
-
-	return zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) == 0 &&
-	    (ev & ZMQ_POLLIN);
+	ipp_zpoll_sent(&zp, sock);
 }
 
 /* Drain socket i for one turn: 1 when it may hold more. */
@@ -410,21 +380,14 @@ static void
 run_loop(struct hub *h)
 {
 	struct pollfd pfd[NHANDLERS];
-	int ready[NHANDLERS];
+	void *socks[NHANDLERS];
 	int i, n, timeout, any, busy = 0;
-	double now, wake, trimmed = 0, swept = 0;
-	size_t len;
+	double now, wake, trimmed = 0;
 
-	for (i = 0; i < NHANDLERS; i++) {
-		loop_socks[i] = handler_sock(h, &handlers[i]);
-		len = sizeof(pfd[i].fd);
-		if (zmq_getsockopt(loop_socks[i], ZMQ_FD, &pfd[i].fd,
-		    &len) == -1)
-			fatalx("zmq_getsockopt ZMQ_FD (%s): %s",
-			    handlers[i].name, zmq_strerror(errno));
-		pfd[i].events = POLLIN;
-		ready[i] = 1;
-	}
+	for (i = 0; i < NHANDLERS; i++)
+		socks[i] = handler_sock(h, &handlers[i]);
+	if (ipp_zpoll_init(&zp, socks, NHANDLERS, pfd, SWEEP_MS) == -1)
+		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
 	while (!h->quit) {
 		now = ipp_monotonic();
 		wake = registry_next_wake(h);
@@ -434,22 +397,9 @@ run_loop(struct hub *h)
 			wake = h->shutdown_at;
 		if (h->db != NULL && hubdb_next_flush(h->db) < wake)
 			wake = hubdb_next_flush(h->db);
-		if (now - swept >= SWEEP_MS / 1e3) {
-			for (i = 0; i < NHANDLERS; i++)
-				loop_sent[i] = 1;
-			swept = now;
-		}
-		if (swept + SWEEP_MS / 1e3 < wake)
-			wake = swept + SWEEP_MS / 1e3;
-		any = 0;
-		for (i = 0; i < NHANDLERS; i++) {
-			if (loop_sent[i]) {
-				loop_sent[i] = 0;
-				if (!ready[i] && sock_readable(loop_socks[i]))
-					ready[i] = 1;
-			}
-			any |= ready[i];
-		}
+		any = !ipp_zpoll_idle(&zp, now);
+		if (ipp_zpoll_next_sweep(&zp) < wake)
+			wake = ipp_zpoll_next_sweep(&zp);
 		timeout = any || wake <= now ? 0 :
 		    (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
@@ -458,16 +408,15 @@ run_loop(struct hub *h)
 			if (errno != EINTR)
 				fatal("poll");
 			n = 0;
-			for (i = 0; i < NHANDLERS; i++)
-				pfd[i].revents = 0;
+			ipp_zpoll_clear(&zp);
 		}
 		if (got_signal) {
 			log_info("signal %d: shutting down", (int)got_signal);
 			break;
 		}
 		for (i = 0; i < NHANDLERS; i++)
-			if (ready[i] || (pfd[i].revents & POLLIN))
-				ready[i] = drain(h, i);
+			if (ipp_zpoll_pending(&zp, i))
+				ipp_zpoll_drained(&zp, i, drain(h, i));
 		n += any;
 		now = ipp_monotonic();
 		registry_tick(h, now);

@@ -133,85 +133,55 @@ reply_error(struct ipp_msg *m, char *buf, size_t len)
 }
 
 /*
- * Waiting for the sockets.  zmq_poll was the loop's wait, and it asks
- * every socket for ZMQ_EVENTS before and after sleeping, a getpid and a
- * poll(2) each: 60 of the 80 system calls ippfs made per task in a
- * tasks/batch run.  So the loop polls the sockets' ZMQ_FDs itself, and
- * a socket is read when its fd fires, or while it is known to hold
- * more (ready).  ZMQ_FD only says that commands reached the socket, and
- * libzmq consumes that signal in any call on it: a socket is read until
- * EAGAIN, after which the next message signals again, and a socket sent
- * on (sent) is asked for ZMQ_EVENTS before the loop sleeps, as the send
- * may have taken the signal of a message that came meanwhile.
+ * The sockets are waited for with poll(2) on their ZMQ_FDs (libipp's
+ * zpoll.c); the loop polls them beside the FUSE device.
  */
 #define NSOCK	HUB_NSOCK
+#define SWEEP_MS	100
 
 static int	 hub_drain(void *);
 
 static void	*socks[NSOCK];
-static int	 ready[NSOCK];
-static int	 sent[NSOCK];
+static struct ipp_zpoll zp;
 
 static void
 sent_on(void *sock)
 {
-	int i;
-
-	for (i = 0; i < NSOCK; i++)
-		if (socks[i] == sock)
-			sent[i] = 1;
+	ipp_zpoll_sent(&zp, sock);
 }
 
-/* The sockets' fds, into pfd[0..NSOCK - 1]; all sockets start ready. */
+/* The sockets' fds, into pfd[0..NSOCK - 1]. */
 int
 hub_pollfds(struct pollfd *pfd)
 {
-	size_t len;
-	int i;
-
-	for (i = 0; i < NSOCK; i++) {
-		len = sizeof(pfd[i].fd);
-		if (zmq_getsockopt(socks[i], ZMQ_FD, &pfd[i].fd, &len) == -1)
-			fatalx("zmq_getsockopt ZMQ_FD: %s",
-			    zmq_strerror(errno));
-		pfd[i].events = POLLIN;
-		pfd[i].revents = 0;
-		ready[i] = 1;
-	}
+	if (ipp_zpoll_init(&zp, socks, NSOCK, pfd, SWEEP_MS) == -1)
+		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
 	return NSOCK;
 }
 
 /* Read the sockets whose fd fired (pfd from poll) or that are ready. */
 void
-hub_recv(const struct pollfd *pfd)
+hub_recv(void)
 {
 	int i;
 
 	for (i = 0; i < NSOCK; i++)
-		if (ready[i] || (pfd[i].revents & POLLIN))
-			ready[i] = hub_drain(socks[i]);
+		if (ipp_zpoll_pending(&zp, i))
+			ipp_zpoll_drained(&zp, i, hub_drain(socks[i]));
 }
 
 /* Before sleeping: 0 when some socket has messages waiting. */
 int
 hub_idle(void)
 {
-	uint32_t ev;
-	size_t len;
-	int i, idle = 1;
+	return ipp_zpoll_idle(&zp, ipp_monotonic());
+}
 
-	for (i = 0; i < NSOCK; i++) {
-		if (sent[i]) {
-			sent[i] = 0;
-			len = sizeof(ev);
-			if (zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev,
-			    &len) == 0 && (ev & ZMQ_POLLIN))
-				ready[i] = 1;
-		}
-		if (ready[i])
-			idle = 0;
-	}
-	return idle;
+/* After a failed poll: no socket fired. */
+void
+hub_poll_failed(void)
+{
+	ipp_zpoll_clear(&zp);
 }
 
 /* hub_send, plus zbuf (may be NULL): a last frame shared, not copied. */

@@ -529,8 +529,10 @@ loop(void)
 		log_warn("cannot make the FUSE device non-blocking");
 	while (!got_signal && !fuse_session_exited(fs.se)) {
 		if (poll(pfd, (nfds_t)n, hub_idle() ? 100 : 0) == -1) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				hub_poll_failed();
 				continue;
+			}
 			log_warn("poll");
 			rc = -1;
 			break;
@@ -553,7 +555,7 @@ loop(void)
 				fuse_session_process_buf(fs.se, &fbuf);
 			}
 		}
-		hub_recv(pfd + 1);
+		hub_recv();
 		hub_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
 		park_sweep();

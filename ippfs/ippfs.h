@@ -213,7 +213,8 @@ int	 engine_byuuid(const char *uuid);
 void	 hub_stop(void);
 #define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
 int	 hub_pollfds(struct pollfd *);
-void	 hub_recv(const struct pollfd *);
+void	 hub_recv(void);
+void	 hub_poll_failed(void);
 int	 hub_idle(void);
 void	 hub_timers(double now);
 int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,

@@ -12,7 +12,8 @@
  *   session (session.c) keys, msg_id and date generation, message building.
  *
  * Around them: connection files (connfile.c), profile directories
- * (profile.c), logging (log.c) and small helpers (util.c).
+ * (profile.c), logging (log.c), waiting for sockets with poll(2) (zpoll.c)
+ * and small helpers (util.c).
  *
  * Error convention: functions return -1 or NULL with errno set and leave
  * their outputs untouched on failure.  Only the program helpers xmalloc()
@@ -29,6 +30,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <jansson.h>
 #include <zmq.h>
 
@@ -83,6 +85,43 @@ ipp_frame_len(const struct ipp_frames *fr, int i)
 {
 	return zmq_msg_size(&fr->f[i]);
 }
+
+/* ---------------------------------------------------------------- zpoll.c */
+
+/*
+ * Sockets waited for with poll(2) on their ZMQ_FDs (see zpoll.c for the
+ * rules).  The caller owns pfd (n entries, filled by init) and may poll
+ * it together with fds of its own.  A loop turn:
+ *	timeout = ipp_zpoll_idle(&zp, now) ? T : 0;	(T <= next sweep)
+ *	poll(...); ipp_zpoll_clear on EINTR;
+ *	for each i: if (ipp_zpoll_pending(&zp, i))
+ *		ipp_zpoll_drained(&zp, i, read_until_eagain_or_batch(i));
+ */
+#define IPP_ZPOLL_MAX	32
+
+struct ipp_zpoll {
+	int		 n;
+	void		*socks[IPP_ZPOLL_MAX];
+	struct pollfd	*pfd;
+	unsigned char	 ready[IPP_ZPOLL_MAX];	/* may hold messages */
+	unsigned char	 sent[IPP_ZPOLL_MAX];	/* sent on since the last idle */
+	double		 sweep, swept;		/* seconds; monotonic */
+};
+
+/* -1 with errno (EINVAL: n > IPP_ZPOLL_MAX; ZMQ_FD failed); sweep_ms 0: never. */
+int	 ipp_zpoll_init(struct ipp_zpoll *, void *const *socks, int n,
+	    struct pollfd *pfd, int sweep_ms);
+/* Every send on a polled socket must be reported. */
+void	 ipp_zpoll_sent(struct ipp_zpoll *, const void *sock);
+/* Before sleeping: 1 when no socket is known to hold messages. */
+int	 ipp_zpoll_idle(struct ipp_zpoll *, double now);
+/* When the loop must wake at the latest for the next sweep (monotonic). */
+double	 ipp_zpoll_next_sweep(const struct ipp_zpoll *);
+/* After poll: should socket i be read?  Then report whether more may wait. */
+int	 ipp_zpoll_pending(const struct ipp_zpoll *, int i);
+void	 ipp_zpoll_drained(struct ipp_zpoll *, int i, int more);
+/* poll failed (EINTR): forget the revents it may have left. */
+void	 ipp_zpoll_clear(struct ipp_zpoll *);
 
 /* -------------------------------------------------------------- session.c */
 
