@@ -29,8 +29,8 @@ echo 'not a literal(' > $ns/bad
 check "bad literal: reason in /errors" grep -q "engines/0/ns/bad: SyntaxError" errors
 check "bad literal: nothing stored" bash -c "! cat $ns/bad 2>/dev/null"
 echo 'y = x_from_exec = 7' > engines/0/exec
-sleep 0.5
-check "exec and ns share the namespace" test "$(cat $ns/y)" = 7
+ns_y() { test "$(cat $ns/y 2>/dev/null)" = 7; }
+check "exec and ns share the namespace" wait_for 10 ns_y
 
 # interrupt a running task
 exec 3<>engines/1/exec; printf 'import time; time.sleep(30)\n' >&3; read -r id <&3; exec 3>&-
