@@ -414,7 +414,7 @@ send_fallback(struct nsop *op, struct engine *e)
 	    json_pack("{s:s,s:b,s:b,s:o,s:b,s:b}", "code", code.p != NULL ?
 	    code.p : "", "silent", 1, "store_history", 0,
 	    "user_expressions", ue, "allow_stdin", 0, "stop_on_error", 0),
-	    NULL, NULL, 0, on_reply, op);
+	    json_pack("{s:s}", "ippfs", "ns"), NULL, 0, on_reply, op);
 	buf_free(&code);
 	buf_free(&expr);
 	return rc;

@@ -553,6 +553,36 @@ fail:
 	return -1;
 }
 
+/*
+ * The history's msg_ids without the namespace operations of ippfs: with
+ * an ipengine their code or repr carries the data (a 100 MB push is
+ * 200 MB of hex in the history), so their records are told apart by
+ * metadata first, and only the rest is fetched whole.  Steals hist.
+ */
+static json_t *
+drop_ns_ops(json_t *hist)
+{
+	struct ipp_msg m;
+	json_t *keep, *rec, *md;
+	size_t i;
+
+	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:[s,s]}",
+	    "query", "msg_id", "$in", hist, "keys", "msg_id", "metadata"), &m,
+	    30) == -1)
+		return hist;	/* then fetch them all */
+	keep = json_array();
+	json_array_foreach(json_object_get(m.content, "records"), i, rec) {
+		md = json_object_get(rec, "metadata");
+		if (json_object_get(md, "ipp_data") != NULL ||
+		    json_object_get(md, "ippfs") != NULL)
+			continue;
+		json_array_append(keep, json_object_get(rec, "msg_id"));
+	}
+	ipp_msg_release(&m);
+	json_decref(hist);
+	return keep;
+}
+
 /* Tasks submitted before this mount, from history_request + db_request. */
 int
 tasks_load_history(void)
@@ -574,17 +604,19 @@ tasks_load_history(void)
 		ipp_msg_release(&m);
 		return -1;
 	}
-	if (json_array_size(hist) == 0) {
-		ipp_msg_release(&m);
-		return 0;
-	}
 	hist = json_incref(hist);
 	ipp_msg_release(&m);
+	if (json_array_size(hist) > 0)
+		hist = drop_ns_ops(hist);
+	if (json_array_size(hist) == 0) {
+		json_decref(hist);
+		return 0;
+	}
 	keys = json_pack("[s,s,s,s,s,s,s,s,s,s]", "msg_id", "content",
 	    "engine_uuid", "submitted", "completed", "result_content",
 	    "execute_result", "error", "stdout", "stderr");
 	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:o}",
-	    "query", "msg_id", "$in", hist, "keys", keys), &m, 10) == -1) {
+	    "query", "msg_id", "$in", hist, "keys", keys), &m, 30) == -1) {
 		json_decref(hist);
 		return -1;
 	}
