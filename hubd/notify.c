@@ -58,12 +58,18 @@ notify_connection_replied(struct hub *h)
 	rcount++;
 }
 
+static void
+announce(struct hub *h, const struct engine *e)
+{
+	hub_notify(h, "registration_notification",
+	    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+}
+
 void
 notify_registered(struct hub *h, struct engine *e)
 {
 	e->announced_at = ipp_monotonic();
-	hub_notify(h, "registration_notification",
-	    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+	announce(h, e);
 }
 
 /* Start of the period a subscription arriving now may have missed. */
@@ -95,8 +101,7 @@ reannounce(struct hub *h, double since)
 		if (e == NULL || e->state != ENGINE_REGISTERED ||
 		    e->announced_at < since)
 			continue;
-		hub_notify(h, "registration_notification",
-		    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+		announce(h, e);
 		n++;
 	}
 	if (n > 0)

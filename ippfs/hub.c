@@ -144,12 +144,6 @@ static int	 hub_drain(void *);
 static void	*socks[NSOCK];
 static struct ipp_zpoll zp;
 
-static void
-sent_on(void *sock)
-{
-	ipp_zpoll_sent(&zp, sock);
-}
-
 /* The sockets' fds, into pfd[0..NSOCK - 1]. */
 int
 hub_pollfds(struct pollfd *pfd)
@@ -159,7 +153,7 @@ hub_pollfds(struct pollfd *pfd)
 	return NSOCK;
 }
 
-/* Read the sockets whose fd fired (pfd from poll) or that are ready. */
+/* Read the sockets whose fd fired or that may hold more. */
 void
 hub_recv(void)
 {
@@ -230,7 +224,7 @@ send_msg(void *sock, const char *uuid, const char *msg_type,
 		ipp_frames_release(&fr);
 		return -1;
 	}
-	sent_on(sock);
+	ipp_zpoll_sent(&zp, sock);
 	if (ipp_frames_send(sock, &fr, 0, ZMQ_DONTWAIT) == -1) {
 		log_warnx("cannot send %s: %s", msg_type, zmq_strerror(errno));
 		ipp_frames_release(&fr);

@@ -563,7 +563,7 @@ static json_t *
 drop_ns_ops(json_t *hist)
 {
 	struct ipp_msg m;
-	json_t *keep, *rec, *md;
+	json_t *keep, *recs, *rec, *md;
 	size_t i;
 
 	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:[s,s]}",
@@ -571,7 +571,8 @@ drop_ns_ops(json_t *hist)
 	    30) == -1)
 		return hist;	/* then fetch them all */
 	keep = json_array();
-	json_array_foreach(json_object_get(m.content, "records"), i, rec) {
+	recs = json_object_get(m.content, "records");
+	json_array_foreach(recs, i, rec) {
 		md = json_object_get(rec, "metadata");
 		if (json_object_get(md, "ipp_data") != NULL ||
 		    json_object_get(md, "ippfs") != NULL)
