@@ -101,6 +101,11 @@ tools/hellofs: tools/hellofs.o
 tests/unit/t_db: tests/unit/t_db.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(DB_OBJS) libipp/libipp.a $(LDLIBS)
 
+# the schemes and dependency rules, tested without a hub
+SCHED_OBJS = hubd/dep.o hubd/idtab.o $(patsubst %.c,%.o,$(wildcard hubd/sched_*.c))
+tests/unit/t_sched: tests/unit/t_sched.o tests/unit/tap.o $(SCHED_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(SCHED_OBJS) libipp/libipp.a $(LDLIBS)
+
 tests/unit/t_%: tests/unit/t_%.o tests/unit/tap.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o libipp/libipp.a $(LDLIBS)
 

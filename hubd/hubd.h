@@ -175,7 +175,7 @@ struct hub {
 	struct taskq	 waiting;	/* scheduler FIFO */
 	int		 nwaiting;
 	struct taskq	 lingering;
-	struct idtab	*outcome;	/* every load-balanced msg_id: see sched.c */
+	struct idtab	*outcome;	/* every load-balanced msg_id: see dep.c */
 	const struct sched_ops *sched;
 	int		 rescan;	/* an engine dropped below HWM */
 	struct ipp_map	*graph;		/* dep msg_id -> struct waiters */
@@ -284,6 +284,30 @@ extern const struct sched_ops sched_leastload_ops, sched_lru_ops,
     sched_pure_ops;
 /* Uniform random integer in [0, n). */
 int	 sched_random(int n);
+/* The scheme of that name (sched_schemes.c), or NULL. */
+const struct sched_ops *sched_lookup(const char *name);
+
+/*
+ * dep.c: what the scheduler remembers of each msg_id (one word in an
+ * idtab: these bits, and the engine it finished on above OC_SHIFT) and
+ * ipyparallel's Dependency rules over it.  engine -1 means anywhere.
+ */
+#define OC_SEEN		1
+#define OC_OK		2
+#define OC_FAIL		4
+#define OC_SHIFT	3
+uint64_t outcome_get(const struct idtab *, const char *msg_id);
+int	 outcome_ended(const struct idtab *, const char *msg_id);
+long	 outcome_engine(uint64_t);
+void	 outcome_seen(struct idtab *, const char *msg_id);
+void	 outcome_done(struct idtab *, const char *msg_id, int ok, long engine);
+int	 dep_parse(struct dep *, json_t *, char *why, size_t whylen);
+int	 dep_counts(const struct idtab *, const struct dep *, const char *id,
+	    long engine);
+int	 dep_met(const struct idtab *, const struct dep *, long engine);
+int	 dep_unreachable(const struct idtab *, const struct dep *);
+void	 dep_collapse(const struct idtab *, struct dep *);
+void	 dep_release(struct dep *);
 
 /* sched.c */
 void	 sched_init(struct hub *);
@@ -298,7 +322,6 @@ double	 sched_next_timeout(struct hub *);
 int	 relay_task_client(struct hub *, int);
 /* Request types that an engine answers and that may be queued. */
 int	 is_task_type(const char *msg_type);
-const struct sched_ops *sched_lookup(const char *name);
 
 /* bcast.c */
 int	 bcast_client(struct hub *, int);

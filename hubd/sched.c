@@ -33,22 +33,6 @@ struct waiters {
 	int	 n, cap;
 };
 
-static const struct sched_ops *schemes[] = {
-	&sched_leastload_ops, &sched_lru_ops, &sched_plainrandom_ops,
-	&sched_twobin_ops, &sched_weighted_ops, &sched_pure_ops,
-};
-
-const struct sched_ops *
-sched_lookup(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (strcmp(schemes[i]->name, name) == 0)
-			return schemes[i];
-	return NULL;
-}
-
 void
 sched_init(struct hub *h)
 {
@@ -67,148 +51,6 @@ static int
 hwm(struct hub *h)
 {
 	return h->sched->pure ? 0 : h->cfg.hwm;
-}
-
-/*
- * What the scheduler remembers of every msg_id it was given, packed in one
- * word per id so that a long-running hub stays small: seen, finished ok or
- * failed, and the engine it finished on (ids are never reused).
- */
-#define OC_SEEN		1
-#define OC_OK		2
-#define OC_FAIL		4
-#define OC_SHIFT	3
-
-static uintptr_t
-oc_get(struct hub *h, const char *msg_id)
-{
-	return (uintptr_t)idtab_get(h->outcome, msg_id);
-}
-
-static void
-oc_set(struct hub *h, const char *msg_id, uintptr_t v)
-{
-	if (idtab_set(h->outcome, msg_id, v) == -1)
-		fatalx("out of memory");
-}
-
-/* Engine id a finished task ran on, or -1. */
-static long
-oc_engine(uintptr_t v)
-{
-	return (long)(v >> OC_SHIFT) - 1;
-}
-
-/* ---------------------------------------------------------------- deps */
-
-static int
-dep_parse(struct dep *d, json_t *v, char *why, size_t whylen)
-{
-	json_t *ids = v, *x;
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->all = d->success = 1;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (json_is_object(v)) {
-		ids = json_object_get(v, "dependencies");
-		if ((x = json_object_get(v, "all")) != NULL)
-			d->all = json_is_true(x);
-		if ((x = json_object_get(v, "success")) != NULL)
-			d->success = json_is_true(x);
-		if ((x = json_object_get(v, "failure")) != NULL)
-			d->failure = json_is_true(x);
-	}
-	if (json_is_string(ids)) {
-		d->ids = xcalloc(1, sizeof(char *));
-		d->ids[d->n++] = xstrdup(json_string_value(ids));
-		return 0;
-	}
-	if (ids == NULL || json_is_null(ids))
-		return 0;
-	if (!json_is_array(ids)) {
-		snprintf(why, whylen, "dependency is not a list of msg_ids");
-		return -1;
-	}
-	d->ids = xcalloc(json_array_size(ids) + 1, sizeof(char *));
-	json_array_foreach(ids, i, x) {
-		if (!json_is_string(x)) {
-			snprintf(why, whylen, "dependency holds a non-string");
-			return -1;
-		}
-		d->ids[d->n++] = xstrdup(json_string_value(x));
-	}
-	return 0;
-}
-
-/* Finished in a way d counts, on engine e (or anywhere when e is NULL)? */
-static int
-in_against(struct hub *h, const struct dep *d, const char *id,
-    const struct engine *e)
-{
-	uintptr_t v = oc_get(h, id);
-
-	if (e != NULL && oc_engine(v) != e->id)
-		return 0;
-	return (d->success && (v & OC_OK)) || (d->failure && (v & OC_FAIL));
-}
-
-/* Dependency.check, globally or against what ran on engine e */
-static int
-dep_met(struct hub *h, const struct dep *d, const struct engine *e)
-{
-	int i;
-
-	if (d->n == 0)
-		return 1;
-	for (i = 0; i < d->n; i++) {
-		int in = in_against(h, d, d->ids[i], e);
-
-		if (d->all && !in)
-			return 0;
-		if (!d->all && in)
-			return 1;
-	}
-	return d->all;
-}
-
-/* Dependency.unreachable: finished the way it must not have */
-static int
-dep_unreachable(struct hub *h, const struct dep *d)
-{
-	int i;
-
-	if (d->n == 0)
-		return 0;
-	for (i = 0; i < d->n; i++) {
-		uintptr_t v = oc_get(h, d->ids[i]);
-		int bad = (!d->success && (v & OC_OK)) ||
-		    (!d->failure && (v & OC_FAIL));
-
-		if (d->all && bad)
-			return 1;
-		if (!d->all && !bad)
-			return 0;
-	}
-	return !d->all;
-}
-
-/* Drop the ids already satisfied (an `after` that is met needs no wait). */
-static void
-dep_collapse(struct hub *h, struct dep *d)
-{
-	int i, j;
-
-	if (!d->all)
-		return;
-	for (i = j = 0; i < d->n; i++) {
-		if (in_against(h, d, d->ids[i], NULL))
-			free(d->ids[i]);
-		else
-			d->ids[j++] = d->ids[i];
-	}
-	d->n = j;
 }
 
 static void
@@ -242,10 +84,10 @@ enqueue(struct hub *h, struct task *t)
 	TAILQ_INSERT_TAIL(&h->waiting, t, wq);
 	h->nwaiting++;
 	for (i = 0; i < t->after.n; i++)
-		if (!(oc_get(h, t->after.ids[i]) & (OC_OK | OC_FAIL)))
+		if (!outcome_ended(h->outcome, t->after.ids[i]))
 			graph_add(h, t->after.ids[i], t->msg_id);
 	for (i = 0; i < t->follow.n; i++)
-		if (!(oc_get(h, t->follow.ids[i]) & (OC_OK | OC_FAIL)))
+		if (!outcome_ended(h->outcome, t->follow.ids[i]))
 			graph_add(h, t->follow.ids[i], t->msg_id);
 	if (t->timeout_at > 0) {
 		h->ntimeouts++;
@@ -271,8 +113,7 @@ static void update_graph(struct hub *, const char *);
 static void
 mark_done(struct hub *h, const char *msg_id, int ok, struct engine *e)
 {
-	oc_set(h, msg_id, OC_SEEN | (ok ? OC_OK : OC_FAIL) |
-	    ((uintptr_t)(e ? e->id + 1 : 0) << OC_SHIFT));
+	outcome_done(h->outcome, msg_id, ok, e ? e->id : -1);
 }
 
 /* The scheduler's own failure reply: ImpossibleDependency and friends. */
@@ -351,7 +192,7 @@ maybe_run(struct hub *h, struct task *t)
 			continue;
 		if (t->ntargets && !strv_has(t->targets, t->ntargets, e->uuid))
 			continue;
-		if (t->follow.n && !dep_met(h, &t->follow, e))
+		if (t->follow.n && !dep_met(h->outcome, &t->follow, e->id))
 			continue;
 		cand[n] = e;
 		loads[n++] = e->load;
@@ -364,18 +205,18 @@ maybe_run(struct hub *h, struct task *t)
 			long where = -1;
 
 			for (i = 0; i < t->follow.n; i++) {
-				uintptr_t v = oc_get(h, t->follow.ids[i]);
+				uint64_t v = outcome_get(h->outcome, t->follow.ids[i]);
 
-				if (!in_against(h, &t->follow,
-				    t->follow.ids[i], NULL) || oc_engine(v) < 0)
+				if (!dep_counts(h->outcome, &t->follow,
+				    t->follow.ids[i], -1) || outcome_engine(v) < 0)
 					continue;
-				if (where != -1 && where != oc_engine(v)) {
+				if (where != -1 && where != outcome_engine(v)) {
 					fail_task(h, t, "ImpossibleDependency",
 					    "follow dependencies ran on "
 					    "different engines");
 					return -1;
 				}
-				where = oc_engine(v);
+				where = outcome_engine(v);
 			}
 		}
 		if (t->ntargets) {
@@ -405,11 +246,11 @@ maybe_run(struct hub *h, struct task *t)
 static void
 check_waiting(struct hub *h, struct task *t)
 {
-	if (dep_unreachable(h, &t->after) ||
-	    dep_unreachable(h, &t->follow))
+	if (dep_unreachable(h->outcome, &t->after) ||
+	    dep_unreachable(h->outcome, &t->follow))
 		fail_task(h, t, "ImpossibleDependency", "a dependency "
 		    "finished in a way that cannot satisfy it");
-	else if (dep_met(h, &t->after, NULL))
+	else if (dep_met(h->outcome, &t->after, -1))
 		maybe_run(h, t);
 }
 
@@ -440,14 +281,14 @@ sched_run_queue(struct hub *h)
 	h->rescan = 0;
 	for (t = TAILQ_FIRST(&h->waiting); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, wq);
-		if (dep_unreachable(h, &t->after) ||
-		    dep_unreachable(h, &t->follow)) {
+		if (dep_unreachable(h->outcome, &t->after) ||
+		    dep_unreachable(h->outcome, &t->follow)) {
 			fail_task(h, t, "ImpossibleDependency", "a dependency "
 			    "finished in a way that cannot satisfy it");
 			next = TAILQ_FIRST(&h->waiting);
 			continue;
 		}
-		if (!dep_met(h, &t->after, NULL))
+		if (!dep_met(h->outcome, &t->after, -1))
 			continue;
 		if ((r = maybe_run(h, t)) == -1)
 			next = TAILQ_FIRST(&h->waiting);
@@ -512,7 +353,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	char why[256];
 	int i;
 
-	if (task_find(h, m->msg_id) != NULL || oc_get(h, m->msg_id) != 0) {
+	if (task_find(h, m->msg_id) != NULL || outcome_get(h->outcome, m->msg_id) != 0) {
 		log_warnx("dropped task '%s': msg_id already used", m->msg_id);
 		return;
 	}
@@ -532,7 +373,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	for (i = m->nids; i < m->fr.n; i++)
 		if (ipp_frames_add_msg(&t->frames, &m->fr.f[i]) == -1)
 			fatalx("out of memory");
-	oc_set(h, t->msg_id, OC_SEEN);
+	outcome_seen(h->outcome, t->msg_id);
 
 	t->targets = strv_from_json(json_object_get(md, "targets"),
 	    &t->ntargets);
@@ -548,13 +389,13 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 		fail_task(h, t, "InvalidDependency", why);
 		return;
 	}
-	dep_collapse(h, &t->after);
+	dep_collapse(h->outcome, &t->after);
 	for (i = 0; i < t->after.n + t->follow.n; i++) {
 		const char *id = i < t->after.n ? t->after.ids[i] :
 		    t->follow.ids[i - t->after.n];
 
 		if (strcmp(id, t->msg_id) == 0 ||
-		    oc_get(h, id) == 0) {
+		    outcome_get(h->outcome, id) == 0) {
 			snprintf(why, sizeof(why), "dependency '%s' is %s", id,
 			    strcmp(id, t->msg_id) == 0 ? "the task itself" :
 			    "not a task this scheduler has seen");
@@ -562,13 +403,13 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 			return;
 		}
 	}
-	if (dep_unreachable(h, &t->after) ||
-	    dep_unreachable(h, &t->follow)) {
+	if (dep_unreachable(h->outcome, &t->after) ||
+	    dep_unreachable(h->outcome, &t->follow)) {
 		fail_task(h, t, "ImpossibleDependency", "a dependency "
 		    "finished in a way that cannot satisfy it");
 		return;
 	}
-	if (dep_met(h, &t->after, NULL) && h->nwaiting == 0 &&
+	if (dep_met(h->outcome, &t->after, -1) && h->nwaiting == 0 &&
 	    maybe_run(h, t) != 0)
 		return;
 	/*

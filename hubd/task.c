@@ -47,18 +47,6 @@ task_new(struct hub *h, const char *msg_id, enum task_queue q)
 }
 
 static void
-dep_release(struct dep *d)
-{
-	int i;
-
-	for (i = 0; i < d->n; i++)
-		free(d->ids[i]);
-	free(d->ids);
-	d->ids = NULL;
-	d->n = 0;
-}
-
-static void
 strv_free(char **v, int n)
 {
 	int i;
