@@ -9,9 +9,9 @@
  * from hubd's DB thread (db.c), never from the event loop, so a slow disk
  * never stalls heartbeats.  The loop talks to that thread through a queue.
  *
- * A record is the task record of ipyparallel's hub (see
- * ../shared/research/ipyparallel-wire-protocol.md section 10.1): a JSON
- * object with the keys
+ * A record is the task record of ipyparallel's hub (doc/protocol.md;
+ * ipyparallel's controller/hub.py builds the same): a JSON object with the
+ * keys
  *   msg_id header metadata content submitted client_uuid engine_uuid
  *   started completed resubmitted received result_header result_metadata
  *   result_content queue execute_input execute_result error stdout stderr

@@ -3,8 +3,8 @@
 # condor_q, condor_rm) in a running HTCondor pool that can run this
 # host's binaries (condor_status answers and jobs see this file system).
 # Part of "make check-batch"; skipped (77) when there is none.  Debian 12
-# has no htcondor package; the trixie chroot of
-# /work/shared/research/batch-recipes/condor-up.sh does not fit either,
+# has no htcondor package; a trixie chroot running HTCondor does not fit
+# either,
 # since engined is linked against bookworm's libpython3.11 and trixie's
 # jobs cannot load it - see doc/launch.1.
 # timeout: 300

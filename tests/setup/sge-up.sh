@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/setup/sge-up.sh - a single-node (Son of) Grid Engine for tests,
-# from /work/shared/research/batch-recipes/sge-up.sh: Debian's
+# tests/setup/sge-up.sh - a single-node (Son of) Grid Engine for tests:
+# Debian's
 # gridengine-* cell in /var/lib/gridengine, qmaster and execd on this
 # host, queue all.q with 8 slots, jobs of root allowed, scheduling every
 # second.  The cell is machine-wide (Grid Engine has no per-user state

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/setup/slurm-up.sh - a private single-node Slurm for tests, from
-# /work/shared/research/batch-recipes/slurm-up.sh: slurmctld and slurmd
+# tests/setup/slurm-up.sh - a private single-node Slurm for tests:
+# slurmctld and slurmd
 # on 127.0.0.1 with their config, state, logs and pid files in STATE_DIR
 # (SLURM_CONF points the client commands at it; /etc/slurm is not
 # touched).  munged is started only when none runs, and recorded so that
