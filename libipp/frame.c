@@ -114,6 +114,7 @@ ipp_frames_recv(void *sock, struct ipp_frames *fr, int flags)
 		errno = err;
 		return -1;
 	}
+	ipp_trace("in", sock, fr, 0);
 	return fr->n;
 }
 
@@ -122,6 +123,7 @@ ipp_frames_send(void *sock, struct ipp_frames *fr, int from, int flags)
 {
 	int i, rc = 0, e = 0;
 
+	ipp_trace("out", sock, fr, from);
 	for (i = from; i < fr->n; i++) {
 		int fl = flags | (i + 1 < fr->n ? ZMQ_SNDMORE : 0);
 

@@ -73,6 +73,14 @@ void	 ipp_frames_remove(struct ipp_frames *, int at);
 void	 ipp_frames_swap(struct ipp_frames *, int a, int b);
 /* Index of the delimiter, checking that at least 5 parts follow; -1/EPROTO. */
 int	 ipp_frames_delim(const struct ipp_frames *);
+/*
+ * trace.c: at --log-level=debug, one log line per message received or
+ * sent (frames from `from` on): direction, socket, type, ids, sizes.
+ * ipp_frames_recv/send call it; ipp_trace_on() says whether it prints.
+ */
+int	 ipp_trace_on(void);
+void	 ipp_trace(const char *dir, void *sock, const struct ipp_frames *,
+	    int from);
 
 static inline const void *
 ipp_frame_data(const struct ipp_frames *fr, int i)
