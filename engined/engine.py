@@ -175,8 +175,7 @@ def _publish_data(data):
     unpack, serialize = _load_ipyparallel()
     bufs = serialize(data, buffer_threshold=1024, item_threshold=64)
     _engined.publish("datapub", "data_message",
-                     json.dumps({"keys": [str(k) for k in data]}),
-                     [bytes(b) for b in bufs])
+                     json.dumps({"keys": [str(k) for k in data]}), list(bufs))
 
 
 def _bundle(value):
@@ -297,6 +296,8 @@ def _load_ipyparallel():
 def run_apply(bufs):
     """Call a function shipped by a Python client.
 
+    bufs are memoryviews that own the request's memory (pybuf.c): what
+    unpack builds on them without a copy (numpy arrays) may be kept.
     Returns (status, result buffers, error)."""
     try:
         unpack, serialize = _load_ipyparallel()
@@ -310,8 +311,8 @@ def run_apply(bufs):
         out = serialize(result, buffer_threshold=1024, item_threshold=64)
     except BaseException:
         return "error", [], _error(*sys.exc_info())
-    return "ok", [bytes(b) if not isinstance(b, bytes) else b for b in out], \
-        None
+    # buffers as they are (memoryviews of arrays too): C copies each once
+    return "ok", list(out), None
 
 
 def clear():
