@@ -559,6 +559,9 @@ do_execute(struct job *j)
 	if (PyErr_Occurred())
 		PyErr_Clear();
 	Py_XDECREF(r);
+	/* the shell's post_execute: inline figures follow the result */
+	Py_XDECREF(call("post_execute", PyTuple_New(0)));
+	flush_streams(&psess, NULL, j->parent);
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
 	reply_shell(j, rc, md, NULL);
 }
