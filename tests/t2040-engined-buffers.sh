@@ -33,6 +33,19 @@ t.eq(e.apply_sync(lambda: float(big.sum())), 4999950000.0,
      "np.arange(100000.) read after the next request (was a segfault)")
 
 
+def pub(x):
+    from ipyparallel.datapub import publish_data
+    publish_data({"x": x, "y": x[::2]})   # an array view, not contiguous
+
+
+ar = e.apply_async(pub, np.arange(50000.))
+ar.get(30)
+ar.wait_for_output(30)
+t.ok(np.array_equal(ar.data.get("x"), np.arange(50000.)) and
+     np.array_equal(ar.data.get("y"), np.arange(50000.)[::2]),
+     "publish_data of arrays (data_message buffers)")
+
+
 def keep(name, x):
     globals()[name] = x         # outlives the request that carried it
     return x                    # a reply buffer made of a request buffer
