@@ -22,7 +22,8 @@ HUBD_OBJS = $(HUBD_SRCS:.c=.o)
 # the task-history backends, also linked into their unit test
 DB_OBJS   = $(patsubst %.c,%.o,$(wildcard hubd/db_*.c))
 
-ENGINED_SRCS = engined/engined.c engined/control.c engined/pyexec.c
+ENGINED_SRCS = engined/engined.c engined/control.c engined/pyexec.c \
+	       engined/pybuf.c
 ENGINED_OBJS = $(ENGINED_SRCS:.c=.o)
 # Debian's libpython (python3-embed); -isystem keeps its headers out of -W
 PY_CFLAGS  := $(subst -I,-isystem ,$(shell pkg-config --cflags python3-embed))
@@ -64,6 +65,9 @@ hubd/hubd: $(HUBD_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJS) libipp/libipp.a $(LDLIBS)
 
 engined/pyexec.o: engined/pyexec.c engined/engine_py.h
+	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
+
+engined/pybuf.o: engined/pybuf.c
 	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
 # engine.py is compiled into the binary as a C string

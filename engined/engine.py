@@ -1,8 +1,8 @@
 """engined's Python side: runs requests in the user namespace.
 
 Loaded by pyexec.c into the embedded interpreter (compiled into the
-binary).  The C side calls run_execute(), run_apply(), clear() and
-startup(); everything on the wire stays in C.  ipyparallel is imported
+binary).  The C side calls run_execute() (then post_execute()),
+run_apply(), clear() and startup(); everything on the wire stays in C.  ipyparallel is imported
 only when the first apply_request arrives (its import pulls in IPython,
 zmq and tornado), so an idle engine stays small.  Output written to
 sys.stdout/sys.stderr goes to the C side (_engined.write), which streams
@@ -18,6 +18,12 @@ import _engined
 user_ns = {"__name__": "__main__", "__builtins__": builtins}
 _ipp = None             # (unpack_apply_message, serialize_object)
 _shell = None           # IPython InteractiveShell, made on demand
+_cell = None            # (shell, silent, ExecutionResult) of the running cell
+
+# The working directory (by now --work-dir's), first, as ipengine puts it
+# (ipyparallel/engine/app.py, init_engine): modules there import, and so
+# functions pickled by reference from them.
+sys.path.insert(0, "")
 
 
 class _Stream:
@@ -137,6 +143,19 @@ def _ensure_shell():
             _engined.publish("displaypub", "clear_output",
                              json.dumps({"wait": bool(wait)}), [])
 
+    class _Shell(InteractiveShell):
+        def enable_gui(self, gui=None):
+            """%gui and %matplotlib: as ipykernel's shell for the inline
+            backend, which needs no event loop (figures go out as
+            display_data when a cell ends, post_execute); engined runs
+            no GUI toolkit's event loop, so any other is refused."""
+            if gui not in (None, "inline"):
+                from IPython.core.error import UsageError
+                raise UsageError(
+                    "engined runs no GUI event loop (%r): use %%matplotlib "
+                    "inline or a non-interactive backend such as agg" % gui)
+            self.active_eventloop = gui
+
     class _Module:
         pass
 
@@ -145,8 +164,7 @@ def _ensure_shell():
     cfg = Config()
     cfg.HistoryManager.hist_file = ":memory:"
     cfg.InteractiveShell.colors = "NoColor"
-    _shell = InteractiveShell.instance(config=cfg, user_module=mod,
-                                       user_ns=user_ns)
+    _shell = _Shell.instance(config=cfg, user_module=mod, user_ns=user_ns)
     _shell.display_pub = _Publisher(shell=_shell, parent=_shell)
     _shell.display_pub.is_publishing = True
     _shell.InteractiveTB.set_colors("NoColor")
@@ -175,8 +193,7 @@ def _publish_data(data):
     unpack, serialize = _load_ipyparallel()
     bufs = serialize(data, buffer_threshold=1024, item_threshold=64)
     _engined.publish("datapub", "data_message",
-                     json.dumps({"keys": [str(k) for k in data]}),
-                     [bytes(b) for b in bufs])
+                     json.dumps({"keys": [str(k) for k in data]}), list(bufs))
 
 
 def _bundle(value):
@@ -249,11 +266,46 @@ def _compile_cell(code, name, silent):
     return body, last
 
 
+def _cell_events(raw, count, silent):
+    """When the IPython shell is up, its pre_execute and pre_run_cell
+    events, as run_cell has them (what %matplotlib inline and
+    %autoreload hook into); the post ones follow in post_execute()."""
+    global _cell
+    _cell = None
+    if _shell is None:
+        return None
+    from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
+    res = ExecutionResult(ExecutionInfo(raw, not silent, silent, True, None))
+    res.execution_count = count
+    _cell = (_shell, silent, res)
+    _shell.events.trigger("pre_execute")
+    if not silent:
+        _shell.events.trigger("pre_run_cell", res.info)
+    return res
+
+
+def post_execute():
+    """After run_execute's result or error is out: the shell's
+    post_execute and post_run_cell events (the inline backend sends the
+    cell's figures here, after its execute_result, as in ipykernel)."""
+    global _cell
+    if _cell is None:
+        return
+    shell, silent, res = _cell
+    _cell = None
+    shell.events.trigger("post_execute")
+    if not silent:
+        shell.events.trigger("post_run_cell", res)
+
+
 def run_execute(code, count, silent, user_expressions):
     """Run a cell.  Returns (status, result_repr, error, user_exprs)."""
     result = None
+    res = None
+    raw = code
     try:
         code = _ipython_transform(code)
+        res = _cell_events(raw, count, silent)
         body, last = _compile_cell(code, "<cell-%d>" % count, silent)
         exec(body, user_ns)
         if last is not None:
@@ -261,7 +313,11 @@ def run_execute(code, count, silent, user_expressions):
             if value is not None:
                 user_ns["_"] = value
                 result = _bundle(value)
-    except BaseException:
+                if res is not None:
+                    res.result = value
+    except BaseException as e:
+        if res is not None:
+            res.error_in_exec = e
         return "error", None, _error(*sys.exc_info()), {}
     exprs = {}
     for key, expr in (user_expressions or {}).items():
@@ -297,6 +353,8 @@ def _load_ipyparallel():
 def run_apply(bufs):
     """Call a function shipped by a Python client.
 
+    bufs are memoryviews that own the request's memory (pybuf.c): what
+    unpack builds on them without a copy (numpy arrays) may be kept.
     Returns (status, result buffers, error)."""
     try:
         unpack, serialize = _load_ipyparallel()
@@ -310,8 +368,8 @@ def run_apply(bufs):
         out = serialize(result, buffer_threshold=1024, item_threshold=64)
     except BaseException:
         return "error", [], _error(*sys.exc_info())
-    return "ok", [bytes(b) if not isinstance(b, bytes) else b for b in out], \
-        None
+    # buffers as they are (memoryviews of arrays too): C copies each once
+    return "ok", list(out), None
 
 
 def clear():

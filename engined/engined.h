@@ -141,6 +141,16 @@ void	 py_stop(struct eng *);
 /* Main thread: stream output the running code wrote since last time. */
 void	 pyexec_flush(struct eng *);
 
+/*
+ * pybuf.c: message buffers to and from Python (the Python thread); for
+ * the files that include Python.h.
+ */
+#ifdef Py_PYTHON_H
+int	 pybuf_init(PyObject *module);
+PyObject *pybuf_request(const struct ipp_frames *, int);
+int	 pybuf_add(struct ipp_frames *, PyObject *);
+#endif
+
 /* control.c */
 int	 control_dispatch(struct eng *);
 void	 shell_enqueue(struct eng *, struct job *);

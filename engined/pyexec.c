@@ -263,16 +263,11 @@ py_publish(PyObject *self, PyObject *args)
 		PyErr_SetString(PyExc_RuntimeError, "cannot build message");
 		return NULL;
 	}
-	for (i = 0; i < PyList_Size(bufs); i++) {
-		PyObject *b = PyList_GetItem(bufs, i);
-
-		if (!PyBytes_Check(b)) {
+	for (i = 0; i < PyList_Size(bufs); i++)
+		if (pybuf_add(&fr, PyList_GetItem(bufs, i)) == -1) {
 			ipp_frames_release(&fr);
-			PyErr_SetString(PyExc_TypeError, "buffers must be bytes");
 			return NULL;
 		}
-		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
-	}
 	post(OUT_IOPUB, &fr, NULL, 1);	/* display output: now */
 	ipp_frames_release(&fr);
 	Py_RETURN_NONE;
@@ -281,7 +276,7 @@ py_publish(PyObject *self, PyObject *args)
 static PyMethodDef engined_methods[] = {
 	{ "write", py_write, METH_VARARGS, "write(1|2, text): to iopub" },
 	{ "publish", py_publish, METH_VARARGS,
-	    "publish(kind, msg_type, content_json, [bytes]): to iopub" },
+	    "publish(kind, msg_type, content_json, [buffers]): to iopub" },
 	{ NULL, NULL, 0, NULL }
 };
 
@@ -293,7 +288,11 @@ static struct PyModuleDef engined_module = {
 static PyObject *
 init_engined_module(void)
 {
-	return PyModule_Create(&engined_module);
+	PyObject *m = PyModule_Create(&engined_module);
+
+	if (m != NULL && pybuf_init(m) == -1)
+		Py_CLEAR(m);
+	return m;
 }
 
 /* Call engine.py's function `name` with a tuple of args (stolen). */
@@ -341,16 +340,16 @@ error_content(PyObject *err, const char *method)
 	return c;
 }
 
+/* The reply to j, with the parts of bufs (may be NULL) as its buffers. */
 static void
 reply_shell(struct job *j, json_t *content_new, json_t *md_new,
-    PyObject *bufs)
+    struct ipp_frames *bufs)
 {
 	struct ipp_buf ids[IPP_MAX_IDS];
 	struct ipp_frames fr;
 	char type[128], *md, *content;
 	size_t n = strlen(j->req.msg_type);
-	Py_ssize_t i;
-	int k;
+	int i, k;
 
 	for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
 		ids[k].data = ipp_frame_data(&j->req.fr, k);
@@ -366,11 +365,9 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 		fatalx("cannot build %s", type);
 	free(md);
 	free(content);
-	for (i = 0; bufs != NULL && i < PyList_Size(bufs); i++) {
-		PyObject *b = PyList_GetItem(bufs, i);
-
-		ipp_frames_add(&fr, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
-	}
+	for (i = 0; bufs != NULL && i < bufs->n; i++)
+		if (ipp_frames_add_msg(&fr, &bufs->f[i]) == -1)
+			fatal("cannot build %s", type);
 	post(OUT_SHELL, &fr, NULL, 0);	/* goes with "done" */
 }
 
@@ -390,6 +387,30 @@ finish_md(json_t *md, const char *status, json_t *content)
 }
 
 /*
+ * The error reply when a result could not be made into message parts
+ * (pybuf_add failed: the Python exception says why).
+ */
+static json_t *
+buffer_error(const char *method)
+{
+	PyObject *t, *v, *tb, *s;
+	json_t *c;
+
+	PyErr_Fetch(&t, &v, &tb);
+	s = v != NULL ? PyObject_Str(v) : NULL;
+	c = ipp_error_content("SystemError", "engined cannot send a result "
+	    "buffer: %s", s != NULL ? PyUnicode_AsUTF8(s) : "unknown error");
+	json_object_set_new(c, "engine_info", json_pack("{s:s, s:i, s:s}",
+	    "engine_uuid", E->uuid, "engine_id", E->id, "method", method));
+	Py_XDECREF(s);
+	Py_XDECREF(t);
+	Py_XDECREF(v);
+	Py_XDECREF(tb);
+	PyErr_Clear();
+	return c;
+}
+
+/*
  * The data path (doc/data-path.md): an execute_request whose metadata
  * carries "ipp_data" reads or writes one name in the namespace as raw
  * bytes or JSON, without pickle.  Its code raises NotImplementedError, so
@@ -403,6 +424,7 @@ do_data(struct job *j, json_t *spec)
 	const char *fmt = json_string_value(json_object_get(spec, "format"));
 	json_t *md = eng_metadata(E, j->req.metadata), *rc;
 	PyObject *raw = Py_None, *r;
+	struct ipp_frames out;
 	char *val = NULL;
 
 	if (op == NULL)
@@ -415,12 +437,11 @@ do_data(struct job *j, json_t *spec)
 		val = json_dumps(json_object_get(spec, "value"),
 		    JSON_ENCODE_ANY | JSON_COMPACT);
 	if (ipp_msg_nbufs(&j->req) > 0)
-		raw = PyMemoryView_FromMemory((char *)ipp_frame_data(&j->req.fr,
-		    j->req.buf0), (Py_ssize_t)ipp_frame_len(&j->req.fr,
-		    j->req.buf0), PyBUF_READ);
+		raw = pybuf_request(&j->req.fr, j->req.buf0);
 	else
 		Py_INCREF(raw);
-	r = call("data_op", Py_BuildValue("(ssszN)", op, name, fmt, val, raw));
+	r = raw == NULL ? NULL : call("data_op", Py_BuildValue("(ssszN)", op,
+	    name, fmt, val, raw));
 	free(val);
 	if (r == NULL)
 		rc = ipp_error_content("SystemError", "engined internal error");
@@ -438,16 +459,16 @@ do_data(struct job *j, json_t *spec)
 		rc = error_content(PyTuple_GetItem(r, 3), "execute");
 		j->failed = 1;
 	}
+	ipp_frames_init(&out);
+	if (r != NULL && PyTuple_GetItem(r, 2) != Py_None &&
+	    pybuf_add(&out, PyTuple_GetItem(r, 2)) == -1) {
+		json_decref(rc);
+		rc = buffer_error("execute");
+		j->failed = 1;
+	}
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	if (r != NULL && PyTuple_GetItem(r, 2) != Py_None) {
-		PyObject *one = PyList_New(1);
-
-		Py_INCREF(PyTuple_GetItem(r, 2));
-		PyList_SetItem(one, 0, PyTuple_GetItem(r, 2));
-		reply_shell(j, rc, md, one);
-		Py_DECREF(one);
-	} else
-		reply_shell(j, rc, md, NULL);
+	reply_shell(j, rc, md, &out);
+	ipp_frames_release(&out);
 	if (PyErr_Occurred())
 		PyErr_Clear();
 	Py_XDECREF(r);
@@ -538,24 +559,39 @@ do_execute(struct job *j)
 	if (PyErr_Occurred())
 		PyErr_Clear();
 	Py_XDECREF(r);
+	/* the shell's post_execute: inline figures follow the result */
+	Py_XDECREF(call("post_execute", PyTuple_New(0)));
+	flush_streams(&psess, NULL, j->parent);
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
 	reply_shell(j, rc, md, NULL);
 }
 
+/*
+ * The request's buffers go to Python as memoryviews that keep them alive
+ * (pybuf.c: the function's arguments and what it stores may be built on
+ * them without a copy); the result's buffers come back copied once into
+ * the reply.
+ */
 static void
 do_apply(struct job *j)
 {
-	PyObject *bufs, *r;
+	PyObject *bufs, *r = NULL, *b;
 	json_t *md = eng_metadata(E, j->req.metadata), *rc;
+	struct ipp_frames out;
 	int i, n = ipp_msg_nbufs(&j->req);
+	Py_ssize_t k;
 
 	bufs = PyList_New(n);
-	for (i = 0; i < n; i++)
-		PyList_SetItem(bufs, i, PyMemoryView_FromMemory(
-		    (char *)ipp_frame_data(&j->req.fr, j->req.buf0 + i),
-		    (Py_ssize_t)ipp_frame_len(&j->req.fr, j->req.buf0 + i),
-		    PyBUF_READ));
-	r = call("run_apply", Py_BuildValue("(N)", bufs));
+	for (i = 0; bufs != NULL && i < n; i++) {
+		if ((b = pybuf_request(&j->req.fr, j->req.buf0 + i)) == NULL) {
+			PyErr_Print();
+			Py_CLEAR(bufs);
+			break;
+		}
+		PyList_SET_ITEM(bufs, i, b);
+	}
+	if (bufs != NULL)
+		r = call("run_apply", Py_BuildValue("(N)", bufs));
 	flush_streams(&psess, NULL, j->parent);
 	if (r == NULL)
 		rc = ipp_error_content("SystemError", "engined internal error "
@@ -571,9 +607,19 @@ do_apply(struct job *j)
 		free(txt);
 		j->failed = 1;
 	}
+	ipp_frames_init(&out);
+	for (k = 0; !j->failed && r != NULL && k < PyList_Size(
+	    PyTuple_GetItem(r, 1)); k++)
+		if (pybuf_add(&out, PyList_GetItem(PyTuple_GetItem(r, 1),
+		    k)) == -1) {
+			ipp_frames_release(&out);
+			json_decref(rc);
+			rc = buffer_error("apply");
+			j->failed = 1;
+		}
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, r != NULL && !j->failed ? PyTuple_GetItem(r,
-	    1) : NULL);
+	reply_shell(j, rc, md, &out);
+	ipp_frames_release(&out);
 	if (PyErr_Occurred())
 		PyErr_Clear();
 	Py_XDECREF(r);

@@ -9,6 +9,7 @@ test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
 	python3-zmq procps psmisc valgrind clang
 	python3-pytest-asyncio python3-pytest-tornado python3-pytest-timeout
 	python3-testpath python3-joblib python3-cloudpickle
+	python3-numpy python3-matplotlib
 	openmpi-bin python3-mpi4py openssh-server openssh-client
 	slurm-wlm munge slurm-wlm-torque iproute2 util-linux"
 # Grid Engine for "make check-batch" (tests/t3100): only on request, since
