@@ -269,7 +269,7 @@ static void
 setup_sockets(struct hub *h)
 {
 	struct ipp_conninfo cli, eng;
-	int port, i, one = 1;
+	int port, i, one = 1, hwm;
 
 	load_reused(h, &cli, &eng);
 	if (h->cfg.curve)
@@ -294,6 +294,10 @@ setup_sockets(struct hub *h)
 	h->task_e = new_sock(h, ZMQ_ROUTER, "task_out");
 	h->iopub_e = new_sock(h, ZMQ_SUB, NULL);
 	zmq_setsockopt(h->iopub_e, ZMQ_SUBSCRIBE, "", 0);
+	/* iopub is lossy anyway: a publisher faster than we read waits in
+	 * its own queue, not ours (the bound is per connection) */
+	hwm = PUB_HWM;
+	zmq_setsockopt(h->iopub_e, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	h->iopub_c = new_sock(h, ZMQ_PUB, NULL);
 	if (zmq_setsockopt(h->iopub_c, ZMQ_XPUB_NODROP, &one,
 	    sizeof(one)) == -1 || zmq_setsockopt(h->notif, ZMQ_XPUB_NODROP,
