@@ -961,6 +961,13 @@ test_connfile(void)
 	load_fails("{\"registration\": 5}", EINVAL, "no interface");
 	load_fails("{\"interface\": \"tcp://x\", \"registration\": 5, "
 	    "\"signature_scheme\": \"hmac-md5\"}", ENOTSUP, "hmac-md5");
+	{
+		char big[400];
+
+		snprintf(big, sizeof(big), "{\"interface\": \"tcp://x\", "
+		    "\"registration\": 5, \"key\": \"%0300d\"}", 7);
+		load_fails(big, ENAMETOOLONG, "a 300-byte key (never cut)");
+	}
 	snprintf(path, sizeof(path), "%s/absent.json", tmpdir);
 	errno = 0;
 	ok(ipp_conninfo_load(path, &got, NULL, 0) == -1 && errno == ENOENT,
