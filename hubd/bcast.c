@@ -24,8 +24,8 @@
 #include "hubd.h"
 
 struct bcast {
-	char		 orig[UUID_MAX * 2];
-	char		 client_rid[64];
+	char		*orig;		/* the client's msg_id, any length */
+	char		 client_rid[IPP_RID_MAX];
 	size_t		 client_ridlen;
 	int		 coalescing;
 	json_t		*targets;	/* [[uuid, id], ...] still expected */
@@ -44,6 +44,7 @@ bcast_free(struct bcast *b)
 		ipp_frames_release(&b->bufs[i]);
 	free(b->bufs);
 	ipp_msg_release(&b->last);
+	free(b->orig);
 	free(b);
 }
 
@@ -119,7 +120,7 @@ bcast_client(struct hub *h, int arg)
 	struct engine *e;
 	struct task *t;
 	json_t *targets, *tg, *orig_id;
-	char orig[UUID_MAX * 2], sub[UUID_MAX * 3];
+	char *sub;
 	size_t i;
 	int rc, k;
 
@@ -129,19 +130,20 @@ bcast_client(struct hub *h, int arg)
 		goto out;
 	targets = json_object_get(m.metadata, "targets");
 	if (!json_is_array(targets) || !is_task_type(m.msg_type)) {
-		log_warnx("dropped %s on broadcast: want an apply or execute "
+		hub_badinput(h,
+		    "dropped %s on broadcast: want an apply or execute "
 		    "request with metadata.targets", m.msg_type);
 		goto out;
 	}
 	orig_id = json_object_get(m.metadata, "original_msg_id");
-	snprintf(orig, sizeof(orig), "%s", json_is_string(orig_id) ?
-	    json_string_value(orig_id) : m.msg_id);
 	if (h->bcasts == NULL && (h->bcasts = ipp_map_new()) == NULL)
 		fatalx("out of memory");
 	b = xcalloc(1, sizeof(*b));
-	snprintf(b->orig, sizeof(b->orig), "%s", orig);
-	b->client_ridlen = ipp_frame_len(&m.fr, 0) < sizeof(b->client_rid) ?
-	    ipp_frame_len(&m.fr, 0) : sizeof(b->client_rid);
+	b->orig = xstrdup(json_is_string(orig_id) ?
+	    json_string_value(orig_id) : m.msg_id);
+	b->client_ridlen = ipp_frame_len(&m.fr, 0);
+	if (b->client_ridlen > sizeof(b->client_rid))
+		fatalx("routing id of %zu bytes", b->client_ridlen);
 	memcpy(b->client_rid, ipp_frame_data(&m.fr, 0), b->client_ridlen);
 	b->coalescing = json_is_true(json_object_get(m.metadata,
 	    "is_coalescing"));
@@ -153,23 +155,27 @@ bcast_client(struct hub *h, int arg)
 		ipp_frames_init(&b->bufs[k]);
 	if (b->coalescing && b->n > 0)
 		ipp_map_put(h->bcasts, b->orig, b);
-	json_object_set_new(m.metadata, "original_msg_id", json_string(orig));
+	json_object_set_new(m.metadata, "original_msg_id",
+	    json_string(b->orig));
 
 	json_array_foreach(b->targets, i, tg) {
 		const char *uuid = json_string_value(json_array_get(tg, 0));
 
 		if (uuid == NULL)
 			continue;
-		snprintf(sub, sizeof(sub), "%s_%s", orig, uuid);
+		if (asprintf(&sub, "%s_%s", b->orig, uuid) == -1)
+			fatalx("out of memory");
 		json_object_set_new(m.header, "msg_id", json_string(sub));
 		json_object_set_new(m.metadata, "targets",
 		    json_pack("[O]", tg));
 		if (ipp_msg_reseal(&h->sess, &m) == -1)
 			fatalx("out of memory");
 		e = engine_by_uuid(h, uuid);
-		if (task_find(h, sub) != NULL)
+		t = task_find(h, sub) == NULL ? task_new(h, sub, TQ_BCAST) :
+		    NULL;
+		free(sub);
+		if (t == NULL)
 			continue;
-		t = task_new(h, sub, TQ_BCAST);
 		memcpy(t->client_rid, b->client_rid, b->client_ridlen);
 		t->client_ridlen = b->client_ridlen;
 		t->has_client = 1;
@@ -229,8 +235,12 @@ bcast_engine(struct hub *h, int leaf)
 	if ((rc = hub_recv(h, h->bc_e[leaf], &m, "broadcast (engine side)",
 	    2)) <= 0)
 		goto out;
-	n = ipp_frame_len(&m.fr, 0) < sizeof(uuid) ?
-	    ipp_frame_len(&m.fr, 0) : sizeof(uuid) - 1;
+	/* no engine has a uuid this long: never cut it down to one */
+	if ((n = ipp_frame_len(&m.fr, 0)) >= sizeof(uuid)) {
+		hub_badinput(h, "dropped %s on broadcast (engine side) socket: "
+		    "routing id of %zu bytes is no engine's", m.msg_type, n);
+		goto out;
+	}
 	memcpy(uuid, ipp_frame_data(&m.fr, 0), n);
 	uuid[n] = '\0';
 	if ((t = reply_task(h, &m)) != NULL)

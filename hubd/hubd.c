@@ -22,6 +22,8 @@
 #include "hubd.h"
 
 #define BATCH	256	/* messages taken from one socket per loop turn */
+#define REPLAY_HISTORY	65536	/* signed messages remembered, as jupyter */
+#define PUB_HWM		256	/* messages queued per subscriber */
 
 struct hub *the_hub;
 
@@ -73,29 +75,83 @@ static void *
 new_sock(struct hub *h, int type, const char *identity)
 {
 	void *s;
-	int zero = 0, one = 1, linger = 1000, backlog = 4096;
+	int zero = 0, linger = 1000, backlog = 4096, hwm = PUB_HWM;
 
 	if ((s = zmq_socket(h->zctx, type)) == NULL)
 		fatalx("zmq_socket: %s", zmq_strerror(errno));
-	/* ipyparallel's relays are unbounded: a full queue must never drop */
-	zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
+	/*
+	 * ipyparallel's relays are unbounded: a full queue must never drop.
+	 * Publishers are another matter: a subscriber that never reads would
+	 * hold everything ever published.  Their queues are bounded as
+	 * ipcontroller's (zmq's default); on iopub and notification,
+	 * publish() notices when one is full.  Heartbeat pings just drop.
+	 */
+	if (type == ZMQ_PUB || type == ZMQ_XPUB)
+		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	else
+		zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	/* thousands of engines connect at once: libzmq's backlog is 100 */
 	zmq_setsockopt(s, ZMQ_BACKLOG, &backlog, sizeof(backlog));
 	if (identity != NULL)
 		zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
-	if (type == ZMQ_ROUTER)
-		/* an engine reconnecting under its uuid replaces the old pipe */
-		zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof(one));
+	/*
+	 * No ZMQ_ROUTER_HANDOVER: with it, anyone who can reach a port and
+	 * has read a routing id (engine uuids and client sessions travel in
+	 * every iopub message) takes that peer's traffic, and the real peer
+	 * stays orphaned after the intruder leaves.  Without it, a second
+	 * connection with a live id is left unrouted and the first keeps
+	 * it; a peer whose old connection is gone (a restart of either
+	 * side, a dropped TCP connection) gets its id back, since libzmq
+	 * frees the id with the pipe.
+	 */
 	return s;
+}
+
+/*
+ * Publish on a PUB socket.  Its subscribers' queues hold PUB_HWM messages
+ * each; the socket is set to refuse (ZMQ_XPUB_NODROP) rather than drop, so
+ * a full queue shows as EAGAIN on the first part.  Then the message goes
+ * out in lossy mode, reaching every subscriber with room, and the event
+ * is counted.  libzmq sets a full subscriber aside until it has read half
+ * its queue, so the count is of times a subscriber fell behind, a lower
+ * bound of the messages it missed.
+ */
+static int
+publish(struct hub *h, void *sock, struct ipp_frames *fr)
+{
+	int zero = 0, one = 1, rc;
+
+	if (fr->n == 0)
+		return 0;
+	if (zmq_msg_send(&fr->f[0], sock, ZMQ_DONTWAIT |
+	    (fr->n > 1 ? ZMQ_SNDMORE : 0)) != -1)
+		return ipp_frames_send(sock, fr, 1, ZMQ_DONTWAIT);
+	if (errno != EAGAIN)
+		return ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT);
+	h->pub_full++;
+	log_rate_warnx(&h->slowsub, "%s: a subscriber has %d messages queued "
+	    "and misses messages until it catches up (%ld times so far)",
+	    sock == h->iopub_c ? "iopub" : "notification", PUB_HWM,
+	    h->pub_full);
+	zmq_setsockopt(sock, ZMQ_XPUB_NODROP, &zero, sizeof(zero));
+	rc = ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT);
+	zmq_setsockopt(sock, ZMQ_XPUB_NODROP, &one, sizeof(one));
+	return rc;
 }
 
 int
 hub_send(struct hub *h, void *sock, struct ipp_frames *fr)
 {
+	int rc;
+
 	hub_sent(sock);
-	if (ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT) == -1) {
+	if (sock == h->iopub_c || sock == h->notif)
+		rc = publish(h, sock, fr);
+	else
+		rc = ipp_frames_send(sock, fr, 0, ZMQ_DONTWAIT);
+	if (rc == -1) {
 		if (errno != EHOSTUNREACH)
 			log_warnx("send failed: %s", zmq_strerror(errno));
 		return -1;
@@ -179,6 +235,7 @@ load_reused(struct hub *h, struct ipp_conninfo *cli, struct ipp_conninfo *eng)
 		return;
 	}
 	snprintf(h->ci.key, sizeof(h->ci.key), "%s", cli->key);
+	h->key_reused = h->ci.key[0] != '\0';
 	log_info("reusing connection files in %s", h->prof.security);
 }
 
@@ -212,7 +269,7 @@ static void
 setup_sockets(struct hub *h)
 {
 	struct ipp_conninfo cli, eng;
-	int port, i;
+	int port, i, one = 1, hwm;
 
 	load_reused(h, &cli, &eng);
 	if (h->cfg.curve)
@@ -237,7 +294,15 @@ setup_sockets(struct hub *h)
 	h->task_e = new_sock(h, ZMQ_ROUTER, "task_out");
 	h->iopub_e = new_sock(h, ZMQ_SUB, NULL);
 	zmq_setsockopt(h->iopub_e, ZMQ_SUBSCRIBE, "", 0);
+	/* iopub is lossy anyway: a publisher faster than we read waits in
+	 * its own queue, not ours (the bound is per connection) */
+	hwm = PUB_HWM;
+	zmq_setsockopt(h->iopub_e, ZMQ_RCVHWM, &hwm, sizeof(hwm));
 	h->iopub_c = new_sock(h, ZMQ_PUB, NULL);
+	if (zmq_setsockopt(h->iopub_c, ZMQ_XPUB_NODROP, &one,
+	    sizeof(one)) == -1 || zmq_setsockopt(h->notif, ZMQ_XPUB_NODROP,
+	    &one, sizeof(one)) == -1)
+		fatalx("ZMQ_XPUB_NODROP: %s", zmq_strerror(errno));
 	h->bc_c = new_sock(h, ZMQ_ROUTER, "sub_scheduler_0");
 	for (i = 0; i < HUB_MAX_LEAVES; i++) {
 		char ident[32];
@@ -327,6 +392,22 @@ struct sock_handler {
 
 #define HS(field, fn, arg) { offsetof(struct hub, field), fn, arg, #field }
 
+/*
+ * The client iopub PUB is only written to, but libzmq frees a gone
+ * subscriber's queue (up to PUB_HWM messages) only when the socket
+ * processes its commands: asking for ZMQ_EVENTS does that, when they
+ * arrive, rather than at the next publication.
+ */
+static int
+pub_commands(struct hub *h, int arg)
+{
+	uint32_t ev;
+	size_t len = sizeof(ev);
+
+	zmq_getsockopt(h->iopub_c, ZMQ_EVENTS, &ev, &len);
+	return 0;
+}
+
 static const struct sock_handler handlers[] = {
 	HS(hb_pong, registry_on_pong, 0),
 	HS(hb_mon, registry_on_monitor_event, 0),
@@ -343,6 +424,7 @@ static const struct sock_handler handlers[] = {
 	HS(bc_e[0], bcast_engine, 0),
 	HS(bc_e[1], bcast_engine, 1),
 	HS(iopub_e, relay_iopub, 0),
+	HS(iopub_c, pub_commands, 0),
 };
 #define NHANDLERS (int)(sizeof(handlers) / sizeof(handlers[0]))
 
@@ -421,6 +503,8 @@ run_loop(struct hub *h)
 		now = ipp_monotonic();
 		registry_tick(h, now);
 		task_tick(h, now);
+		log_rate_flush(&h->badin, now);
+		log_rate_flush(&h->slowsub, now);
 		if (h->rescan)
 			sched_run_queue(h);
 		registry_save_if_dirty(h);
@@ -525,9 +609,22 @@ main(int argc, char **argv)
 		fatalx("zmq_ctx_new failed");
 	setup_interface(h);
 	setup_sockets(h);
-	if (ipp_session_init(&h->sess, h->ci.key, NULL) == -1 ||
-	    ipp_session_enable_replay(&h->sess, 65536) == -1)
+	/*
+	 * Replay protection that outlives us: the digests of the last
+	 * REPLAY_HISTORY signed messages live in a file next to the key.
+	 * A run that keeps the key keeps them, so a message captured before
+	 * a restart with --reuse (or a kill -9) is still refused; a new key
+	 * makes every old message invalid anyway, and the file starts over.
+	 */
+	snprintf(h->digests_file, sizeof(h->digests_file),
+	    "%s/hubd%s%s.digests", h->prof.security, h->cfg.cluster_id[0] ? "-" : "",
+	    h->cfg.cluster_id);
+	if (ipp_session_init(&h->sess, h->ci.key, NULL) == -1)
 		fatal("session");
+	if (h->sess.keylen > 0 && ipp_session_enable_replay_file(&h->sess,
+	    REPLAY_HISTORY, h->digests_file, h->key_reused) == -1)
+		fatal("cannot keep the replay history in '%s'",
+		    h->digests_file);
 
 	memset(&dbc, 0, sizeof(dbc));
 	dbc.path = h->cfg.db_path[0] ? h->cfg.db_path : NULL;

@@ -23,7 +23,8 @@
 
 #define HUB_MAX_LEAVES	2	/* broadcast leaf ports, as ipcontroller */
 #define HUB_PING_RING	8	/* recent pings whose echo counts */
-#define UUID_MAX	128
+#define UUID_MAX	128	/* engine uuids are refused at this length */
+#define ENGINE_ID_MAX	65535	/* highest engine id a registration may ask */
 
 enum engine_state {
 	ENGINE_INCOMING,	/* registration replied, no pong yet */
@@ -74,12 +75,12 @@ struct dep {
 struct task {
 	TAILQ_ENTRY(task) q;		/* engine's pending list, or lingering */
 	TAILQ_ENTRY(task) wq;		/* scheduler's waiting queue */
-	char		 msg_id[UUID_MAX * 2];
+	char		*msg_id;	/* any length: the map key */
 	enum task_queue	 queue;
 	enum task_state	 state;
 	struct engine	*engine;	/* where it runs, or NULL */
 	char		 engine_uuid[UUID_MAX];
-	char		 client_rid[64];	/* routing id of the client */
+	char		 client_rid[IPP_RID_MAX];	/* routing id of the client */
 	size_t		 client_ridlen;
 	int		 has_client;
 	struct ipp_frames frames;	/* [DELIM ...] kept for dispatch/retry */
@@ -152,6 +153,8 @@ struct hub {
 	void		*db_pair;	/* results from the DB thread */
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
+	char		 digests_file[1100];	/* replay history, see main() */
+	int		 key_reused;	/* --reuse found the old key */
 	/* engines */
 	struct ipp_map	*engines_by_uuid;
 	struct engine	**engines_by_id;	/* index = id, NULL gaps */
@@ -186,6 +189,11 @@ struct hub {
 	long		 ntasks_done;
 	/* DB */
 	struct hubdb	*db;
+	/* what peers send that hubd drops, logged at a bounded rate */
+	struct ipp_lograte badin;
+	/* subscribers too slow for PUB_HWM: see hub_send() */
+	long		 pub_full;
+	struct ipp_lograte slowsub;
 	/* life */
 	volatile sig_atomic_t quit;
 	double		 shutdown_at;	/* monotonic, 0 none */
@@ -202,6 +210,8 @@ size_t	 idtab_count(const struct idtab *);
 
 /* hubd.c */
 extern struct hub *the_hub;
+/* Report input from a peer that is dropped or refused (rate-limited). */
+#define hub_badinput(h, ...)	log_rate_warnx(&(h)->badin, __VA_ARGS__)
 int	 hub_send(struct hub *, void *sock, struct ipp_frames *);
 /* Every send on a socket the loop polls must say so (see run_loop). */
 void	 hub_sent(void *sock);
@@ -241,6 +251,8 @@ int	 notify_on_subscribe(struct hub *, int);
 int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what,
 	    int nids);
 struct task *reply_task(struct hub *, struct ipp_msg *);
+/* The engine routing frame i of fr names, or NULL. */
+struct engine *engine_by_frame(struct hub *, const struct ipp_frames *, int i);
 int	 relay_mux_client(struct hub *, int);
 int	 relay_mux_engine(struct hub *, int);
 int	 relay_ctl_client(struct hub *, int);
@@ -250,6 +262,8 @@ int	 relay_iopub(struct hub *, int);
 /* task.c */
 struct task *task_new(struct hub *, const char *msg_id, enum task_queue);
 void	 task_free(struct task *);
+/* Take the client routing id from frame 0 of m. */
+void	 task_set_client(struct task *, const struct ipp_msg *);
 void	 task_forget(struct hub *, struct task *);
 struct task *task_find(struct hub *, const char *msg_id);
 json_t	*task_record_fields(struct ipp_msg *, enum task_queue);

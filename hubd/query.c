@@ -46,7 +46,7 @@ q_unregistration(struct query_ctx *q)
 	/* no reply, as ipcontroller */
 	if (!json_is_integer(id) || (e = engine_by_id(q->h,
 	    (long)json_integer_value(id))) == NULL) {
-		log_warnx("unregistration_request for unknown engine");
+		hub_badinput(q->h, "unregistration_request for unknown engine");
 		return;
 	}
 	registry_unregister(q->h, e, "engine asked to unregister");
@@ -314,7 +314,8 @@ query_dispatch(struct hub *h, int arg)
 			query_table[i].fn(&q);
 			goto out;
 		}
-	log_warnx("unknown message type '%s' on query socket", m.msg_type);
+	hub_badinput(h,
+	    "unknown message type '%s' on query socket", m.msg_type);
 	reply(&q, "hub_error", ipp_error_content("KeyError",
 	    "Bad Message Type: '%s'", m.msg_type));
 out:

@@ -132,7 +132,7 @@ load_engines_file(struct hub *h)
 		char *end;
 		long id = strtol(k, &end, 10);
 
-		if (*end != '\0' || id < 0 || id > 10000000 ||
+		if (*end != '\0' || id < 0 || id > ENGINE_ID_MAX ||
 		    !json_is_string(v) || strlen(json_string_value(v)) >=
 		    UUID_MAX)
 			continue;
@@ -143,7 +143,7 @@ load_engines_file(struct hub *h)
 	}
 	v = json_object_get(o, "next_id");
 	if (json_is_integer(v) && json_integer_value(v) > h->next_id &&
-	    json_integer_value(v) < 10000000)
+	    json_integer_value(v) <= ENGINE_ID_MAX)
 		h->next_id = (int)json_integer_value(v);
 	log_info("restoring %zu engines from '%s'",
 	    ipp_map_count(h->restored), h->engines_file);
@@ -268,15 +268,31 @@ registry_register(struct hub *h, const void *rid, size_t ridlen,
 	int i;
 
 	if (!json_is_string(juuid) || *json_string_value(juuid) == '\0' ||
-	    strlen(json_string_value(juuid)) >= UUID_MAX) {
+	    strlen(json_string_value(juuid)) >= UUID_MAX ||
+	    strlen(json_string_value(juuid)) != json_string_length(juuid)) {
 		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
 		    m->header, ipp_error_content("ValueError",
 		    "registration_request needs a string uuid"), NULL, 0);
 		return;
 	}
+	/*
+	 * Ids index an array: one of 9999999 would cost 80 MB.  ipengine
+	 * asks for one only when told to (--id, MPI ranks).
+	 */
+	if (jid != NULL && !json_is_null(jid) && (!json_is_integer(jid) ||
+	    json_integer_value(jid) < 0 ||
+	    json_integer_value(jid) > ENGINE_ID_MAX)) {
+		hub_badinput(h, "registration refused: engine id out of range");
+		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
+		    m->header, ipp_error_content("ValueError",
+		    "engine id must be an integer from 0 to %d", ENGINE_ID_MAX),
+		    NULL, 0);
+		return;
+	}
 	uuid = json_string_value(juuid);
 	if (engine_by_uuid(h, uuid) != NULL) {
-		log_warnx("registration refused: uuid '%s' already in use",
+		hub_badinput(h,
+		    "registration refused: uuid '%s' already in use",
 		    uuid);
 		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
 		    m->header, ipp_error_content("KeyError",
@@ -284,8 +300,7 @@ registry_register(struct hub *h, const void *rid, size_t ridlen,
 		return;
 	}
 	id = -1;
-	if (json_is_integer(jid) && json_integer_value(jid) >= 0 &&
-	    json_integer_value(jid) < 10000000 &&
+	if (json_is_integer(jid) &&
 	    !id_in_use(h, (long)json_integer_value(jid)))
 		id = (long)json_integer_value(jid);
 	else if (ipp_map_get(h->restored, uuid) != NULL &&

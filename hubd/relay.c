@@ -34,17 +34,19 @@ recv_msg(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
 	if (ipp_frames_recv(sock, &m->fr, ZMQ_DONTWAIT) == -1) {
 		if (errno == EAGAIN || errno == EINTR || errno == ETERM)
 			return 0;
-		log_warnx("dropped message on %s socket: receive: %s", what,
+		hub_badinput(h,
+		    "dropped message on %s socket: receive: %s", what,
 		    zmq_strerror(errno));
 		return -1;
 	}
 	if (ipp_msg_verify(&h->sess, m, why, sizeof(why)) == -1 ||
 	    (parse && ipp_msg_parse(m, why, sizeof(why)) == -1)) {
-		log_warnx("dropped message on %s socket: %s", what, why);
+		hub_badinput(h, "dropped message on %s socket: %s", what, why);
 		return -1;
 	}
 	if (nids >= 0 && m->nids != nids) {
-		log_warnx("dropped %s on %s socket: %d routing frames, want %d",
+		hub_badinput(h,
+		    "dropped %s on %s socket: %d routing frames, want %d",
 		    parse ? m->msg_type : "message", what, m->nids, nids);
 		return -1;
 	}
@@ -58,15 +60,22 @@ hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
 	return recv_msg(h, sock, m, what, nids, 1);
 }
 
-static void
-frame_str(struct ipp_msg *m, int i, char *buf, size_t len)
+/*
+ * The engine a routing frame names.  Registration refuses uuids of
+ * UUID_MAX bytes or more, so a longer frame names no engine; it is never
+ * cut down to one that might.
+ */
+struct engine *
+engine_by_frame(struct hub *h, const struct ipp_frames *fr, int i)
 {
-	size_t n = ipp_frame_len(&m->fr, i);
+	char uuid[UUID_MAX];
+	size_t n = ipp_frame_len(fr, i);
 
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, ipp_frame_data(&m->fr, i), n);
-	buf[n] = '\0';
+	if (n >= sizeof(uuid) || memchr(ipp_frame_data(fr, i), '\0', n))
+		return NULL;
+	memcpy(uuid, ipp_frame_data(fr, i), n);
+	uuid[n] = '\0';
+	return engine_by_uuid(h, uuid);
 }
 
 /* Shell requests are answered by a *_reply; other types (comm_*) are not. */
@@ -78,25 +87,12 @@ has_reply(const char *type)
 	return n > 8 && strcmp(type + n - 8, "_request") == 0;
 }
 
-static void
-set_client(struct task *t, struct ipp_msg *m)
-{
-	size_t n = ipp_frame_len(&m->fr, 0);
-
-	if (n > sizeof(t->client_rid))
-		n = sizeof(t->client_rid);
-	memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
-	t->client_ridlen = n;
-	t->has_client = 1;
-}
-
 int
 relay_mux_client(struct hub *h, int arg)
 {
 	struct ipp_msg m;
 	struct engine *e;
 	struct task *t;
-	char uuid[UUID_MAX];
 	int rc;
 
 	ipp_msg_init(&m);
@@ -104,12 +100,12 @@ relay_mux_client(struct hub *h, int arg)
 	if ((rc = hub_recv(h, h->mux_c, &m, "mux", 2)) <= 0)
 		goto out;
 	if (task_find(h, m.msg_id) != NULL) {
-		log_warnx("dropped %s on mux: msg_id '%s' already in flight",
+		hub_badinput(h,
+		    "dropped %s on mux: msg_id '%s' already in flight",
 		    m.msg_type, m.msg_id);
 		goto out;
 	}
-	frame_str(&m, 1, uuid, sizeof(uuid));
-	e = engine_by_uuid(h, uuid);
+	e = engine_by_frame(h, &m.fr, 1);
 	if (!has_reply(m.msg_type)) {
 		/* comm messages and the like: relay, nothing to track */
 		if (e != NULL && e->state == ENGINE_REGISTERED) {
@@ -119,12 +115,16 @@ relay_mux_client(struct hub *h, int arg)
 		goto out;
 	}
 	t = task_new(h, m.msg_id, TQ_MUX);
-	set_client(t, &m);
+	task_set_client(t, &m);
 	t->header = json_incref(m.header);
 	task_record_new(h, &m, TQ_MUX, e ? e->uuid : NULL);
 	if (e == NULL || e->state != ENGINE_REGISTERED) {
 		task_fabricate_reply(h, t, ipp_error_content("EngineError",
-		    "no registered engine with uuid '%s'", uuid), NULL, 1);
+		    "no registered engine with uuid '%.*s'%s",
+		    (int)(ipp_frame_len(&m.fr, 1) < 200 ?
+		    ipp_frame_len(&m.fr, 1) : 200),
+		    (const char *)ipp_frame_data(&m.fr, 1),
+		    ipp_frame_len(&m.fr, 1) > 200 ? "..." : ""), NULL, 1);
 		goto out;
 	}
 	t->engine = e;
@@ -210,41 +210,52 @@ iopub_tap(struct hub *h, struct ipp_msg *m)
 {
 	static const char *const kept[] = { "stream", "error",
 	    "execute_input", "execute_result" };
-	char type[32], pid[256], state[16];
+	char type[32], pidbuf[256], *pid = pidbuf, state[16];
+	size_t i, plen = ipp_msg_partlen(m, 1);
 	struct task *t;
 	json_t *c;
-	size_t i;
+	int rc = 1;
 
 	if (ipp_json_peek(ipp_msg_part(m, 0), ipp_msg_partlen(m, 0),
 	    "msg_type", type, sizeof(type)) == -1)
 		return 0;
-	if (ipp_json_peek(ipp_msg_part(m, 1), ipp_msg_partlen(m, 1), "msg_id",
-	    pid, sizeof(pid)) == -1)
+	/* a msg_id of any length: the parent part bounds it */
+	if (plen >= sizeof(pidbuf))
+		pid = xmalloc(plen + 1);
+	if (ipp_json_peek(ipp_msg_part(m, 1), plen, "msg_id", pid,
+	    pid == pidbuf ? sizeof(pidbuf) : plen + 1) == -1)
 		pid[0] = '\0';
 	if (strcmp(type, "status") == 0) {
 		if (pid[0] == '\0' || ipp_json_peek(ipp_msg_part(m, 3),
 		    ipp_msg_partlen(m, 3), "execution_state", state,
 		    sizeof(state)) == -1)
-			return 0;
-		task_iopub_status(h, pid, state);
-		return 1;
+			rc = 0;
+		else
+			task_iopub_status(h, pid, state);
+		goto out;
 	}
 	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 		if (strcmp(type, kept[i]) == 0)
 			break;
-	if (i == sizeof(kept) / sizeof(kept[0]))
-		return 0;
+	if (i == sizeof(kept) / sizeof(kept[0])) {
+		rc = 0;
+		goto out;
+	}
 	/* output of no task we know (another client's, or long gone) */
 	if (pid[0] == '\0' || (t = task_find(h, pid)) == NULL)
-		return 1;
+		goto out;
 	if ((c = json_loadb(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
 	    JSON_ALLOW_NUL, NULL)) == NULL || !json_is_object(c)) {
 		json_decref(c);
-		return -1;
+		rc = -1;
+		goto out;
 	}
 	task_iopub(h, t, type, c);
 	json_decref(c);
-	return 1;
+out:
+	if (pid != pidbuf)
+		free(pid);
+	return rc;
 }
 
 int
@@ -260,13 +271,15 @@ relay_iopub(struct hub *h, int arg)
 	if ((rc = recv_msg(h, h->iopub_e, &m, "iopub", -1, 0)) <= 0)
 		goto out;
 	if ((tap = iopub_tap(h, &m)) == -1) {
-		log_warnx("dropped message on iopub socket: content is not "
+		hub_badinput(h,
+		    "dropped message on iopub socket: content is not "
 		    "a JSON object");
 		goto out;
 	}
 	if (tap == 0) {
 		if (ipp_msg_parse(&m, why, sizeof(why)) == -1) {
-			log_warnx("dropped message on iopub socket: %s", why);
+			hub_badinput(h,
+			    "dropped message on iopub socket: %s", why);
 			goto out;
 		}
 		if (strcmp(m.msg_type, "shutdown_reply") == 0 &&

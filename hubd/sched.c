@@ -120,15 +120,15 @@ mark_done(struct hub *h, const char *msg_id, int ok, struct engine *e)
 static void
 fail_task(struct hub *h, struct task *t, const char *ename, const char *text)
 {
-	char id[sizeof(t->msg_id)];
+	char *id = xstrdup(t->msg_id);	/* t may be gone after the reply */
 
 	dequeue(h, t);
-	snprintf(id, sizeof(id), "%s", t->msg_id);
 	log_debug("task %s failed: %s", id, ename);
 	mark_done(h, id, 0, NULL);
 	task_fabricate_reply(h, t, ipp_error_content(ename, "%s", text), NULL,
 	    1);
 	update_graph(h, id);
+	free(id);
 }
 
 static int
@@ -353,21 +353,16 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	char why[256];
 	int i;
 
-	if (task_find(h, m->msg_id) != NULL || outcome_get(h->outcome, m->msg_id) != 0) {
-		log_warnx("dropped task '%s': msg_id already used", m->msg_id);
+	if (task_find(h, m->msg_id) != NULL ||
+	    outcome_get(h->outcome, m->msg_id) != 0) {
+		hub_badinput(h,
+		    "dropped task '%s': msg_id already used", m->msg_id);
 		return;
 	}
 	t = task_new(h, m->msg_id, TQ_TASK);
 	t->seq = ++h->seq;
-	if (has_client) {
-		size_t n = ipp_frame_len(&m->fr, 0);
-
-		if (n > sizeof(t->client_rid))
-			n = sizeof(t->client_rid);
-		memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
-		t->client_ridlen = n;
-		t->has_client = 1;
-	}
+	if (has_client)
+		task_set_client(t, m);
 	t->header = json_incref(m->header);
 	task_record_new(h, m, TQ_TASK, NULL);
 	for (i = m->nids; i < m->fr.n; i++)
@@ -440,7 +435,7 @@ relay_task_client(struct hub *h, int arg)
 		goto out;
 	if (!is_task_type(m.msg_type)) {
 		/* an engine would never answer it, and would stay "busy" */
-		log_warnx("refused %s on task: only apply_request and "
+		hub_badinput(h, "refused %s on task: only apply_request and "
 		    "execute_request are load-balanced", m.msg_type);
 		hub_reply(h, h->task_c, ipp_frame_data(&m.fr, 0),
 		    ipp_frame_len(&m.fr, 0), "hub_error", m.header,
@@ -483,11 +478,11 @@ replace_elsewhere(struct hub *h, struct task *t, struct engine *e)
 static void
 finish(struct hub *h, struct task *t, struct engine *e, int ok)
 {
-	char id[sizeof(t->msg_id)];
+	char *id = xstrdup(t->msg_id);
 
-	snprintf(id, sizeof(id), "%s", t->msg_id);
 	mark_done(h, id, ok, e);
 	update_graph(h, id);
+	free(id);
 }
 
 int

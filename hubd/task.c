@@ -35,7 +35,7 @@ task_new(struct hub *h, const char *msg_id, enum task_queue q)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
 
-	snprintf(t->msg_id, sizeof(t->msg_id), "%s", msg_id);
+	t->msg_id = xstrdup(msg_id);
 	t->queue = q;
 	t->state = TS_WAITING;
 	ipp_frames_init(&t->frames);
@@ -69,7 +69,21 @@ task_free(struct task *t)
 	dep_release(&t->follow);
 	strv_free(t->targets, t->ntargets);
 	strv_free(t->blacklist, t->nblacklist);
+	free(t->msg_id);
 	free(t);
+}
+
+/* ZeroMQ routing ids are at most IPP_RID_MAX bytes: they always fit. */
+void
+task_set_client(struct task *t, const struct ipp_msg *m)
+{
+	size_t n = ipp_frame_len(&m->fr, 0);
+
+	if (n > sizeof(t->client_rid))
+		fatalx("routing id of %zu bytes", n);
+	memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
+	t->client_ridlen = n;
+	t->has_client = 1;
 }
 
 /* Unlink from every list and free. */
@@ -280,23 +294,28 @@ task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
 {
 	const char *rt = json_string_value(json_object_get(t->header,
 	    "msg_type"));
-	char type[128];
+	char *type;
 	struct ipp_msg m;
 	struct ipp_buf id = { t->client_rid, t->client_ridlen };
 	size_t n;
 
-	snprintf(type, sizeof(type), "%s", rt ? rt : "apply_request");
-	n = strlen(type);
+	if (rt == NULL)
+		rt = "apply_request";
+	n = strlen(rt);
+	type = xmalloc(n + 7);
+	memcpy(type, rt, n + 1);
 	if (n > 8 && strcmp(type + n - 8, "_request") == 0)
-		snprintf(type + n - 8, sizeof(type) - (n - 8), "_reply");
+		memcpy(type + n - 8, "_reply", 7);
 	ipp_msg_init(&m);
 	if (ipp_msg_build(&h->sess, &m.fr, &id, 1, type, NULL, t->header,
 	    metadata_new, content_new) == -1 ||
 	    ipp_msg_decode(&h->sess, &m, NULL, 0) == -1) {
 		log_warn("cannot build reply for %s", t->msg_id);
 		ipp_msg_release(&m);
+		free(type);
 		return;
 	}
+	free(type);
 	task_complete(h, t, &m, to_client && t->has_client);
 	if (to_client && t->has_client)
 		hub_send(h, t->queue == TQ_MUX ? h->mux_c : h->task_c, &m.fr);

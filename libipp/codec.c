@@ -130,6 +130,13 @@ ipp_msg_parse(struct ipp_msg *m, char *why, size_t whylen)
 			    "or msg_id");
 		goto bad;
 	}
+	/* as C strings they would be cut short: two ids, one key */
+	if (memchr(json_string_value(t), '\0', json_string_length(t)) ||
+	    memchr(json_string_value(id), '\0', json_string_length(id))) {
+		if (why != NULL)
+			snprintf(why, whylen, "msg_type or msg_id holds a NUL");
+		goto bad;
+	}
 	m->header = obj[0];
 	m->parent = obj[1];
 	m->metadata = obj[2];

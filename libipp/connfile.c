@@ -15,11 +15,20 @@
 
 #include "ipp.h"
 
+/*
+ * A string field, whole or not at all: a key cut short would sign with a
+ * different key.  Names the field in *bad when it does not fit.
+ */
 static void
-get_str(json_t *o, const char *k, char *buf, size_t len, const char *dflt)
+get_str(json_t *o, const char *k, char *buf, size_t len, const char *dflt,
+    const char **bad)
 {
 	json_t *v = json_object_get(o, k);
 
+	if (json_is_string(v) && json_string_length(v) >= len) {
+		*bad = k;
+		v = NULL;
+	}
 	snprintf(buf, len, "%s", json_is_string(v) ? json_string_value(v) :
 	    dflt);
 }
@@ -42,6 +51,7 @@ ipp_conninfo_load(const char *path, struct ipp_conninfo *ci, char *why,
 	struct ipp_conninfo c;
 	json_error_t jerr;
 	json_t *o, *b;
+	const char *bad = NULL;
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
@@ -65,16 +75,16 @@ ipp_conninfo_load(const char *path, struct ipp_conninfo *ci, char *why,
 		errno = EINVAL;
 		return -1;
 	}
-	get_str(o, "interface", c.interface, sizeof(c.interface), "");
-	get_str(o, "location", c.location, sizeof(c.location), "");
-	get_str(o, "ssh", c.ssh, sizeof(c.ssh), "");
-	get_str(o, "key", c.key, sizeof(c.key), "");
+	get_str(o, "interface", c.interface, sizeof(c.interface), "", &bad);
+	get_str(o, "location", c.location, sizeof(c.location), "", &bad);
+	get_str(o, "ssh", c.ssh, sizeof(c.ssh), "", &bad);
+	get_str(o, "key", c.key, sizeof(c.key), "", &bad);
 	get_str(o, "signature_scheme", c.signature_scheme,
-	    sizeof(c.signature_scheme), "hmac-sha256");
+	    sizeof(c.signature_scheme), "hmac-sha256", &bad);
 	get_str(o, "task_scheme", c.task_scheme, sizeof(c.task_scheme),
-	    "leastload");
+	    "leastload", &bad);
 	get_str(o, "curve_serverkey", c.curve_serverkey,
-	    sizeof(c.curve_serverkey), "");
+	    sizeof(c.curve_serverkey), "", &bad);
 	c.registration = get_port(o, "registration");
 	c.control = get_port(o, "control");
 	c.mux = get_port(o, "mux");
@@ -92,6 +102,13 @@ ipp_conninfo_load(const char *path, struct ipp_conninfo *ci, char *why,
 				c.broadcast[c.nbroadcast++] = (int)
 				    json_integer_value(json_array_get(b, i));
 	json_decref(o);
+	if (bad != NULL) {
+		if (why != NULL)
+			snprintf(why, whylen, "'%s' in '%s' is too long", bad,
+			    path);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (strcmp(c.signature_scheme, "hmac-sha256") != 0) {
 		if (why != NULL)
 			snprintf(why, whylen, "unsupported signature_scheme "

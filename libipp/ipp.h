@@ -40,6 +40,7 @@
 #define IPP_SIG_HEXLEN		64	/* hex HMAC-SHA256 */
 #define IPP_MAX_IDS		16	/* routing frames we accept before the delimiter */
 #define IPP_MAX_FRAMES		65536	/* bound on parts of one message */
+#define IPP_RID_MAX		255	/* a ZeroMQ routing id: 1-255 bytes */
 
 /* ---------------------------------------------------------------- frame.c */
 
@@ -155,6 +156,13 @@ int	 ipp_session_init(struct ipp_session *, const char *key,
 void	 ipp_session_release(struct ipp_session *);
 /* Turn replay protection on (history of up to `cap` digests). */
 int	 ipp_session_enable_replay(struct ipp_session *, size_t cap);
+/*
+ * The same with the history in the file `path` (created 0600, mapped), so
+ * it outlives the process; keep=1 takes over the digests a previous run
+ * left there (same key!), keep=0 starts empty.
+ */
+int	 ipp_session_enable_replay_file(struct ipp_session *, size_t cap,
+	    const char *path, int keep);
 /* 8 hex + '-' + 24 hex, like jupyter_client's new_id(); buf >= 34 bytes. */
 void	 ipp_new_id(char *buf, size_t len);
 /* Next msg_id "<session>_<pid>_<n>" into buf. */
@@ -332,6 +340,23 @@ void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Warnings a peer can repeat at will (bad input): at most
+ * IPP_LOGRATE_BURST lines every IPP_LOGRATE_PERIOD seconds per
+ * ipp_lograte; the rest are counted, and log_rate_flush() reports the
+ * count and the latest one when the period is over.
+ */
+#define IPP_LOGRATE_BURST	20
+#define IPP_LOGRATE_PERIOD	10.0
+struct ipp_lograte {
+	double	 start;		/* monotonic start of this period */
+	long	 shown, suppressed;
+	char	 last[256];	/* the latest suppressed line */
+};
+void	 log_rate_warnx(struct ipp_lograte *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 log_rate_flush(struct ipp_lograte *, double now);
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* ------------------------------------------------------------------ map.c */

@@ -1,7 +1,8 @@
 /*
  * log.c - the one logging vocabulary of the daemons, after OpenBSD's
  * log.c: log_warn (appends strerror(errno)), log_warnx, log_info,
- * log_debug, and fatal/fatalx which log and exit(1).  Lines carry a UTC
+ * log_debug, and fatal/fatalx which log and exit(1), plus log_rate_warnx
+ * for what peers can repeat at will.  Lines carry a UTC
  * timestamp, the program name and the level, and go to stderr or to a
  * file in the profile's log directory.
  */
@@ -106,6 +107,37 @@ log_warnx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(LOG_LVL_WARN, "warning", fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_rate_flush(struct ipp_lograte *rl, double now)
+{
+	if (now - rl->start < IPP_LOGRATE_PERIOD)
+		return;
+	if (rl->suppressed > 0)
+		log_warnx("%ld more like this in %.0f s not logged; the latest: "
+		    "%s", rl->suppressed, now - rl->start, rl->last);
+	rl->start = now;
+	rl->shown = rl->suppressed = 0;
+}
+
+void
+log_rate_warnx(struct ipp_lograte *rl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (LOG_LVL_WARN < log_level)
+		return;
+	log_rate_flush(rl, ipp_monotonic());
+	va_start(ap, fmt);
+	if (rl->shown < IPP_LOGRATE_BURST) {
+		rl->shown++;
+		vlog(LOG_LVL_WARN, "warning", fmt, ap, 0);
+	} else {
+		rl->suppressed++;
+		vsnprintf(rl->last, sizeof(rl->last), fmt, ap);
+	}
 	va_end(ap);
 }
 

@@ -10,10 +10,16 @@
  * Replay protection keeps the digests of recently accepted messages, as
  * jupyter_client does (65,536 by default).  When full, the oldest tenth is
  * forgotten; jupyter_client forgets a random tenth, which gives no stronger
- * guarantee.
+ * guarantee.  The history may live in a file mapped MAP_SHARED (hubd keeps
+ * it in the security directory): every digest is in the page cache before
+ * the message is acted on, so a restart, even after kill -9, does not
+ * reopen the door to messages captured before it.
  */
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +32,24 @@
 
 #include "ipp.h"
 
-/* Open-addressing set of 32-byte digests plus a FIFO for eviction. */
+/*
+ * Open-addressing set of 32-byte digests plus a FIFO for eviction.  The
+ * FIFO and its header are one block, in memory or a file mapping; the
+ * index is rebuilt from the FIFO when a file is loaded.
+ */
+#define REPLAY_MAGIC	"ippdgst1"
+
+struct replay_fifo {
+	char		 magic[8];
+	uint64_t	 cap, head, count;
+	unsigned char	 d[][32];
+};
+
 struct ipp_replay {
-	unsigned char	(*fifo)[32];
-	size_t		 cap, head, count;
+	struct replay_fifo *f;
+	size_t		 flen;
+	int		 mapped;
+	size_t		 cap;
 	uint32_t	*slot;		/* 1 + fifo index, 0 empty, UINT32_MAX gone */
 	size_t		 nslot;
 };
@@ -76,7 +96,10 @@ replay_free(struct ipp_replay *r)
 {
 	if (r == NULL)
 		return;
-	free(r->fifo);
+	if (r->mapped)
+		munmap(r->f, r->flen);
+	else
+		free(r->f);
 	free(r->slot);
 	free(r);
 }
@@ -92,10 +115,46 @@ ipp_session_release(struct ipp_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static void replay_reindex(struct ipp_replay *);
+
+/* Map path as the FIFO; keep its digests when it holds a valid one. */
+static int
+replay_map(struct ipp_replay *r, const char *path, int keep)
+{
+	struct stat st;
+	void *p;
+	int fd, e;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || fchmod(fd, 0600) == -1)
+		goto fail;
+	if (!keep || (size_t)st.st_size != r->flen) {
+		if (ftruncate(fd, 0) == -1 ||
+		    ftruncate(fd, (off_t)r->flen) == -1)
+			goto fail;
+	}
+	p = mmap(NULL, r->flen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	close(fd);
+	r->f = p;
+	r->mapped = 1;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 int
-ipp_session_enable_replay(struct ipp_session *s, size_t cap)
+ipp_session_enable_replay_file(struct ipp_session *s, size_t cap,
+    const char *path, int keep)
 {
 	struct ipp_replay *r;
+	struct replay_fifo *f;
 
 	if (cap < 16)
 		cap = 16;
@@ -105,16 +164,36 @@ ipp_session_enable_replay(struct ipp_session *s, size_t cap)
 	r->nslot = 1;
 	while (r->nslot < cap * 2)
 		r->nslot <<= 1;
-	r->fifo = calloc(cap, 32);
+	r->flen = sizeof(struct replay_fifo) + cap * 32;
+	if (path != NULL && replay_map(r, path, keep) == -1) {
+		replay_free(r);
+		return -1;
+	}
+	if (path == NULL)
+		r->f = calloc(1, r->flen);
 	r->slot = calloc(r->nslot, sizeof(*r->slot));
-	if (r->fifo == NULL || r->slot == NULL) {
+	if (r->f == NULL || r->slot == NULL) {
 		replay_free(r);
 		errno = ENOMEM;
 		return -1;
 	}
+	f = r->f;
+	if (memcmp(f->magic, REPLAY_MAGIC, 8) != 0 || f->cap != cap ||
+	    f->head >= cap || f->count > cap) {
+		memset(f, 0, sizeof(*f));
+		memcpy(f->magic, REPLAY_MAGIC, 8);
+		f->cap = cap;
+	}
+	replay_reindex(r);
 	replay_free(s->replay);
 	s->replay = r;
 	return 0;
+}
+
+int
+ipp_session_enable_replay(struct ipp_session *s, size_t cap)
+{
+	return ipp_session_enable_replay_file(s, cap, NULL, 0);
 }
 
 static size_t
@@ -133,9 +212,9 @@ replay_reindex(struct ipp_replay *r)
 	size_t i, mask = r->nslot - 1;
 
 	memset(r->slot, 0, r->nslot * sizeof(*r->slot));
-	for (i = 0; i < r->count; i++) {
-		size_t fi = (r->head + i) % r->cap;
-		size_t h = replay_hash(r->fifo[fi], mask);
+	for (i = 0; i < r->f->count; i++) {
+		size_t fi = (r->f->head + i) % r->cap;
+		size_t h = replay_hash(r->f->d[fi], mask);
 
 		while (r->slot[h] != 0)
 			h = (h + 1) & mask;
@@ -152,24 +231,26 @@ replay_check_add(struct ipp_replay *r, const unsigned char d[32])
 	while (r->slot[h] != 0) {
 		uint32_t v = r->slot[h];
 
-		if (v != UINT32_MAX && memcmp(r->fifo[v - 1], d, 32) == 0)
+		if (v != UINT32_MAX && memcmp(r->f->d[v - 1], d, 32) == 0)
 			return 1;
 		h = (h + 1) & mask;
 	}
-	if (r->count == r->cap) {
+	if (r->f->count == r->cap) {
 		size_t drop = r->cap / 10 + 1;
 
-		r->head = (r->head + drop) % r->cap;
-		r->count -= drop;
+		r->f->head = (r->f->head + drop) % r->cap;
+		r->f->count -= drop;
 		replay_reindex(r);
 		h = replay_hash(d, mask);
 		while (r->slot[h] != 0)
 			h = (h + 1) & mask;
 	}
-	fi = (r->head + r->count) % r->cap;
-	memcpy(r->fifo[fi], d, 32);
+	/* the digest first, then the count: a crash between loses nothing
+	 * acted on, since the message is only handled after we return */
+	fi = (r->f->head + r->f->count) % r->cap;
+	memcpy(r->f->d[fi], d, 32);
 	r->slot[h] = (uint32_t)fi + 1;
-	r->count++;
+	r->f->count++;
 	return 0;
 }
 

@@ -961,6 +961,13 @@ test_connfile(void)
 	load_fails("{\"registration\": 5}", EINVAL, "no interface");
 	load_fails("{\"interface\": \"tcp://x\", \"registration\": 5, "
 	    "\"signature_scheme\": \"hmac-md5\"}", ENOTSUP, "hmac-md5");
+	{
+		char big[400];
+
+		snprintf(big, sizeof(big), "{\"interface\": \"tcp://x\", "
+		    "\"registration\": 5, \"key\": \"%0300d\"}", 7);
+		load_fails(big, ENAMETOOLONG, "a 300-byte key (never cut)");
+	}
 	snprintf(path, sizeof(path), "%s/absent.json", tmpdir);
 	errno = 0;
 	ok(ipp_conninfo_load(path, &got, NULL, 0) == -1 && errno == ENOENT,
@@ -1248,6 +1255,49 @@ test_replay(void)
 	ipp_session_release(&s);
 }
 
+/* A history kept in a file outlives the session that wrote it. */
+static void
+test_replay_file(void)
+{
+	struct ipp_session s;
+	char path[] = "/tmp/t_libipp-digests.XXXXXX";
+	struct stat st;
+	int fd, i, bad = 0;
+
+	if ((fd = mkstemp(path)) == -1) {
+		ok(0, "mkstemp");
+		return;
+	}
+	close(fd);
+	ipp_session_init(&s, "secret", NULL);
+	ok(ipp_session_enable_replay_file(&s, 16, path, 0) == 0,
+	    "history file created");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "history file is 0600");
+	for (i = 0; i < 20; i++)
+		if (verify_nth(&s, i) != 0)
+			bad++;
+	ok(bad == 0, "20 messages accepted into a 16-entry file");
+	ipp_session_release(&s);
+
+	ipp_session_init(&s, "secret", NULL);
+	ok(ipp_session_enable_replay_file(&s, 16, path, 1) == 0,
+	    "history file loaded");
+	ok(verify_nth(&s, 19) == -1 && errno == EALREADY &&
+	    verify_nth(&s, 5) == -1 && errno == EALREADY,
+	    "a new session refuses what the old one accepted");
+	ok(verify_nth(&s, 0) == 0, "what the old one forgot passes");
+	ipp_session_release(&s);
+
+	ipp_session_init(&s, "secret", NULL);
+	ok(ipp_session_enable_replay_file(&s, 32, path, 1) == 0 &&
+	    verify_nth(&s, 19) == 0, "another capacity starts over");
+	ok(ipp_session_enable_replay_file(&s, 32, path, 0) == 0 &&
+	    verify_nth(&s, 19) == 0, "keep=0 starts over");
+	ipp_session_release(&s);
+	unlink(path);
+}
+
 /* ipp_json_peek: top-level keys only, values skipped whole. */
 static void
 test_peek(void)
@@ -1303,6 +1353,7 @@ main(void)
 	test_profile();
 	test_map();
 	test_replay();
+	test_replay_file();
 
 	rm_rf(tmpdir);
 	return tap_done();
