@@ -13,11 +13,14 @@
  * caller batches writes with begin/commit; with WAL and synchronous=NORMAL
  * a commit costs no fsync and a crash loses at most the last batches.
  */
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -78,7 +81,9 @@ static const char sql_schema[] =
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_submitted"
 	" ON hubd_tasks (submitted_t);"
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_cullable"
-	" ON hubd_tasks (submitted_t) WHERE completed IS NOT NULL AND fetched;";
+	" ON hubd_tasks (submitted_t) WHERE completed IS NOT NULL AND fetched;"
+	"CREATE INDEX IF NOT EXISTS hubd_tasks_pending"
+	" ON hubd_tasks (submitted_t) WHERE completed IS NULL;";
 
 static const char sql_insert[] =
 	"INSERT OR REPLACE INTO hubd_tasks (" FIELD_COLS ", fetched,"
@@ -142,6 +147,11 @@ static const char sql_scan_ids[] =
 	" WHERE msg_id IN (SELECT value FROM json_each(?1))"
 	" ORDER BY submitted_t, rowid";
 
+/* {"completed": null}: what a restarted hub looks for (recover.c). */
+static const char sql_scan_pending[] =
+	"SELECT " ROW_COLS " FROM hubd_tasks WHERE completed IS NULL"
+	" ORDER BY submitted_t, rowid";
+
 static const char sql_cullable[] =
 	"SELECT nbytes + rnbytes FROM hubd_tasks"
 	" WHERE completed IS NOT NULL AND fetched ORDER BY submitted_t, rowid";
@@ -159,12 +169,12 @@ static const char sql_rollback[] = "ROLLBACK";
 
 enum {
 	S_INSERT, S_UPDATE, S_GET, S_RNBYTES, S_DELETE, S_SCAN, S_SCAN_IDS,
-	S_CULLABLE, S_CULL, S_TOTALS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_SCAN_PENDING, S_CULLABLE, S_CULL, S_TOTALS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {	/* in S_ order */
 	sql_insert, sql_update, sql_get, sql_rnbytes, sql_delete, sql_scan,
-	sql_scan_ids, sql_cullable, sql_cull, sql_totals, sql_begin,
+	sql_scan_ids, sql_scan_pending, sql_cullable, sql_cull, sql_totals, sql_begin,
 	sql_commit, sql_rollback
 };
 
@@ -175,6 +185,7 @@ static const struct {
 	{ SQLITE_NOMEM, ENOMEM }, { SQLITE_READONLY, EROFS },
 	{ SQLITE_PERM, EACCES }, { SQLITE_FULL, ENOSPC },
 	{ SQLITE_TOOBIG, E2BIG }, { SQLITE_RANGE, EINVAL },
+	{ SQLITE_CORRUPT, EBADMSG }, { SQLITE_NOTADB, EBADMSG },
 };
 
 struct sqldb {
@@ -450,6 +461,46 @@ seek(struct sqldb *s, const char *msg_id, int must, long long *bytes,
 
 static void	sq_close(void *);
 
+/*
+ * The history holds every task's code, arguments and results: its file
+ * and the -wal, -shm and -journal files beside it are the owner's alone
+ * (0600).  SQLite gives those files the database file's mode, so making
+ * the database file first, 0600, is enough for new ones; files an older
+ * hubd left readable by others are tightened here, on every open.
+ */
+static int
+owner_only(const char *path, char *why, size_t whylen)
+{
+	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
+	struct stat sb;
+	char p[4096];
+	size_t i;
+	int fd, e;
+
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
+		    sizeof(p))
+			return db_fail(ENAMETOOLONG, why, whylen,
+			    "sqlite: path too long: '%s'", path);
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+		    (i == 0 ? O_CREAT : 0), 0600);
+		if (fd == -1 && i > 0 && errno == ENOENT)
+			continue;
+		if (fd == -1)
+			return db_fail(errno, why, whylen,
+			    "sqlite: cannot open '%s': %s", p, strerror(errno));
+		if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0 &&
+		    fchmod(fd, sb.st_mode & 0700) == -1) {
+			e = errno;
+			close(fd);
+			return db_fail(e, why, whylen, "sqlite: cannot make "
+			    "'%s' owner-only: %s", p, strerror(e));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static void *
 sq_open(const struct db_config *cfg, char *why, size_t whylen)
 {
@@ -467,6 +518,12 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 		return NULL;
 	}
 	db_usage_init(&s->use, cfg);
+	if (owner_only(cfg->path, why, whylen) == -1) {
+		i = errno;
+		free(s);
+		errno = i;
+		return NULL;
+	}
 	what = cfg->path;
 	if ((rc = sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
@@ -656,6 +713,9 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 	 * the right answer, only slower. */
 	if ((ids = query_ids(query)) != NULL)
 		st = s->st[S_SCAN_IDS];
+	else if (json_object_size(query) == 1 &&
+	    json_is_null(json_object_get(query, "completed")))
+		st = s->st[S_SCAN_PENDING];
 	if (ids != NULL &&
 	    (rc = sqlite3_bind_text(st, 1, ids, -1, free)) != SQLITE_OK)
 		return sqlfail(s, st, rc, "binding query", why, whylen);
