@@ -220,11 +220,15 @@ sqlfail(struct sqldb *s, sqlite3_stmt *st, int rc, const char *what,
 	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
 	    sqlite3_system_errno(s->db) != 0)
 		err = sqlite3_system_errno(s->db);
-	/* rc may be ours (a failed encoding), not the handle's last error. */
+	/* rc may be ours (a failed encoding), not the handle's last error;
+	 * a damaged file is named, as the fix is to move it aside. */
 	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "sqlite: %s: %s (code %d)", what,
+		snprintf(why, whylen, "sqlite: %s: %s (code %d)%s%s%s", what,
 		    (sqlite3_errcode(s->db) & 0xff) == (rc & 0xff) ?
-		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc);
+		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc,
+		    err == EBADMSG ? " in '" : "", err == EBADMSG ?
+		    sqlite3_db_filename(s->db, "main") : "",
+		    err == EBADMSG ? "'" : "");
 	if (st != NULL)
 		done(st);
 	errno = err;

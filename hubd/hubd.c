@@ -495,11 +495,10 @@ db_unusable(const struct db_ops *dbo, const struct db_config *dbc,
 		fatalx("cannot open task database: %s", why);
 	if (errno != EBADMSG)
 		fatalx("cannot open task history '%s': %s", dbc->path, why);
-	fatalx("task history '%s' is damaged: %s. Move it aside (mv '%s' "
-	    "'%s.damaged', with any '%s-wal' and '%s-shm') and start again "
-	    "with an empty history, or start hubd with --nodb, --dictdb or "
-	    "another --db-path", dbc->path, why, dbc->path, dbc->path,
-	    dbc->path, dbc->path);
+	fatalx("task history is damaged: %s. Move it aside with its -wal "
+	    "and -shm files (mv '%s' '%s.damaged'...) and start again with "
+	    "an empty history, or start hubd with --nodb, --dictdb or "
+	    "another --db-path", why, dbc->path, dbc->path);
 }
 
 int
