@@ -39,7 +39,6 @@
  * Broadcast records are finished but not answered: the Client waits for
  * the coalesced reply of the original request, which no record holds.
  */
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -60,6 +59,7 @@ struct recovery {
 	json_t		*lost;		/* array of entries, see collect() */
 	uint64_t	*ring;		/* sorted hashes of delivered msg_ids */
 	size_t		 nring;
+	json_t		*keep;		/* delivered, not recorded: ring them */
 	char		 now[40];
 };
 
@@ -176,7 +176,6 @@ collect(void *arg, const struct db_record *rec)
 	json_t *hdr = json_object_get(f, "header"), *sess, *eng, *md, *e;
 	const char *id = json_string_value(json_object_get(f, "msg_id"));
 	char type[128];
-
 	int sent;
 
 	if (id == NULL || !json_is_object(hdr))
@@ -205,16 +204,23 @@ collect(void *arg, const struct db_record *rec)
 	return 0;
 }
 
-/* Give each lost record its error result, in one transaction. */
-static int
-finish_records(const struct db_ops *ops, void *be, struct recovery *r,
-    char *why, size_t whylen)
+/*
+ * Give each lost record its error result, in one transaction, and drop
+ * from r->lost what could not be recorded (a full disk): those stay
+ * pending, for the next start, and no client hears of them meanwhile,
+ * so that none is told of a result the history lacks.
+ */
+static void
+finish_records(const struct db_ops *ops, void *be, struct recovery *r)
 {
-	json_t *e, *f;
+	json_t *done = json_array(), *e, *f;
+	char why[512] = "";
 	size_t i;
-	int rc = 0;
+	int began;
 
-	ops->begin(be);
+	if (done == NULL)
+		fatalx("out of memory recovering lost tasks");
+	began = ops->begin(be) == 0;
 	json_array_foreach(r->lost, i, e) {
 		f = json_pack("{s:s, s:O, s:O, s:O}", "completed", r->now,
 		    "result_header", json_object_get(e, "header"),
@@ -222,15 +228,31 @@ finish_records(const struct db_ops *ops, void *be, struct recovery *r,
 		    "result_content", json_object_get(e, "content"));
 		if (f == NULL)
 			fatalx("out of memory recovering lost tasks");
-		rc = ops->update(be, json_string_value(json_object_get(e,
+		if (ops->update(be, json_string_value(json_object_get(e,
 		    "msg_id")), f, NULL, json_is_true(json_object_get(e,
-		    "sent")) ? 1 : -1, why, whylen);
+		    "sent")) ? 1 : -1, why, sizeof(why)) == 0)
+			json_array_append(done, e);
+		else if (json_is_true(json_object_get(e, "sent")))
+			json_array_append(r->keep, json_object_get(e,
+			    "msg_id"));
 		json_decref(f);
-		if (rc == -1)
-			break;
 	}
-	ops->commit(be);
-	return rc;
+	if (began && ops->commit(be) == -1) {
+		snprintf(why, sizeof(why), "commit: %s", strerror(errno));
+		json_array_clear(done);
+		json_array_clear(r->keep);
+		json_array_foreach(r->lost, i, e)
+			if (json_is_true(json_object_get(e, "sent")))
+				json_array_append(r->keep,
+				    json_object_get(e, "msg_id"));
+	}
+	if (json_array_size(done) < json_array_size(r->lost))
+		log_warnx("%zu of %zu lost tasks cannot be recorded as "
+		    "TaskAborted (%s): they stay pending until the next start",
+		    json_array_size(r->lost) - json_array_size(done),
+		    json_array_size(r->lost), why);
+	json_decref(r->lost);
+	r->lost = done;
 }
 
 /*
@@ -269,7 +291,9 @@ int
 recover_lost_tasks(struct hub *h, const struct db_ops *ops,
     const struct db_config *cfg, char *why, size_t whylen)
 {
-	struct recovery r = { h, NULL, NULL, 0, "" };
+	struct recovery r = { h, NULL, NULL, 0, NULL, "" };
+	json_t *v;
+	size_t i;
 	char ring[1100];
 	json_t *q;
 	void *be;
@@ -284,21 +308,25 @@ recover_lost_tasks(struct hub *h, const struct db_ops *ops,
 	ring_load(&r, ring);
 	ipp_iso_now(r.now, sizeof(r.now));
 	if ((r.lost = json_array()) == NULL ||
+	    (r.keep = json_array()) == NULL ||
 	    (q = json_pack("{s:n}", "completed")) == NULL)
 		fatalx("out of memory recovering lost tasks");
 	rc = ops->find(be, q, collect, &r, why, whylen);
-	if (rc == -1 && errno == ENODATA)	/* --nodb keeps nothing */
-		rc = 0;
 	json_decref(q);
-	if (rc == 0 && json_array_size(r.lost) > 0)
-		rc = finish_records(ops, be, &r, why, whylen);
-	ops->close(be);
 	free(r.ring);
+	if (rc == 0 && json_array_size(r.lost) > 0)
+		finish_records(ops, be, &r);
+	ops->close(be);
 	if (rc == -1) {
 		json_decref(r.lost);
+		json_decref(r.keep);
 		return -1;
 	}
 	ring_open(h, ring);
+	/* still pending, and the next start must know they were sent */
+	json_array_foreach(r.keep, i, v)
+		recover_delivered(h, json_string_value(v));
+	json_decref(r.keep);
 	if (json_array_size(r.lost) > 0) {
 		log_warnx("%zu tasks were unfinished when the last hubd "
 		    "stopped: recorded as TaskAborted%s",
