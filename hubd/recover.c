@@ -27,8 +27,9 @@
  * records finished.
  *
  * A reply must never reach a Client twice: a second one for a task whose
- * result it holds raises inside its reply handler and stops its reply
- * stream for good.  Results are relayed at once but recorded up to ~70 ms
+ * result it holds is printed as stale or, while the task's output is
+ * still awaited (its "idle" lost with the hub), raises inside the reply
+ * handler and stops the Client's reply stream for good.  Results are relayed at once but recorded up to ~70 ms
  * later, so a killed hub may have delivered results its history still
  * shows pending.  Hence the delivery ring, a file beside the history
  * holding a hash of each of the last RING_SLOTS msg_ids whose reply went

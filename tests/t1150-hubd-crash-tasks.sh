@@ -29,7 +29,12 @@ def f(i):
     return i * 2
 ars = [v.apply_async(f, i) for i in range(2000)]
 ids = [a.msg_ids[0] for a in ars]
-st = c.result_status(ids)            # the hub holds every one of them
+for _ in range(200):                 # until the hub holds every one
+    try:
+        st = c.result_status(ids)
+        break
+    except ipp.error.RemoteError:
+        time.sleep(0.05)
 put("submitted", "%d\n" % (len(st["pending"]) + len(st["completed"])))
 while not os.path.exists(d + "/restarted"):
     put("progress", "%d\n" % sum(a.ready() for a in ars))
