@@ -69,14 +69,9 @@ sql "update hubd_tasks set completed=null, result_header=null,
     result_content=null, result_metadata=null, fetched=0 where msg_id=?" "$X"
 check "x looks pending in the history" \
     test "$(sql 'select count(*) from hubd_tasks where completed is null')" = 3
-spawn hubd2 "$HUBD" --profile-dir="$PROFILE" --ip=127.0.0.1 --reuse
-HUB_PID=$SPAWNED
-wait_for 20 grep -q "hubd ready" "$T_DIR/hubd2.log" ||
-    { cat "$T_DIR/hubd2.log"; exit 1; }
+restart_hubd hubd2 --reuse
 touch "$T_DIR/restarted"
-wait_for 60 eval '! kill -0 $CLIENT_PID' || no "client finished"
-cat "$T_DIR/client.log"
-grep -q "^not ok" "$T_DIR/client.log" && fail=1
+client_done "$CLIENT_PID" 60
 check "the client saw every check" test "$(grep -c '^ok' "$T_DIR/client.log")" = 6
 check "hubd found 3 lost tasks" grep -q "3 tasks were unfinished" "$T_DIR/hubd2.log"
 check "hubd sent 2 TaskAborted replies, not 3" \
