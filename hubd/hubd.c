@@ -456,10 +456,7 @@ cleanup(struct hub *h)
 
 	registry_save_if_dirty(h);
 	hubdb_close(&h->db);
-	json_decref(h->lost);
-	h->lost = NULL;
-	if (h->ring_fd != -1)
-		close(h->ring_fd);
+	recover_close(h);
 	if (!h->cfg.reuse) {
 		unlink(h->client_file);
 		unlink(h->engine_file);
@@ -511,7 +508,6 @@ main(int argc, char **argv)
 	char why[512], logpath[1200];
 
 	the_hub = h;
-	h->ring_fd = -1;
 	h->started = ipp_monotonic();
 	/* task data, keys and logs: nothing hubd writes is for other users */
 	umask(077);

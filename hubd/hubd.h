@@ -187,7 +187,7 @@ struct hub {
 	/* DB */
 	struct hubdb	*db;
 	json_t		*lost;		/* session -> replies: recover.c */
-	int		 ring_fd;	/* delivery ring: recover.c */
+	uint64_t	*ring;		/* delivery ring: recover.c */
 	unsigned long	 ring_next;
 	/* life */
 	volatile sig_atomic_t quit;
@@ -321,6 +321,7 @@ int	 recover_lost_tasks(struct hub *, const struct db_ops *,
 void	 recover_deliver(struct hub *, void *sock, struct ipp_msg *);
 /* A reply to msg_id is about to go to its client. */
 void	 recover_delivered(struct hub *, const char *msg_id);
+void	 recover_close(struct hub *);
 
 /* db.c: the DB thread */
 struct hubdb;

@@ -33,13 +33,14 @@
  * later, so a killed hub may have delivered results its history still
  * shows pending.  Hence the delivery ring, a file beside the history
  * holding a hash of each of the last RING_SLOTS msg_ids whose reply went
- * to a client, written before the reply is sent (a pwrite to the page
- * cache, which survives the hub's death though not the host's).  A lost
+ * to a client, stored before the reply is sent (into a shared mapping,
+ * which survives the hub's death though not the host's).  A lost
  * task found in the ring gets its error record but no reply.
  *
  * Broadcast records are finished but not answered: the Client waits for
  * the coalesced reply of the original request, which no record holds.
  */
+#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -118,36 +119,45 @@ ring_has(const struct recovery *r, const char *msg_id)
 	    sizeof(v), cmp_u64) != NULL;
 }
 
-/* An empty ring for this run; without one, lost tasks are never sent. */
+/*
+ * An empty ring for this run, mapped shared: a store into it is in the
+ * page cache at once, and the kernel writes it back whatever becomes of
+ * the process, at the cost of a memory write per reply.  Without a ring,
+ * lost tasks are recorded at the next start but never sent.
+ */
 static void
 ring_open(struct hub *h, const char *path)
 {
-	h->ring_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (h->ring_fd == -1 || ftruncate(h->ring_fd, 0) == -1 ||
-	    ftruncate(h->ring_fd, RING_SLOTS * sizeof(uint64_t)) == -1) {
+	size_t len = RING_SLOTS * sizeof(uint64_t);
+	void *p = MAP_FAILED;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd != -1 && ftruncate(fd, 0) == 0 && ftruncate(fd, len) == 0)
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
 		log_warn("cannot set up delivery ring '%s'", path);
-		if (h->ring_fd != -1)
-			close(h->ring_fd);
-		h->ring_fd = -1;
-	}
+	else
+		h->ring = p;
+	if (fd != -1)
+		close(fd);
+}
+
+void
+recover_close(struct hub *h)
+{
+	if (h->ring != NULL)
+		munmap(h->ring, RING_SLOTS * sizeof(uint64_t));
+	h->ring = NULL;
+	json_decref(h->lost);
+	h->lost = NULL;
 }
 
 void
 recover_delivered(struct hub *h, const char *msg_id)
 {
-	uint64_t v;
-	off_t at;
-
-	if (h->ring_fd == -1)
-		return;
-	v = ring_hash(msg_id);
-	at = (off_t)(h->ring_next++ % RING_SLOTS) * sizeof(v);
-	if (pwrite(h->ring_fd, &v, sizeof(v), at) != sizeof(v)) {
-		log_warn("delivery ring: write failed; lost tasks will not "
-		    "be answered after a crash");
-		close(h->ring_fd);
-		h->ring_fd = -1;
-	}
+	if (h->ring != NULL)
+		h->ring[h->ring_next++ % RING_SLOTS] = ring_hash(msg_id);
 }
 
 /* "apply_request" -> "apply_reply", as task_fabricate_reply. */
@@ -300,7 +310,6 @@ recover_lost_tasks(struct hub *h, const struct db_ops *ops,
 	void *be;
 	int rc;
 
-	h->ring_fd = -1;
 	if (ops != &db_sqlite_ops || cfg->path == NULL)
 		return 0;	/* nothing outlives the hub */
 	snprintf(ring, sizeof(ring), "%s-delivered", cfg->path);
