@@ -303,11 +303,10 @@ recover_lost_tasks(struct hub *h, const struct db_ops *ops,
     const struct db_config *cfg, char *why, size_t whylen)
 {
 	struct recovery r = { h, NULL, NULL, 0, NULL, "" };
-	json_t *v;
-	size_t i;
 	char ring[1100];
-	json_t *q;
+	json_t *q, *v;
 	void *be;
+	size_t i;
 	int rc;
 
 	if (ops != &db_sqlite_ops || cfg->path == NULL)
