@@ -13,14 +13,11 @@
  * caller batches writes with begin/commit; with WAL and synchronous=NORMAL
  * a commit costs no fsync and a crash loses at most the last batches.
  */
-#include <sys/stat.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -465,46 +462,6 @@ seek(struct sqldb *s, const char *msg_id, int must, long long *bytes,
 
 static void	sq_close(void *);
 
-/*
- * The history holds every task's code, arguments and results: its file
- * and the -wal, -shm and -journal files beside it are the owner's alone
- * (0600).  SQLite gives those files the database file's mode, so making
- * the database file first, 0600, is enough for new ones; files an older
- * hubd left readable by others are tightened here, on every open.
- */
-static int
-owner_only(const char *path, char *why, size_t whylen)
-{
-	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
-	struct stat sb;
-	char p[4096];
-	size_t i;
-	int fd, e;
-
-	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
-		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
-		    sizeof(p))
-			return db_fail(ENAMETOOLONG, why, whylen,
-			    "sqlite: path too long: '%s'", path);
-		fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-		    (i == 0 ? O_CREAT : 0), 0600);
-		if (fd == -1 && i > 0 && errno == ENOENT)
-			continue;
-		if (fd == -1)
-			return db_fail(errno, why, whylen,
-			    "sqlite: cannot open '%s': %s", p, strerror(errno));
-		if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0 &&
-		    fchmod(fd, sb.st_mode & 0700) == -1) {
-			e = errno;
-			close(fd);
-			return db_fail(e, why, whylen, "sqlite: cannot make "
-			    "'%s' owner-only: %s", p, strerror(e));
-		}
-		close(fd);
-	}
-	return 0;
-}
-
 static void *
 sq_open(const struct db_config *cfg, char *why, size_t whylen)
 {
@@ -522,7 +479,7 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 		return NULL;
 	}
 	db_usage_init(&s->use, cfg);
-	if (owner_only(cfg->path, why, whylen) == -1) {
+	if (db_owner_only(cfg->path, why, whylen) == -1) {
 		i = errno;
 		free(s);
 		errno = i;
@@ -678,26 +635,6 @@ sq_get(void *h, const char *msg_id, struct db_record *out, char *why,
 	return 0;
 }
 
-/* The ids a query is limited to as a JSON array, or NULL when it names
- * none.  {"msg_id": {"$in": [...]}} is what the hub itself sends. */
-static char *
-query_ids(const json_t *query)
-{
-	const json_t *c = json_object_get(query, "msg_id"), *a;
-	json_t *list;
-	char *text;
-
-	if (json_is_array(a = json_object_get(c, "$in")))
-		return json_dumps(a, JSON_COMPACT);
-	if (!json_is_string(a = c) &&
-	    !json_is_string(a = json_object_get(c, "$eq")))
-		return NULL;
-	list = json_pack("[O]", a);
-	text = list != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
-	json_decref(list);
-	return text;
-}
-
 static int
 sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
     size_t whylen)
@@ -715,10 +652,9 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 		return -1;
 	/* Without the ids (or memory for them) the full scan still gives
 	 * the right answer, only slower. */
-	if ((ids = query_ids(query)) != NULL)
+	if ((ids = db_query_ids(query)) != NULL)
 		st = s->st[S_SCAN_IDS];
-	else if (json_object_size(query) == 1 &&
-	    json_is_null(json_object_get(query, "completed")))
+	else if (db_query_is_pending(query))
 		st = s->st[S_SCAN_PENDING];
 	if (ids != NULL &&
 	    (rc = sqlite3_bind_text(st, 1, ids, -1, free)) != SQLITE_OK)
