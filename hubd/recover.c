@@ -2,8 +2,9 @@
  * recover.c - tasks a previous hubd left unfinished when it died.
  *
  * A task is pending only inside the hub that took it, so at start every
- * record of the history without `completed` was lost with a hub that was
- * killed (or crashed) before the task ended.  Each is finished here, once,
+ * record of the history without `completed` was lost with a hub that
+ * stopped (killed, crashed, or shut down with tasks queued) before the
+ * task ended.  Each is finished here, once,
  * before the loop starts: its record gets a TaskAborted error result, and
  * with --reuse that error is also sent to the client that submitted it.
  *
@@ -208,8 +209,8 @@ collect(void *arg, const struct db_record *rec)
 	    "hubd stopped before it recorded the result of task '%s'; the "
 	    "result had been sent to the client", id) :
 	    ipp_error_content("TaskAborted", "hubd stopped before task '%s' "
-	    "finished (killed or crashed); it may or may not have run on an "
-	    "engine: resubmit it (Client.resubmit) to run it again", id));
+	    "finished; it may or may not have run on an engine: resubmit it "
+	    "(Client.resubmit) to run it again", id));
 	if (e == NULL || json_array_append_new(r->lost, e) == -1)
 		fatalx("out of memory recovering lost tasks");
 	return 0;
