@@ -74,6 +74,11 @@ int	 db_query_match(const json_t *query, const json_t *fields, char *why,
 	    size_t whylen);
 /* Check a query without a record (so errors come back before any work). */
 int	 db_query_check(const json_t *query, char *why, size_t whylen);
+/* The msg_ids a query is limited to, as malloc'd JSON array text; NULL
+ * when it names none.  For backends that can narrow a scan by id. */
+char	*db_query_ids(const json_t *query);
+/* The query is exactly {"completed": null}: the pending tasks. */
+int	 db_query_is_pending(const json_t *query);
 
 struct db_config {
 	const char	*path;		/* sqlite file; NULL: backend default */
@@ -106,6 +111,9 @@ void	 db_usage_targets(const struct db_usage *, long *nrec,
 void	 db_usage_stats(const struct db_usage *, long *records,
 	    long long *bytes);
 
+/* Create path 0600 when absent; make it and its SQLite side files
+ * (-wal -shm -journal) owner-only when not.  0 or -1 with errno and why. */
+int	 db_owner_only(const char *path, char *why, size_t whylen);
 /* Set errno to err and a reason in why (may be NULL); returns -1. */
 int	 db_fail(int err, char *why, size_t whylen, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));

@@ -2,7 +2,8 @@
  * db_common.c - the pieces every task-history backend shares: buffer lists
  * and records (init, copy, release), the table of record keys and the
  * check of record fields, the retention arithmetic (usage, limits, cull
- * targets), and the lookup that turns a --db name into a backend.  Query
+ * targets), the lookup that turns a --db name into a backend, and the
+ * owner-only modes of a history's files.  Query
  * matching lives in db_query.c; the backends are db_memory.c, db_sqlite.c
  * and db_none.c.
  *
@@ -11,13 +12,16 @@
  * what it built and leaves its destination untouched, so callers never see
  * half a record.
  */
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipp.h"
 #include "db.h"
@@ -322,4 +326,45 @@ db_backend_lookup(const char *name)
 		if (strcmp(name, names[i].name) == 0)
 			return names[i].ops;
 	return NULL;
+}
+
+/*
+ * The history holds every task's code, arguments and results: its file
+ * and the -wal, -shm and -journal files beside it are the owner's alone
+ * (0600).  SQLite gives those files the database file's mode, so making
+ * the database file first, 0600, is enough for new ones; files an older
+ * hubd left readable by others are tightened here, on every open.  The
+ * messages say "sqlite", the backend whose files these are.
+ */
+int
+db_owner_only(const char *path, char *why, size_t whylen)
+{
+	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
+	struct stat sb;
+	char p[4096];
+	size_t i;
+	int fd, e;
+
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
+		    sizeof(p))
+			return db_fail(ENAMETOOLONG, why, whylen,
+			    "sqlite: path too long: '%s'", path);
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+		    (i == 0 ? O_CREAT : 0), 0600);
+		if (fd == -1 && i > 0 && errno == ENOENT)
+			continue;
+		if (fd == -1)
+			return db_fail(errno, why, whylen,
+			    "sqlite: cannot open '%s': %s", p, strerror(errno));
+		if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0 &&
+		    fchmod(fd, sb.st_mode & 0700) == -1) {
+			e = errno;
+			close(fd);
+			return db_fail(e, why, whylen, "sqlite: cannot make "
+			    "'%s' owner-only: %s", p, strerror(e));
+		}
+		close(fd);
+	}
+	return 0;
 }

@@ -411,3 +411,30 @@ db_query_match(const json_t *query, const json_t *fields, char *why,
 	}
 	return 1;
 }
+
+/* The ids a query is limited to as JSON array text, or NULL when it
+ * names none.  {"msg_id": {"$in": [...]}} is what the hub itself sends. */
+char *
+db_query_ids(const json_t *query)
+{
+	const json_t *c = json_object_get(query, "msg_id"), *a;
+	json_t *list;
+	char *text;
+
+	if (json_is_array(a = json_object_get(c, "$in")))
+		return json_dumps(a, JSON_COMPACT);
+	if (!json_is_string(a = c) &&
+	    !json_is_string(a = json_object_get(c, "$eq")))
+		return NULL;
+	list = json_pack("[O]", a);
+	text = list != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	return text;
+}
+
+int
+db_query_is_pending(const json_t *query)
+{
+	return json_object_size(query) == 1 &&
+	    json_is_null(json_object_get(query, "completed"));
+}

@@ -78,7 +78,9 @@ static const char sql_schema[] =
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_submitted"
 	" ON hubd_tasks (submitted_t);"
 	"CREATE INDEX IF NOT EXISTS hubd_tasks_cullable"
-	" ON hubd_tasks (submitted_t) WHERE completed IS NOT NULL AND fetched;";
+	" ON hubd_tasks (submitted_t) WHERE completed IS NOT NULL AND fetched;"
+	"CREATE INDEX IF NOT EXISTS hubd_tasks_pending"
+	" ON hubd_tasks (submitted_t) WHERE completed IS NULL;";
 
 static const char sql_insert[] =
 	"INSERT OR REPLACE INTO hubd_tasks (" FIELD_COLS ", fetched,"
@@ -142,6 +144,11 @@ static const char sql_scan_ids[] =
 	" WHERE msg_id IN (SELECT value FROM json_each(?1))"
 	" ORDER BY submitted_t, rowid";
 
+/* {"completed": null}: what a restarted hub looks for (recover.c). */
+static const char sql_scan_pending[] =
+	"SELECT " ROW_COLS " FROM hubd_tasks WHERE completed IS NULL"
+	" ORDER BY submitted_t, rowid";
+
 static const char sql_cullable[] =
 	"SELECT nbytes + rnbytes FROM hubd_tasks"
 	" WHERE completed IS NOT NULL AND fetched ORDER BY submitted_t, rowid";
@@ -159,12 +166,12 @@ static const char sql_rollback[] = "ROLLBACK";
 
 enum {
 	S_INSERT, S_UPDATE, S_GET, S_RNBYTES, S_DELETE, S_SCAN, S_SCAN_IDS,
-	S_CULLABLE, S_CULL, S_TOTALS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_SCAN_PENDING, S_CULLABLE, S_CULL, S_TOTALS, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const stmt_sql[S_COUNT] = {	/* in S_ order */
 	sql_insert, sql_update, sql_get, sql_rnbytes, sql_delete, sql_scan,
-	sql_scan_ids, sql_cullable, sql_cull, sql_totals, sql_begin,
+	sql_scan_ids, sql_scan_pending, sql_cullable, sql_cull, sql_totals, sql_begin,
 	sql_commit, sql_rollback
 };
 
@@ -175,6 +182,7 @@ static const struct {
 	{ SQLITE_NOMEM, ENOMEM }, { SQLITE_READONLY, EROFS },
 	{ SQLITE_PERM, EACCES }, { SQLITE_FULL, ENOSPC },
 	{ SQLITE_TOOBIG, E2BIG }, { SQLITE_RANGE, EINVAL },
+	{ SQLITE_CORRUPT, EBADMSG }, { SQLITE_NOTADB, EBADMSG },
 };
 
 struct sqldb {
@@ -209,11 +217,15 @@ sqlfail(struct sqldb *s, sqlite3_stmt *st, int rc, const char *what,
 	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
 	    sqlite3_system_errno(s->db) != 0)
 		err = sqlite3_system_errno(s->db);
-	/* rc may be ours (a failed encoding), not the handle's last error. */
+	/* rc may be ours (a failed encoding), not the handle's last error;
+	 * a damaged file is named, as the fix is to move it aside. */
 	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "sqlite: %s: %s (code %d)", what,
+		snprintf(why, whylen, "sqlite: %s: %s (code %d)%s%s%s", what,
 		    (sqlite3_errcode(s->db) & 0xff) == (rc & 0xff) ?
-		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc);
+		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc,
+		    err == EBADMSG ? " in '" : "", err == EBADMSG ?
+		    sqlite3_db_filename(s->db, "main") : "",
+		    err == EBADMSG ? "'" : "");
 	if (st != NULL)
 		done(st);
 	errno = err;
@@ -467,6 +479,12 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 		return NULL;
 	}
 	db_usage_init(&s->use, cfg);
+	if (db_owner_only(cfg->path, why, whylen) == -1) {
+		i = errno;
+		free(s);
+		errno = i;
+		return NULL;
+	}
 	what = cfg->path;
 	if ((rc = sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) != SQLITE_OK)
@@ -617,26 +635,6 @@ sq_get(void *h, const char *msg_id, struct db_record *out, char *why,
 	return 0;
 }
 
-/* The ids a query is limited to as a JSON array, or NULL when it names
- * none.  {"msg_id": {"$in": [...]}} is what the hub itself sends. */
-static char *
-query_ids(const json_t *query)
-{
-	const json_t *c = json_object_get(query, "msg_id"), *a;
-	json_t *list;
-	char *text;
-
-	if (json_is_array(a = json_object_get(c, "$in")))
-		return json_dumps(a, JSON_COMPACT);
-	if (!json_is_string(a = c) &&
-	    !json_is_string(a = json_object_get(c, "$eq")))
-		return NULL;
-	list = json_pack("[O]", a);
-	text = list != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
-	json_decref(list);
-	return text;
-}
-
 static int
 sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
     size_t whylen)
@@ -654,8 +652,10 @@ sq_find(void *h, const json_t *query, db_iter_fn fn, void *arg, char *why,
 		return -1;
 	/* Without the ids (or memory for them) the full scan still gives
 	 * the right answer, only slower. */
-	if ((ids = query_ids(query)) != NULL)
+	if ((ids = db_query_ids(query)) != NULL)
 		st = s->st[S_SCAN_IDS];
+	else if (db_query_is_pending(query))
+		st = s->st[S_SCAN_PENDING];
 	if (ids != NULL &&
 	    (rc = sqlite3_bind_text(st, 1, ids, -1, free)) != SQLITE_OK)
 		return sqlfail(s, st, rc, "binding query", why, whylen);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "hubd.h"
 
@@ -539,6 +540,7 @@ cleanup(struct hub *h)
 
 	registry_save_if_dirty(h);
 	hubdb_close(&h->db);
+	recover_close(h);
 	if (!h->cfg.reuse) {
 		unlink(h->client_file);
 		unlink(h->engine_file);
@@ -561,6 +563,25 @@ cleanup(struct hub *h)
 	ipp_session_release(&h->sess);
 }
 
+/*
+ * The task history cannot be opened (errno says why): say which file,
+ * and, when SQLite found it damaged, what to do, since a restart alone
+ * will meet the same file.
+ */
+static void __attribute__((noreturn))
+db_unusable(const struct db_ops *dbo, const struct db_config *dbc,
+    const char *why)
+{
+	if (dbc->path == NULL || strcmp(dbo->name, "sqlite") != 0)
+		fatalx("cannot open task database: %s", why);
+	if (errno != EBADMSG)
+		fatalx("cannot open task history '%s': %s", dbc->path, why);
+	fatalx("task history is damaged: %s. Move it aside with its -wal "
+	    "and -shm files (mv '%s' '%s.damaged'...) and start again with "
+	    "an empty history, or start hubd with --nodb, --dictdb or "
+	    "another --db-path", why, dbc->path, dbc->path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -572,6 +593,8 @@ main(int argc, char **argv)
 
 	the_hub = h;
 	h->started = ipp_monotonic();
+	/* task data, keys and logs: nothing hubd writes is for other users */
+	umask(077);
 	log_init("hubd", LOG_LVL_INFO, NULL);
 	hub_config_defaults(&h->cfg);
 	hub_parse_args(&h->cfg, argc, argv);
@@ -635,8 +658,9 @@ main(int argc, char **argv)
 	    strcmp(h->cfg.db, "memory") == 0 ? 1LL << 30 : 0;
 	if ((dbo = db_backend_lookup(h->cfg.db)) == NULL)
 		fatalx("unknown db backend '%s'", h->cfg.db);
-	if ((h->db = hubdb_open(h, dbo, &dbc, why, sizeof(why))) == NULL)
-		fatalx("cannot open task database: %s", why);
+	if (recover_lost_tasks(h, dbo, &dbc, why, sizeof(why)) == -1 ||
+	    (h->db = hubdb_open(h, dbo, &dbc, why, sizeof(why))) == NULL)
+		db_unusable(dbo, &dbc, why);
 	h->db_pair = hubdb_socket(h->db);
 	registry_init(h);
 	sched_init(h);

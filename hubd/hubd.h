@@ -194,6 +194,9 @@ struct hub {
 	/* subscribers too slow for PUB_HWM: see hub_send() */
 	long		 pub_full;
 	struct ipp_lograte slowsub;
+	json_t		*lost;		/* session -> replies: recover.c */
+	uint64_t	*ring;		/* delivery ring: recover.c */
+	unsigned long	 ring_next;
 	/* life */
 	volatile sig_atomic_t quit;
 	double		 shutdown_at;	/* monotonic, 0 none */
@@ -347,6 +350,15 @@ int	 query_dispatch(struct hub *, int);
 int	 query_db_result(struct hub *, int);
 void	 query_resubmit(struct hub *, const void *rid, size_t ridlen,
 	    const json_t *parent, json_t *records, struct db_bufs *bufs);
+
+/* recover.c: tasks a killed hubd left unfinished */
+int	 recover_lost_tasks(struct hub *, const struct db_ops *,
+	    const struct db_config *, char *why, size_t whylen);
+/* A verified client message on sock: send its session's lost replies. */
+void	 recover_deliver(struct hub *, void *sock, struct ipp_msg *);
+/* A reply to msg_id is about to go to its client. */
+void	 recover_delivered(struct hub *, const char *msg_id);
+void	 recover_close(struct hub *);
 
 /* db.c: the DB thread */
 struct hubdb;

@@ -206,7 +206,7 @@ registry_save_if_dirty(struct hub *h)
 	    "next_id", h->next_id);
 	if (o == NULL || (txt = json_dumps(o, JSON_COMPACT)) == NULL)
 		fatalx("out of memory");
-	if (ipp_write_file(h->engines_file, txt, strlen(txt), 0644) == -1)
+	if (ipp_write_file(h->engines_file, txt, strlen(txt), 0600) == -1)
 		log_warn("cannot write '%s'", h->engines_file);
 	free(txt);
 	json_decref(o);

@@ -57,7 +57,11 @@ int
 hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
     int nids)
 {
-	return recv_msg(h, sock, m, what, nids, 1);
+	int rc = recv_msg(h, sock, m, what, nids, 1);
+
+	if (rc == 1 && h->lost != NULL)
+		recover_deliver(h, sock, m);
+	return rc;
 }
 
 /*

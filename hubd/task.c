@@ -196,6 +196,8 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 		if (db_bufs_add_frame(&rb, &reply->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
 	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
+	if (delivered)
+		recover_delivered(h, t->msg_id);
 	if (t->engine != NULL) {
 		TAILQ_REMOVE(t->queue == TQ_TASK ? &t->engine->task_pending :
 		    &t->engine->mux_pending, t, q);

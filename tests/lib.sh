@@ -93,6 +93,25 @@ start_hubd() {
 	wait_for 10 test -s "$PROFILE/security/ipcontroller-client.json"
 }
 
+# restart_hubd NAME [ARGS...]: hubd again (the test stopped the first),
+# logging to NAME.log; waits until it is ready.  HUB_PID is set.
+restart_hubd() {
+	local name=$1
+	shift
+	spawn "$name" "$HUBD" --profile-dir="$PROFILE" --ip=127.0.0.1 "$@"
+	HUB_PID=$SPAWNED
+	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
+	    { cat "$T_DIR/$name.log"; exit 1; }
+}
+
+# client_done PID SECONDS: wait for a spawned Python client that prints
+# TAP lines to client.log, show them, and fail on any "not ok".
+client_done() {
+	wait_for "$2" eval "! kill -0 $1" || no "client finished"
+	cat "$T_DIR/client.log"
+	! grep -q "^not ok" "$T_DIR/client.log" || fail=1
+}
+
 # start_ipcontroller [ARGS...]: the real controller, for comparisons.
 start_ipcontroller() {
 	spawn ipcontroller $PY -m ipyparallel.controller \

@@ -6,7 +6,9 @@
  * records persist, and the none backend is checked for its NoData
  * errors.
  */
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -744,6 +746,53 @@ t_common(void)
 	json_decref(f);
 }
 
+/* The history's files are the owner's alone, also those left 0644. */
+static void
+t_sqlite_modes(const char *path)
+{
+	struct db_config cfg = { path, 0, 0 };
+	struct stat sb;
+	char side[80];
+	json_t *q;
+	void *h;
+
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(path);
+	unlink(side);
+	if ((h = db_sqlite_ops.open(&cfg, why, sizeof(why))) == NULL) {
+		ok(0, "sqlite: open for modes: %s", why);
+		return;
+	}
+	db_sqlite_ops.close(h);
+	if (stat(path, &sb) == -1)
+		sb.st_mode = 0;
+	ok((sb.st_mode & 0777) == 0600, "sqlite: a new history file is "
+	    "0600 (%o)", sb.st_mode & 0777);
+	chmod(path, 0644);
+	close(open(side, O_WRONLY | O_CREAT, 0644));
+	chmod(side, 0644);
+	if ((h = db_sqlite_ops.open(&cfg, why, sizeof(why))) == NULL) {
+		ok(0, "sqlite: reopen for modes: %s", why);
+		return;
+	}
+	if (stat(path, &sb) == -1)
+		sb.st_mode = 0;
+	ok((sb.st_mode & 0777) == 0600, "sqlite: a 0644 history is made "
+	    "0600 on open (%o)", sb.st_mode & 0777);
+	if (stat(side, &sb) == -1)
+		sb.st_mode = 0;
+	ok((sb.st_mode & 0777) == 0600, "sqlite: a 0644 -wal is made 0600 "
+	    "on open (%o)", sb.st_mode & 0777);
+	db_sqlite_ops.close(h);
+	q = J("{\"completed\": null}");
+	is_int(db_query_is_pending(q), 1,
+	    "{completed: null} asks for the pending tasks");
+	json_decref(q);
+	q = J("{\"completed\": null, \"stdout\": \"\"}");
+	is_int(db_query_is_pending(q), 0, "a narrower query does not");
+	json_decref(q);
+}
+
 int
 main(void)
 {
@@ -761,6 +810,7 @@ main(void)
 	suite(&db_sqlite_ops, &cfg);
 	t_sqlite_persists(path);
 	t_sqlite_file(path);
+	t_sqlite_modes(path);
 	t_none();
 
 	unlink(path);
