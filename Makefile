@@ -14,7 +14,7 @@ LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
-	   libipp/zpoll.c
+	   libipp/zpoll.c libipp/pyconf.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 
 HUBD_SRCS = $(wildcard hubd/*.c)
@@ -66,12 +66,14 @@ hubd/hubd: $(HUBD_OBJS) libipp/libipp.a
 engined/pyexec.o: engined/pyexec.c engined/engine_py.h
 	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
-# engine.py is compiled into the binary as a C string
-engined/engine_py.h: engined/engine.py
-	{ echo '/* generated from engine.py by make: do not edit */'; \
-	  echo 'static const char engine_py[] ='; \
+# engine.py and pyconf.py are compiled into the binaries as C strings
+%_py.h: %.py
+	{ echo '/* generated from $(<F) by make: do not edit */'; \
+	  echo 'static const char $(basename $(<F))_py[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
+
+libipp/pyconf.o: libipp/pyconf.c libipp/pyconf_py.h
 
 engined/engined: $(ENGINED_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/libipp.a $(LDLIBS) $(PY_LIBS)
@@ -129,7 +131,7 @@ install: all
 	install -m 644 doc/launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -f */*.o */*/*.o */*.d */*/*.d libipp/libipp.a $(PROGS) $(UNIT_PROGS)
+	rm -f */*.o */*/*.o */*.d */*/*.d */*_py.h libipp/libipp.a $(PROGS) $(UNIT_PROGS)
 
 # ipyparallel's own test suite against our programs (tests/ipp-suite/)
 include tests/ipp-suite/ipp-suite.mk
