@@ -30,7 +30,7 @@ static const char *const known_traits[] = {
 	"ssh_cmd", "ssh_args", "scp_cmd", "scp_args", "to_send", "to_fetch",
 	"queue", "batch_template", "batch_template_file", "submit_command",
 	"job_id_regexp", "job_file_name", "scheduler", "job_cmd",
-	"work_dir", NULL
+	"work_dir", "hostname", "location", "user", NULL
 };
 
 /* Classes whose names are not those of a launcher backend. */

@@ -25,7 +25,8 @@
 #include "launch.h"
 
 const struct launcher *launchers[] = {
-	&local_launcher, &mpi_launcher, &ssh_launcher, &slurm_launcher,
+	&local_launcher, &mpi_launcher, &ssh_launcher, &sshproxy_launcher,
+	&slurm_launcher,
 	&pbs_launcher, &sge_launcher, &lsf_launcher, &htcondor_launcher, NULL
 };
 
@@ -146,7 +147,7 @@ static const struct ipp_option options[] = {
 	{ "profile-dir", IPP_OPT_ARG, o_profile_dir, "DIR  profile directory" },
 	{ "cluster-id", IPP_OPT_ARG, o_cluster_id, "ID  cluster id" },
 	{ "engines", IPP_OPT_ARG, o_engines,
-	    "KIND  local mpi ssh slurm pbs sge lsf htcondor" },
+	    "KIND  local mpi ssh sshproxy slurm pbs sge lsf htcondor" },
 	{ "controller", IPP_OPT_ARG, o_controller,
 	    "KIND  local slurm pbs sge lsf htcondor" },
 	{ "daemonize", IPP_OPT_FLAG, o_daemonize,

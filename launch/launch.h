@@ -220,7 +220,7 @@ int	 batch_poll(const struct batch_system *, const char *job_id);
 
 /* local.c mpi.c ssh.c slurm.c pbs.c sge.c lsf.c htcondor.c */
 extern const struct launcher local_launcher, mpi_launcher, ssh_launcher,
-    slurm_launcher, pbs_launcher, sge_launcher, lsf_launcher,
+    sshproxy_launcher, slurm_launcher, pbs_launcher, sge_launcher, lsf_launcher,
     htcondor_launcher;
 
 #endif /* LAUNCH_H */
