@@ -480,6 +480,9 @@ cluster_controller_argv(struct cluster *c, struct argv *a)
 		return -1;
 	if ((ip = conf_str(c, cluster_class, "controller_ip", NULL)) != NULL)
 		argv_addf(a, "--ip=%s", ip);
+	if ((ip = conf_str(c, cluster_class, "controller_location", NULL)) !=
+	    NULL)
+		argv_addf(a, "--location=%s", ip);
 	conf_argv(c, cluster_class, "controller_args", a);
 	conf_argv(c, ctl_classes, "controller_args", a);
 	return 0;
