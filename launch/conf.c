@@ -29,8 +29,13 @@ static const char *const known_traits[] = {
 	"controller_cmd", "engine_cmd", "mpi_cmd", "mpi_args", "engines",
 	"ssh_cmd", "ssh_args", "scp_cmd", "scp_args", "to_send", "to_fetch",
 	"queue", "batch_template", "batch_template_file", "submit_command",
-	"job_id_regexp", "job_file_name", "scheduler", "job_cmd",
-	"work_dir", "hostname", "location", "user", NULL
+	"job_id_regexp", "scheduler", "job_cmd", "hostname", "location",
+	/* Windows HPC jobs and tasks (winhpc.c) */
+	"unit_type", "min_cores", "max_cores", "min_sockets", "max_sockets",
+	"min_nodes", "max_nodes", "run_until_canceled", "is_exclusive",
+	"username", "job_type", "priority", "requested_nodes", "project",
+	"auto_calculate_min", "auto_calculate_max", "task_name",
+	"is_rerunnaable", "is_parametric", "environment_variables", NULL
 };
 
 /* Classes whose names are not those of a launcher backend. */
@@ -38,7 +43,9 @@ static const char *const known_classes[] = {
 	"Cluster", "IPClusterStart", "IPClusterEngines", "IPClusterStop",
 	"IPCluster", "BaseParallelApplication", "Application", "ProfileDir",
 	"BaseLauncher", "LocalProcessLauncher", "ControllerLauncher",
-	"EngineLauncher", "EngineSetLauncher", "BatchSystemLauncher", NULL
+	"EngineLauncher", "EngineSetLauncher", "BatchSystemLauncher",
+	"WinHPCJob", "IPEngineSetJob", "IPControllerJob", "WinHPCTask",
+	"IPEngineTask", "IPControllerTask", NULL
 };
 
 static int

@@ -26,8 +26,8 @@
 
 const struct launcher *launchers[] = {
 	&local_launcher, &mpi_launcher, &ssh_launcher, &sshproxy_launcher,
-	&slurm_launcher,
-	&pbs_launcher, &sge_launcher, &lsf_launcher, &htcondor_launcher, NULL
+	&slurm_launcher, &pbs_launcher, &sge_launcher, &lsf_launcher,
+	&htcondor_launcher, &winhpc_launcher, NULL
 };
 
 /* What the options say; written into the config after parsing. */
@@ -147,9 +147,10 @@ static const struct ipp_option options[] = {
 	{ "profile-dir", IPP_OPT_ARG, o_profile_dir, "DIR  profile directory" },
 	{ "cluster-id", IPP_OPT_ARG, o_cluster_id, "ID  cluster id" },
 	{ "engines", IPP_OPT_ARG, o_engines,
-	    "KIND  local mpi ssh sshproxy slurm pbs sge lsf htcondor" },
+	    "KIND  local mpi ssh sshproxy slurm pbs sge lsf htcondor "
+	    "winhpc" },
 	{ "controller", IPP_OPT_ARG, o_controller,
-	    "KIND  local slurm pbs sge lsf htcondor" },
+	    "KIND  local slurm pbs sge lsf htcondor winhpc" },
 	{ "daemonize", IPP_OPT_FLAG, o_daemonize,
 	    "   return once the cluster is up" },
 	{ "daemon", IPP_OPT_FLAG, o_daemonize, NULL },
@@ -202,6 +203,8 @@ launcher_find(const char *name)
 		snprintf(buf, sizeof(buf), "htcondor");
 	if (strcmp(buf, "torque") == 0)
 		snprintf(buf, sizeof(buf), "pbs");
+	if (strcmp(buf, "windowshpc") == 0)
+		snprintf(buf, sizeof(buf), "winhpc");
 	for (i = 0; launchers[i] != NULL; i++)
 		if (strcmp(launchers[i]->name, buf) == 0)
 			return launchers[i];

@@ -218,7 +218,7 @@ cancel_job(json_t *st, const char *cls)
 
 	if (!json_is_string(job) || l == NULL || l->batch == NULL)
 		return 0;
-	if (batch_cancel(l->batch, json_string_value(job)) == -1)
+	if (batch_cancel(l->batch, json_string_value(job), st) == -1)
 		log_warnx("cannot cancel %s job '%s'", l->batch->name,
 		    json_string_value(job));
 	return 1;

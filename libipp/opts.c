@@ -279,8 +279,9 @@ ipp_opts_parse_profile(void *cfg, void *scratch,
 	json_t *conf;
 	int level = log_getlevel(), rc;
 
-	/* the first pass only finds the profile; its warnings come later */
-	log_setlevel(LOG_LVL_CRITICAL + 1);
+	/* the first pass only finds the profile; its warnings come later
+	 * (but a fatal error in it, a bad value, is reported at once) */
+	log_setlevel(LOG_LVL_CRITICAL);
 	rc = ipp_opts_parse(scratch, opts, traits, argc, argv, NULL);
 	log_setlevel(level);
 	if (rc == 0) {

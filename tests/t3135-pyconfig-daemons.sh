@@ -70,5 +70,7 @@ printf 'c.IPController.ip = undefined_name\n' >"$PROFILE/ipcontroller_config.py"
 rc=$?
 cat "$T_DIR/badhub.log"
 check "an error stops hubd" test $rc -ne 0
+"$HUBD" --profile-dir="$PROFILE" --scheme=bogus >"$T_DIR/badopt.log" 2>&1
+check "a bad option value is still reported" grep -q "unknown scheme 'bogus'" "$T_DIR/badopt.log"
 check "... naming ipcontroller_config.py:1" grep -q "ipcontroller_config.py:1: NameError" "$T_DIR/badhub.log"
 exit $fail
