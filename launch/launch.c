@@ -9,7 +9,8 @@
  * This file is the command line: a table of subcommands, a table of
  * launcher backends (one file each), and the mapping of options onto the
  * traitlets-shaped configuration (conf.c), which the command line writes
- * before the profile's ipcluster_config.json is read so that it wins.
+ * before the profile's ipcluster_config.py/.json are read so that it
+ * wins.
  * The work is in cluster.c (start) and state.c (stop and the record).
  */
 #include <sys/stat.h>
@@ -628,7 +629,7 @@ usage(FILE *fp)
 		if (cmds[i].help != NULL)
 			fprintf(fp, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	ipp_opts_usage(fp, "", options, NULL, "\nSettings are read from "
-	    "PROFILE/ipcluster_config.json; see launch(1).\n");
+	    "PROFILE/ipcluster_config.py and .json; see launch(1).\n");
 }
 
 int
