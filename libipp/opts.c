@@ -256,10 +256,12 @@ ipp_opts_config(void *cfg, const struct ipp_option *opts,
 			continue;
 		}
 		json_object_foreach(o, trait, v) {
+			size_t len = strlen(cls);
+
 			for (t = traits; t->trait != NULL; t++)
-				if (strncmp(t->trait, cls, strlen(cls)) == 0 &&
-				    strcmp(t->trait + strlen(cls) + 1,
-				    trait) == 0)
+				if (strncmp(t->trait, cls, len) == 0 &&
+				    t->trait[len] == '.' &&
+				    strcmp(t->trait + len + 1, trait) == 0)
 					break;
 			if (t->trait == NULL)
 				log_warnx("%s: ignoring unknown or unsupported "
