@@ -14,7 +14,7 @@ LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
-	   libipp/zpoll.c libipp/trace.c
+	   libipp/zpoll.c libipp/trace.c libipp/pyconf.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 
 HUBD_SRCS = $(wildcard hubd/*.c)
@@ -40,7 +40,8 @@ FUSE_LIBS   := $(shell pkg-config --libs fuse3)
 LAUNCH_SRCS = launch/launch.c launch/conf.c launch/cluster.c launch/state.c \
 	      launch/watch.c launch/proc.c launch/template.c launch/batch.c \
 	      launch/local.c launch/mpi.c launch/ssh.c launch/slurm.c \
-	      launch/pbs.c launch/sge.c launch/lsf.c launch/htcondor.c
+	      launch/pbs.c launch/sge.c launch/lsf.c launch/htcondor.c \
+	      launch/winhpc.c
 LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)
 
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
@@ -70,12 +71,14 @@ engined/pyexec.o: engined/pyexec.c engined/engine_py.h
 engined/pybuf.o: engined/pybuf.c
 	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
-# engine.py is compiled into the binary as a C string
-engined/engine_py.h: engined/engine.py
-	{ echo '/* generated from engine.py by make: do not edit */'; \
-	  echo 'static const char engine_py[] ='; \
+# engine.py and pyconf.py are compiled into the binaries as C strings
+%_py.h: %.py
+	{ echo '/* generated from $(<F) by make: do not edit */'; \
+	  echo 'static const char $(basename $(<F))_py[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
+
+libipp/pyconf.o: libipp/pyconf.c libipp/pyconf_py.h
 
 engined/engined: $(ENGINED_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/libipp.a $(LDLIBS) $(PY_LIBS)
@@ -121,7 +124,7 @@ check: all
 # 127.0.0.1 and to a network namespace, Slurm and PBS, Grid Engine
 # (scripts/deps.sh sge), HTCondor (a running pool)
 check-batch: all
-	tests/run t3040 t3050 t3060 t3065 t3100 t3110
+	tests/run t3040 t3050 t3060 t3065 t3100 t3110 t3140
 
 bench: all
 	bench/run
@@ -138,7 +141,7 @@ install: all
 	install -m 644 doc/launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
-	rm -f */*.o */*/*.o */*.d */*/*.d libipp/libipp.a $(PROGS) $(UNIT_PROGS)
+	rm -f */*.o */*/*.o */*.d */*/*.d */*_py.h libipp/libipp.a $(PROGS) $(UNIT_PROGS)
 
 # ipyparallel's own test suite against our programs (tests/ipp-suite/)
 include tests/ipp-suite/ipp-suite.mk

@@ -19,6 +19,7 @@
  * with --reuse), up to max_reconnects times.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,14 @@ SETSTR(set_work_dir, work_dir)
 SETSTR(set_startup_script, startup_script)
 SETSTR(set_startup_command, startup_command)
 SETSTR(set_mpi, mpi)
+SETSTR(set_mpi_init, mpi_init)
+
+/* ipyparallel 7's IPEngine.use_mpi: MPI through mpi4py */
+static void
+set_use_mpi(void *p, const char *v)
+{
+	set_mpi(p, "mpi4py");
+}
 
 static void
 set_log_level(void *p, const char *v)
@@ -129,6 +138,9 @@ static const struct ipp_option options[] = {
 	    "CODE  Python code run before any request" },
 	{ "mpi", IPP_OPT_ARG, set_mpi,
 	    "mpi4py  initialise MPI through mpi4py first" },
+	{ "mpi-init", IPP_OPT_ARG, set_mpi_init,
+	    "CODE  run this with --mpi instead of the default MPI set-up" },
+	{ "use-mpi", IPP_OPT_FLAG, set_use_mpi, NULL },
 	{ "timeout", IPP_OPT_ARG, set_timeout,
 	    "SECONDS  wait for the registration reply (default 5)" },
 	{ "wait-for-url-file", IPP_OPT_ARG, set_wait,
@@ -142,6 +154,11 @@ static const struct ipp_option options[] = {
 	{ NULL, 0, NULL, NULL }
 };
 
+/*
+ * traitlets names engined understands, also in the profile's
+ * ipengine_config.py/.json; a subclass's before its base's (the first
+ * wins, as in traitlets), the newer name before the deprecated one
+ */
 static const struct ipp_trait traits[] = {
 	{ "IPEngine.url_file", "file" },
 	{ "IPEngine.id", "id" },
@@ -154,7 +171,10 @@ static const struct ipp_trait traits[] = {
 	{ "BaseParallelApplication.work_dir", "work-dir" },
 	{ "BaseParallelApplication.log_to_file", "log-to-file" },
 	{ "Application.log_level", "log-level" },
+	{ "IPEngine.use_mpi", "use-mpi" },
+	{ "IPEngine.init_mpi", "mpi-init" },
 	{ "MPI.use", "mpi" },
+	{ "MPI.init_script", "mpi-init" },
 	{ NULL, NULL }
 };
 
@@ -509,7 +529,9 @@ add_startup(struct eng *e, const char *text, int is_file)
 static void
 queue_startup(struct eng *e)
 {
-	if (strcmp(e->cfg.mpi, "mpi4py") == 0)
+	if (strcmp(e->cfg.mpi, "mpi4py") == 0 && e->cfg.mpi_init[0] != '\0')
+		add_startup(e, e->cfg.mpi_init, 0);
+	else if (strcmp(e->cfg.mpi, "mpi4py") == 0)
 		add_startup(e, "from mpi4py import MPI as mpi\n"
 		    "mpi.size = mpi.COMM_WORLD.Get_size()\n"
 		    "mpi.rank = mpi.COMM_WORLD.Get_rank()\n", 0);
@@ -545,7 +567,9 @@ mpi_rank_id(struct eng *e)
 int
 main(int argc, char **argv)
 {
+	static const char *const files[] = { "ipengine_config", NULL };
 	struct eng *e = xcalloc(1, sizeof(*e));
+	struct engine_config first;
 	struct sigaction sa;
 	sigset_t set;
 	char logpath[1400];
@@ -559,7 +583,10 @@ main(int argc, char **argv)
 	e->cfg.max_reconnects = 10;
 	e->cfg.hb_misses = 50;
 	e->id = -1;
-	if (ipp_opts_parse(&e->cfg, options, traits, argc, argv, NULL) == -1)
+	first = e->cfg;
+	if (ipp_opts_parse_profile(&e->cfg, &first, options, traits, argc,
+	    argv, files, offsetof(struct engine_config, profile),
+	    offsetof(struct engine_config, profile_dir)) == -1)
 		usage(2);
 	log_setlevel(e->cfg.log_level);
 	mpi_rank_id(e);

@@ -90,6 +90,7 @@ struct engine_config {
 	char	 startup_script[1024];
 	char	 startup_command[4096];
 	char	 mpi[32];
+	char	 mpi_init[4096];	/* "": the default MPI start-up code */
 	int	 log_level;
 	int	 log_to_file;
 	int	 id;			/* requested id, -1 none */

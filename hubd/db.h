@@ -84,6 +84,7 @@ struct db_config {
 	const char	*path;		/* sqlite file; NULL: backend default */
 	long		 record_limit;	/* 0: unlimited */
 	long long	 size_limit;	/* bytes of buffers; 0: unlimited */
+	const char	*table;		/* sqlite table; NULL: hubd_tasks */
 };
 
 /*

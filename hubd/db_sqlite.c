@@ -5,7 +5,9 @@
  * fetched flag, submitted as a number to sort on, buffer byte counts, and
  * each buffer list as one blob in our own length-prefixed encoding.  The
  * name differs from ipyparallel's 'ipython-tasks' (pickled buffers), so
- * the two stay apart in a shared tasks.db.
+ * the two stay apart in a shared tasks.db.  Another name
+ * (SQLiteDB.table) replaces it, and the prefix of the index names, in
+ * every statement when the database is opened.
  *
  * The blobs are the last columns, so a scan that rejects a row never
  * reads the row's overflow pages.  Queries naming msg_ids are narrowed in
@@ -460,6 +462,49 @@ seek(struct sqldb *s, const char *msg_id, int must, long long *bytes,
 	    msg_id) : 0;
 }
 
+/*
+ * sql with the identifiers hubd_tasks* renamed to table* (quoted), or
+ * sql itself when table is NULL; free with free_sql.
+ */
+static char *
+with_table(const char *sql, const char *table)
+{
+	static const char name[] = "hubd_tasks";
+	const char *p, *q;
+	size_t cap, len = 0;
+	char *out;
+
+	if (table == NULL)
+		return (char *)sql;
+	cap = strlen(sql) * (2 * strlen(table) + 3) + 1;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	for (p = sql; (q = strstr(p, name)) != NULL; ) {
+		memcpy(out + len, p, (size_t)(q - p));
+		len += (size_t)(q - p);
+		out[len++] = '"';
+		for (p = table; *p != '\0'; p++) {
+			if (*p == '"')
+				out[len++] = '"';
+			out[len++] = *p;
+		}
+		for (q += sizeof(name) - 1; *q == '_' ||
+		    (*q >= 'a' && *q <= 'z'); q++)
+			out[len++] = *q;
+		out[len++] = '"';
+		p = q;
+	}
+	snprintf(out + len, cap - len, "%s", p);
+	return out;
+}
+
+static void
+free_sql(char *s, const char *sql)
+{
+	if (s != sql)
+		free(s);
+}
+
 static void	sq_close(void *);
 
 static void *
@@ -467,6 +512,7 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 {
 	struct sqldb *s;
 	const char *what;
+	char *sql;
 	int rc, i;
 
 	if (cfg == NULL || cfg->path == NULL) {
@@ -493,19 +539,30 @@ sq_open(const struct db_config *cfg, char *why, size_t whylen)
 	/* Only our thread writes, but an admin's sqlite3 shell may read. */
 	sqlite3_busy_timeout(s->db, 5000);
 	what = "creating schema";
-	if ((rc = sqlite3_exec(s->db, sql_schema, NULL, NULL, NULL)) !=
-	    SQLITE_OK)
+	if ((sql = with_table(sql_schema, cfg->table)) == NULL)
+		goto nomem;
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	free_sql(sql, sql_schema);
+	if (rc != SQLITE_OK)
 		goto sqlerr;
 	what = "preparing statements";
-	for (i = 0; i < S_COUNT; i++)
-		if ((rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL)) != SQLITE_OK)
+	for (i = 0; i < S_COUNT; i++) {
+		if ((sql = with_table(stmt_sql[i], cfg->table)) == NULL)
+			goto nomem;
+		rc = sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		free_sql(sql, stmt_sql[i]);
+		if (rc != SQLITE_OK)
 			goto sqlerr;
+	}
 	if (load_totals(s, why, whylen) == -1)
 		goto fail;
 	return s;
 sqlerr:
 	sqlfail(s, NULL, rc, what, why, whylen);
+	goto fail;
+nomem:
+	db_fail(ENOMEM, why, whylen, "out of memory");
 fail:
 	i = errno;
 	sq_close(s);

@@ -651,6 +651,7 @@ main(int argc, char **argv)
 
 	memset(&dbc, 0, sizeof(dbc));
 	dbc.path = h->cfg.db_path[0] ? h->cfg.db_path : NULL;
+	dbc.table = h->cfg.db_table[0] ? h->cfg.db_table : NULL;
 	/* as ipyparallel's DictDB: memory is bounded by default, disk is not */
 	dbc.record_limit = h->cfg.record_limit >= 0 ? h->cfg.record_limit :
 	    strcmp(h->cfg.db, "memory") == 0 ? 1024 : 0;

@@ -115,6 +115,7 @@ struct hub_config {
 	char		 scheme[32];
 	char		 db[16];	/* sqlite memory none */
 	char		 db_path[1024];
+	char		 db_table[128];	/* SQLite table, "": hubd_tasks */
 	int		 ports[32];	/* --ports pool */
 	int		 nports;
 	int		 ping_ms;

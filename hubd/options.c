@@ -3,14 +3,18 @@
  * existing tooling (ipcluster, ipyparallel.Cluster, scripts) can start
  * hubd in its place.  Options are "--name=value" or "--name value";
  * traitlets-style "--Class.trait=value" settings are mapped when hubd has
- * an equivalent and otherwise warned about and ignored.
+ * an equivalent and otherwise warned about and ignored.  The same table
+ * of traits applies the profile's ipcontroller_config.py/.json
+ * (libipp/pyconf.c evaluates them), under the command line.
  *
  * The option table drives both parsing and -h.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hubd.h"
 
@@ -33,6 +37,7 @@ SETSTR(set_ssh, ssh)
 SETSTR(set_enginessh, enginessh)
 SETSTR(set_transport, transport)
 SETSTR(set_db_path, db_path)
+SETSTR(set_db_table, db_table)
 
 static void
 set_ping(void *cfg, const char *v)
@@ -162,6 +167,27 @@ set_nodb(void *cfg, const char *v)
 
 	snprintf(c->db, sizeof(c->db), "none");
 }
+/* ipcontroller's db_class: a class name (any module path) or an alias */
+static void
+set_db_class(void *cfg, const char *v)
+{
+	static const struct { const char *name, *db; } tab[] = {
+		{ "sqlitedb", "sqlite" }, { "sqlite", "sqlite" },
+		{ "dictdb", "memory" }, { "memory", "memory" },
+		{ "nodb", "none" }, { "none", "none" },
+	};
+	struct hub_config *c = cfg;
+	const char *base = strrchr(v, '.') ? strrchr(v, '.') + 1 : v;
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcasecmp(base, tab[i].name) == 0) {
+			snprintf(c->db, sizeof(c->db), "%s", tab[i].db);
+			return;
+		}
+	fatalx("unsupported db class '%s' (SQLiteDB, DictDB or NoDB)", v);
+}
+
 static void
 set_log_to_file(void *cfg, const char *v)
 {
@@ -235,6 +261,10 @@ static const struct ipp_option options[] = {
 	    "FILE  SQLite file (default PROFILE/hubd-tasks[-ID].db)" },
 	{ "dictdb", IPP_OPT_FLAG, set_dictdb, "in-memory task history" },
 	{ "nodb", IPP_OPT_FLAG, set_nodb, "keep no task history" },
+	{ "db-class", IPP_OPT_ARG, set_db_class,
+	    "CLASS  SQLiteDB, DictDB or NoDB (ipcontroller's db_class)" },
+	{ "db-table", IPP_OPT_ARG, set_db_table,
+	    "NAME  SQLite table (default hubd_tasks)" },
 	{ "record-limit", IPP_OPT_ARG, set_record_limit,
 	    "N  keep at most N finished records, 0 no limit (default: 1024 "
 	    "in memory, none in SQLite)" },
@@ -264,10 +294,15 @@ static const struct ipp_option options[] = {
 	{ NULL, 0, NULL, NULL }
 };
 
-/* traitlets names hubd understands, mapped to options above */
+/*
+ * traitlets names hubd understands, mapped to options above; a subclass
+ * (or the newer name) before its base (or the deprecated one), which
+ * matters to config files: the first wins (ipp_opts_config)
+ */
 static const struct ipp_trait traits[] = {
 	{ "IPController.ip", "ip" },
 	{ "IPController.location", "location" },
+	{ "IPController.db_class", "db-class" },
 	{ "IPController.ports", "ports" },
 	{ "IPController.transport", "transport" },
 	{ "IPController.reuse_files", "reuse" },
@@ -283,6 +318,13 @@ static const struct ipp_trait traits[] = {
 	{ "Application.log_level", "log-level" },
 	{ "DictDB.record_limit", "record-limit" },
 	{ "DictDB.size_limit", "size-limit" },
+	{ "SQLiteDB.table", "db-table" },
+	/* ipyparallel 7 still takes these as IPController's */
+	{ "HubFactory.ip", "ip" },
+	{ "HubFactory.location", "location" },
+	{ "HubFactory.db_class", "db-class" },
+	{ "HubFactory.ssh_server", "ssh" },
+	{ "HubFactory.engine_ssh_server", "enginessh" },
 	{ NULL, NULL }
 };
 
@@ -322,6 +364,11 @@ hub_config_defaults(struct hub_config *c)
 void
 hub_parse_args(struct hub_config *c, int argc, char **argv)
 {
-	if (ipp_opts_parse(c, options, traits, argc, argv, NULL) == -1)
+	static const char *const files[] = { "ipcontroller_config", NULL };
+	struct hub_config first = *c;
+
+	if (ipp_opts_parse_profile(c, &first, options, traits, argc, argv,
+	    files, offsetof(struct hub_config, profile),
+	    offsetof(struct hub_config, profile_dir)) == -1)
 		usage(2);
 }

@@ -76,6 +76,8 @@ batch_render(struct cluster *c, const struct launcher *l, int engines, int n,
 	json_t *vars;
 	int rc;
 
+	if (l->batch->render != NULL)
+		return l->batch->render(c, l, engines, n, script);
 	classes_of(l, engines, names, cls);
 	argv_init(&a);
 	rc = engines ? cluster_engine_argv(c, l, &a, 0) :
@@ -140,6 +142,35 @@ posix_regex(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/*
+ * The command line of submit (words) or cancel: the system's, with its
+ * first word replaced by cmd_trait's setting, and the extra_arg setting
+ * after what follows (the script or the job id).  The cancel command is
+ * recorded in the job's state, for stop, which has no config.
+ */
+static void
+command(struct cluster *c, const struct batch_system *b,
+    const char *const *cls, const char *const *words, const char *what,
+    struct argv *a)
+{
+	const char *v;
+	int i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (i > 0 || b->cmd_trait == NULL ||
+		    (v = conf_str(c, cls, b->cmd_trait, NULL)) == NULL)
+			argv_add(a, words[i]);
+		else
+			argv_add(a, v);
+	if (what != NULL && b->path_arg != NULL)
+		argv_addf(a, b->path_arg, what);
+	else if (what != NULL)
+		argv_add(a, what);
+	if (b->extra_arg[0] != NULL &&
+	    (v = conf_str(c, cls, b->extra_arg[0], NULL)) != NULL)
+		argv_addf(a, b->extra_arg[1], v);
+}
+
 static int
 submit(struct cluster *c, const struct launcher *l, const char *const *cls,
     const char *script, const char *path, char *job, size_t joblen)
@@ -148,7 +179,7 @@ submit(struct cluster *c, const struct launcher *l, const char *const *cls,
 	regmatch_t m[2];
 	struct argv a;
 	regex_t re;
-	int i, rc, g;
+	int rc, g;
 
 	if (ipp_write_file(path, script, strlen(script), 0755) == -1) {
 		snprintf(c->why, sizeof(c->why), "cannot write '%s': %s", path,
@@ -157,9 +188,9 @@ submit(struct cluster *c, const struct launcher *l, const char *const *cls,
 	}
 	argv_init(&a);
 	if (!conf_argv(c, cls, "submit_command", &a))
-		for (i = 0; l->batch->submit[i] != NULL; i++)
-			argv_add(&a, l->batch->submit[i]);
-	if (!l->batch->submit_stdin)
+		command(c, l->batch, cls, l->batch->submit,
+		    l->batch->submit_stdin ? NULL : path, &a);
+	else if (!l->batch->submit_stdin)
 		argv_add(&a, path);
 	/*
 	 * Submit from the script's directory (the profile's): PBS-style
@@ -213,14 +244,27 @@ start(struct cluster *c, const struct launcher *l, int engines, int n,
 	cluster_logpath(c, what, log, sizeof(log));
 	if (batch_render(c, l, engines, n, log, &script) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s_%s%s%s.sh", c->prof.dir, l->name,
-	    what, *c->id ? "-" : "", c->id);
+	snprintf(path, sizeof(path), "%s/%s_%s%s%s.%s", c->prof.dir, l->name,
+	    what, *c->id ? "-" : "", c->id, l->batch->file_ext ?
+	    l->batch->file_ext : "sh");
 	if (submit(c, l, cls, script, path, job, sizeof(job)) == -1) {
 		free(script);
 		return -1;
 	}
 	free(script);
 	json_object_set_new(state, "job_id", json_string(job));
+	if (l->batch->cmd_trait != NULL || l->batch->extra_arg[0] != NULL) {
+		struct argv a;
+		json_t *words = json_array();
+		int i;
+
+		argv_init(&a);
+		command(c, l->batch, cls, l->batch->cancel, NULL, &a);
+		for (i = 0; i < a.n; i++)
+			json_array_append_new(words, json_string(a.v[i]));
+		argv_free(&a);
+		json_object_set_new(state, "cancel_command", words);
+	}
 	json_object_set_new(state, "output_file", json_string(log));
 	json_object_set_new(state, "batch_file", json_string(path));
 	log_info("submitted %s job %s", l->batch->name, job);
@@ -254,6 +298,8 @@ batch_poll(const struct batch_system *b, const char *job)
 	char out[2048], *w, *save = NULL;
 	int i, rc;
 
+	if (b->poll[0] == NULL)
+		return -1;	/* not polled: unknown */
 	argv_init(&a);
 	for (i = 0; b->poll[i] != NULL; i++)
 		argv_add(&a, b->poll[i]);
@@ -274,17 +320,26 @@ batch_poll(const struct batch_system *b, const char *job)
 	return 1;
 }
 
+/* state: the job's record, whose cancel_command (if any) is used. */
 int
-batch_cancel(const struct batch_system *b, const char *job)
+batch_cancel(const struct batch_system *b, const char *job, json_t *state)
 {
+	json_t *words = json_object_get(state, "cancel_command"), *w;
 	struct argv a;
 	char out[1024];
+	size_t k;
 	int i, rc;
 
 	argv_init(&a);
-	for (i = 0; b->cancel[i] != NULL; i++)
+	for (i = 0; !json_is_array(words) && b->cancel[i] != NULL; i++)
 		argv_add(&a, b->cancel[i]);
+	json_array_foreach(words, k, w)
+		if (json_is_string(w) && k < 2)
+			argv_add(&a, json_string_value(w));
 	argv_add(&a, job);
+	json_array_foreach(words, k, w)
+		if (json_is_string(w) && k >= 2)
+			argv_add(&a, json_string_value(w));
 	rc = proc_run(&a, NULL, NULL, out, sizeof(out), 30);
 	argv_free(&a);
 	if (rc != 0 && batch_poll(b, job) == 1) {

@@ -9,7 +9,8 @@
  * This file is the command line: a table of subcommands, a table of
  * launcher backends (one file each), and the mapping of options onto the
  * traitlets-shaped configuration (conf.c), which the command line writes
- * before the profile's ipcluster_config.json is read so that it wins.
+ * before the profile's ipcluster_config.py/.json are read so that it
+ * wins.
  * The work is in cluster.c (start) and state.c (stop and the record).
  */
 #include <sys/stat.h>
@@ -25,8 +26,9 @@
 #include "launch.h"
 
 const struct launcher *launchers[] = {
-	&local_launcher, &mpi_launcher, &ssh_launcher, &slurm_launcher,
-	&pbs_launcher, &sge_launcher, &lsf_launcher, &htcondor_launcher, NULL
+	&local_launcher, &mpi_launcher, &ssh_launcher, &sshproxy_launcher,
+	&slurm_launcher, &pbs_launcher, &sge_launcher, &lsf_launcher,
+	&htcondor_launcher, &winhpc_launcher, NULL
 };
 
 /* What the options say; written into the config after parsing. */
@@ -146,9 +148,10 @@ static const struct ipp_option options[] = {
 	{ "profile-dir", IPP_OPT_ARG, o_profile_dir, "DIR  profile directory" },
 	{ "cluster-id", IPP_OPT_ARG, o_cluster_id, "ID  cluster id" },
 	{ "engines", IPP_OPT_ARG, o_engines,
-	    "KIND  local mpi ssh slurm pbs sge lsf htcondor" },
+	    "KIND  local mpi ssh sshproxy slurm pbs sge lsf htcondor "
+	    "winhpc" },
 	{ "controller", IPP_OPT_ARG, o_controller,
-	    "KIND  local slurm pbs sge lsf htcondor" },
+	    "KIND  local slurm pbs sge lsf htcondor winhpc" },
 	{ "daemonize", IPP_OPT_FLAG, o_daemonize,
 	    "   return once the cluster is up" },
 	{ "daemon", IPP_OPT_FLAG, o_daemonize, NULL },
@@ -201,6 +204,8 @@ launcher_find(const char *name)
 		snprintf(buf, sizeof(buf), "htcondor");
 	if (strcmp(buf, "torque") == 0)
 		snprintf(buf, sizeof(buf), "pbs");
+	if (strcmp(buf, "windowshpc") == 0)
+		snprintf(buf, sizeof(buf), "winhpc");
 	for (i = 0; launchers[i] != NULL; i++)
 		if (strcmp(launchers[i]->name, buf) == 0)
 			return launchers[i];
@@ -624,7 +629,7 @@ usage(FILE *fp)
 		if (cmds[i].help != NULL)
 			fprintf(fp, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	ipp_opts_usage(fp, "", options, NULL, "\nSettings are read from "
-	    "PROFILE/ipcluster_config.json; see launch(1).\n");
+	    "PROFILE/ipcluster_config.py and .json; see launch(1).\n");
 }
 
 int

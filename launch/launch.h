@@ -13,7 +13,8 @@
  * (spawning, signalling and reaping by PID), template.c (batch script
  * rendering), batch.c (submit/poll/cancel shared by the batch systems),
  * and one file per backend filling a struct launcher: local.c, mpi.c,
- * ssh.c, slurm.c, pbs.c, sge.c, lsf.c, htcondor.c.
+ * ssh.c (ssh and sshproxy), slurm.c, pbs.c, sge.c, lsf.c, htcondor.c,
+ * winhpc.c.
  */
 #ifndef LAUNCH_H
 #define LAUNCH_H
@@ -33,6 +34,7 @@ struct argv {
 
 struct cluster;
 struct eset;
+struct launcher;
 
 /*
  * A batch system: the commands and default templates one backend file
@@ -50,6 +52,13 @@ struct batch_system {
 	const char	*queue_directive;	/* printf format; "": none */
 	const char	*engine_template;
 	const char	*controller_template;
+	/* systems whose job file is no template (winhpc.c): */
+	int		 (*render)(struct cluster *, const struct launcher *,
+			    int engines, int n, char **script);
+	const char	*path_arg;		/* printf format; NULL: path */
+	const char	*extra_arg[2];		/* trait, printf format */
+	const char	*file_ext;		/* NULL: "sh" */
+	const char	*cmd_trait;		/* replaces submit/cancel[0] */
 };
 
 /*
@@ -215,12 +224,13 @@ int	 batch_start_engines(struct cluster *, struct eset *);
 int	 batch_start_controller(struct cluster *, json_t *state);
 int	 batch_render(struct cluster *, const struct launcher *, int engines,
 	    int n, const char *output, char **script);
-int	 batch_cancel(const struct batch_system *, const char *job_id);
+int	 batch_cancel(const struct batch_system *, const char *job_id,
+	    json_t *state);
 int	 batch_poll(const struct batch_system *, const char *job_id);
 
-/* local.c mpi.c ssh.c slurm.c pbs.c sge.c lsf.c htcondor.c */
+/* local.c mpi.c ssh.c slurm.c pbs.c sge.c lsf.c htcondor.c winhpc.c */
 extern const struct launcher local_launcher, mpi_launcher, ssh_launcher,
-    slurm_launcher, pbs_launcher, sge_launcher, lsf_launcher,
-    htcondor_launcher;
+    sshproxy_launcher, slurm_launcher, pbs_launcher, sge_launcher,
+    lsf_launcher, htcondor_launcher, winhpc_launcher;
 
 #endif /* LAUNCH_H */

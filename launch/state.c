@@ -218,7 +218,7 @@ cancel_job(json_t *st, const char *cls)
 
 	if (!json_is_string(job) || l == NULL || l->batch == NULL)
 		return 0;
-	if (batch_cancel(l->batch, json_string_value(job)) == -1)
+	if (batch_cancel(l->batch, json_string_value(job), st) == -1)
 		log_warnx("cannot cancel %s job '%s'", l->batch->name,
 		    json_string_value(job));
 	return 1;
@@ -480,6 +480,9 @@ cluster_controller_argv(struct cluster *c, struct argv *a)
 		return -1;
 	if ((ip = conf_str(c, cluster_class, "controller_ip", NULL)) != NULL)
 		argv_addf(a, "--ip=%s", ip);
+	if ((ip = conf_str(c, cluster_class, "controller_location", NULL)) !=
+	    NULL)
+		argv_addf(a, "--location=%s", ip);
 	conf_argv(c, cluster_class, "controller_args", a);
 	conf_argv(c, ctl_classes, "controller_args", a);
 	return 0;

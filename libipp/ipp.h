@@ -408,6 +408,37 @@ void	 ipp_opts_usage(FILE *, const char *synopsis,
 /* Integer option value in [lo, hi], else fatalx naming `what`. */
 long	 ipp_opt_long(const char *v, const char *what, long lo, long hi);
 void	 ipp_opt_copy(char *dst, size_t len, const char *v, const char *what);
+/*
+ * Apply config settings {"Class": {"trait": value}} through the trait
+ * table; classes and traits without an entry are warned about, naming
+ * `what` (the file).
+ */
+void	 ipp_opts_config(void *cfg, const struct ipp_option *,
+	    const struct ipp_trait *, json_t *conf, const char *what);
+/*
+ * Parse argv over the settings of the profile's config files, argv
+ * winning as in traitlets: argv is parsed into scratch (cfg's defaults,
+ * warnings held back) to learn the profile, whose name and directory are
+ * the strings at name_off and dir_off in the config struct; the files
+ * named bases (NULL-terminated, e.g. "ipengine_config") are applied to
+ * cfg, then argv is.  A config error is fatal with the file and line.
+ */
+int	 ipp_opts_parse_profile(void *cfg, void *scratch,
+	    const struct ipp_option *, const struct ipp_trait *,
+	    int argc, char **argv, const char *const *bases,
+	    size_t name_off, size_t dir_off);
+
+/* --------------------------------------------------------------- pyconf.c */
+
+/*
+ * Evaluate DIR/BASE.py and DIR/BASE.json for each of bases (at most 4,
+ * NULL-terminated) with traitlets, in Python, as ipyparallel's
+ * applications load them; the merged settings {"Class": {"trait":
+ * value}} (empty when no file sets anything), or NULL with why
+ * ("FILE:LINE: error").
+ */
+json_t	*ipp_pyconf_load(const char *dir, const char *const *bases,
+	    char *why, size_t whylen);
 
 /* ----------------------------------------------------------------- util.c */
 

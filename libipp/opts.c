@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ipp.h"
 
@@ -53,12 +54,23 @@ is_false(const char *v)
 	    strcmp(v, "0") == 0;
 }
 
+/* Set the option trait t means to val (a flag: unless val is false). */
+static void
+set_trait(void *cfg, const struct ipp_option *opts,
+    const struct ipp_trait *t, const char *val)
+{
+	const struct ipp_option *o = find_option(opts, t->opt, strlen(t->opt));
+
+	if (o == NULL || (o->kind == IPP_OPT_FLAG && is_false(val)))
+		return;
+	o->set(cfg, o->kind == IPP_OPT_FLAG ? NULL : val);
+}
+
 static void
 apply_trait(void *cfg, const struct ipp_option *opts,
     const struct ipp_trait *traits, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	const struct ipp_option *o;
 	const struct ipp_trait *t;
 	char val[4096];
 	size_t len;
@@ -72,7 +84,6 @@ apply_trait(void *cfg, const struct ipp_option *opts,
 	for (t = traits; t != NULL && t->trait != NULL; t++) {
 		if (strlen(t->trait) != len || strncmp(t->trait, arg, len) != 0)
 			continue;
-		o = find_option(opts, t->opt, strlen(t->opt));
 		snprintf(val, sizeof(val), "%s", eq + 1);
 		/* traitlets values may be quoted: --IPController.ip='*' */
 		len = strlen(val);
@@ -81,11 +92,7 @@ apply_trait(void *cfg, const struct ipp_option *opts,
 			memmove(val, val + 1, len - 2);
 			val[len - 2] = '\0';
 		}
-		if (o == NULL)
-			return;
-		if (o->kind == IPP_OPT_FLAG && is_false(val))
-			return;
-		o->set(cfg, o->kind == IPP_OPT_FLAG ? NULL : val);
+		set_trait(cfg, opts, t, val);
 		return;
 	}
 	log_warnx("ignoring unknown setting '--%.*s' (no equivalent here)",
@@ -165,4 +172,134 @@ ipp_opt_copy(char *dst, size_t len, const char *v, const char *what)
 	if (strlen(v) >= len)
 		fatalx("value of %s too long: '%.40s...'", what, v);
 	snprintf(dst, len, "%s", v);
+}
+
+/*
+ * A config value as option text: strings as they are, numbers, True and
+ * False as traitlets prints them, lists joined by commas (--ports).
+ * -1 for what no option can take (null, dicts).
+ */
+static int
+value_text(json_t *v, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	json_t *w;
+
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.17g", json_real_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "True" : "False");
+	else if (json_is_array(v)) {
+		buf[0] = '\0';
+		json_array_foreach(v, i, w) {
+			if (off + 1 >= len || value_text(w, buf + off + !!i,
+			    len - off - !!i) == -1)
+				return -1;
+			if (i)
+				buf[off] = ',';
+			off += strlen(buf + off);
+		}
+	} else
+		return -1;
+	return 0;
+}
+
+static int
+class_known(const struct ipp_trait *traits, const char *cls)
+{
+	size_t len = strlen(cls);
+
+	for (; traits->trait != NULL; traits++)
+		if (strncmp(traits->trait, cls, len) == 0 &&
+		    traits->trait[len] == '.')
+			return 1;
+	return 0;
+}
+
+void
+ipp_opts_config(void *cfg, const struct ipp_option *opts,
+    const struct ipp_trait *traits, json_t *conf, const char *what)
+{
+	const struct ipp_trait *t;
+	const char *cls, *trait;
+	char name[256], val[4096];
+	json_t *o, *v;
+	int n;
+
+	/* last entries first: a table lists subclasses before their bases,
+	 * and a subclass's setting wins, as in traitlets */
+	for (n = 0; traits[n].trait != NULL; n++)
+		;
+	while (n-- > 0) {
+		t = &traits[n];
+		snprintf(name, sizeof(name), "%s", t->trait);
+		if ((trait = strchr(name, '.')) == NULL)
+			continue;
+		name[trait++ - name] = '\0';
+		v = json_object_get(json_object_get(conf, name), trait);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (value_text(v, val, sizeof(val)) == -1) {
+			log_warnx("%s: ignoring %s: not a value it takes",
+			    what, t->trait);
+			continue;
+		}
+		set_trait(cfg, opts, t, val);
+	}
+	json_object_foreach(conf, cls, o) {
+		if (!class_known(traits, cls)) {
+			log_warnx("%s: ignoring unknown class '%s'", what, cls);
+			continue;
+		}
+		json_object_foreach(o, trait, v) {
+			size_t len = strlen(cls);
+
+			for (t = traits; t->trait != NULL; t++)
+				if (strncmp(t->trait, cls, len) == 0 &&
+				    t->trait[len] == '.' &&
+				    strcmp(t->trait + len + 1, trait) == 0)
+					break;
+			if (t->trait == NULL)
+				log_warnx("%s: ignoring unknown or unsupported "
+				    "trait '%s.%s'", what, cls, trait);
+		}
+	}
+}
+
+int
+ipp_opts_parse_profile(void *cfg, void *scratch,
+    const struct ipp_option *opts, const struct ipp_trait *traits,
+    int argc, char **argv, const char *const *bases, size_t name_off,
+    size_t dir_off)
+{
+	char dir[1200], why[1024], what[1400];
+	struct ipp_profile p;
+	json_t *conf;
+	int level = log_getlevel(), rc;
+
+	/* the first pass only finds the profile; its warnings come later
+	 * (but a fatal error in it, a bad value, is reported at once) */
+	log_setlevel(LOG_LVL_CRITICAL);
+	rc = ipp_opts_parse(scratch, opts, traits, argc, argv, NULL);
+	log_setlevel(level);
+	if (rc == 0) {
+		if (ipp_profile_init(&p, (char *)scratch + dir_off,
+		    (char *)scratch + name_off, "", 0) == -1)
+			fatal("profile");
+		snprintf(dir, sizeof(dir), "%s", p.dir);
+		if ((conf = ipp_pyconf_load(dir, bases, why, sizeof(why))) ==
+		    NULL)
+			fatalx("config: %s", why);
+		snprintf(what, sizeof(what), "%s/%s.py", dir, bases[0]);
+		if (access(what, F_OK) == -1)
+			snprintf(what, sizeof(what), "%s/%s.json", dir,
+			    bases[0]);
+		ipp_opts_config(cfg, opts, traits, conf, what);
+		json_decref(conf);
+	}
+	return ipp_opts_parse(cfg, opts, traits, argc, argv, NULL);
 }

@@ -6,6 +6,7 @@ build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
 	libsodium-dev libpython3-dev libfuse3-dev fuse3"
 # the reference peer and the test tools
 test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
+	python3-traitlets python3-ipython
 	python3-zmq procps psmisc valgrind clang
 	python3-pytest-asyncio python3-pytest-tornado python3-pytest-timeout
 	python3-testpath python3-joblib python3-cloudpickle

@@ -284,6 +284,7 @@ UsePAM no
 UseDNS no
 MaxStartups 100:30:200
 MaxSessions 100
+Subsystem sftp internal-sftp
 CONF
 	cat >"$dir/ssh_config" <<CONF
 Host *
@@ -316,4 +317,34 @@ need_sshd() {
 	case "$(getent shadow "$(id -un)" | cut -d: -f2)" in
 	'!'*) skip "account $(id -un) is locked" ;;
 	esac
+}
+
+# netns_up: a second "host" for ssh tests: a network namespace NS joined
+# to the root namespace by a veth pair on a private /30 of 10.0.0.0/8
+# (nothing routed anywhere else); HOSTA is the root side (where a
+# controller must listen: the namespace cannot see 127.0.0.1), NSA the
+# namespace's.  Deleted at exit.  Skips without root or ip/nsenter.
+netns_up() {
+	local vh vn net
+	[ "$(id -u)" -eq 0 ] || skip "needs root for ip netns"
+	command -v ip >/dev/null && command -v nsenter >/dev/null ||
+	    skip "no ip/nsenter (apt-get install iproute2 util-linux)"
+	NS=ippt$$ vh=ippt$$h vn=ippt$$n
+	for _ in $(seq 20); do
+		net=10.$((RANDOM % 200 + 50)).$((RANDOM % 256)).$((RANDOM % 64 * 4))
+		ip -4 -o addr | grep -q "inet ${net%.*}\." || break
+	done
+	HOSTA=${net%.*}.$((${net##*.} + 1))
+	NSA=${net%.*}.$((${net##*.} + 2))
+	ip netns add "$NS" || skip "ip netns add failed (no CAP_SYS_ADMIN?)"
+	T_HOOKS+=("ip link del '$vh'; ip netns del '$NS'")
+	ip link add "$vh" type veth peer name "$vn" &&
+	    ip link set "$vn" netns "$NS" &&
+	    ip addr add "$HOSTA/30" dev "$vh" && ip link set "$vh" up &&
+	    ip -n "$NS" addr add "$NSA/30" dev "$vn" &&
+	    ip -n "$NS" link set "$vn" up && ip -n "$NS" link set lo up ||
+	    { echo "not ok - veth pair"; exit 1; }
+	# the namespace reaches the root side and nothing else
+	ip -n "$NS" route | grep -q default && { echo "not ok - default route"; exit 1; }
+	echo "ok - namespace $NS at $NSA, root side $HOSTA"
 }

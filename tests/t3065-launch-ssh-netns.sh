@@ -12,32 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "needs root for ip netns"
-command -v ip >/dev/null && command -v nsenter >/dev/null ||
-    skip "no ip/nsenter (apt-get install iproute2 util-linux)"
 need_sshd
-
-# a name and a /30 of our own: pick one no interface uses yet
-NS=ippt$$
-VH=ippt$$h
-VN=ippt$$n
-for _ in $(seq 20); do
-	NET=10.$((RANDOM % 200 + 50)).$((RANDOM % 256)).$((RANDOM % 64 * 4))
-	ip -4 -o addr | grep -q "inet ${NET%.*}\." || break
-done
-HOSTA=${NET%.*}.$((${NET##*.} + 1))	# root namespace, the controller
-NSA=${NET%.*}.$((${NET##*.} + 2))	# the namespace, its sshd and engines
-ip netns add "$NS" || skip "ip netns add failed (no CAP_SYS_ADMIN?)"
-T_HOOKS+=("ip link del '$VH'; ip netns del '$NS'")
-ip link add "$VH" type veth peer name "$VN" &&
-    ip link set "$VN" netns "$NS" &&
-    ip addr add "$HOSTA/30" dev "$VH" && ip link set "$VH" up &&
-    ip -n "$NS" addr add "$NSA/30" dev "$VN" &&
-    ip -n "$NS" link set "$VN" up && ip -n "$NS" link set lo up ||
-    { echo "not ok - veth pair"; exit 1; }
-# the namespace reaches the root side and nothing else
-ip -n "$NS" route | grep -q default && { echo "not ok - default route"; exit 1; }
-echo "ok - namespace $NS at $NSA, root side $HOSTA"
+netns_up
 
 S=$T_DIR/ssh
 sshd_up "$S" "$NSA" "$NS" || { echo "not ok - sshd in $NS"; exit 1; }

@@ -562,7 +562,7 @@ static void
 t_sqlite_persists(const char *path)
 {
 	const struct db_ops *ops = &db_sqlite_ops;
-	struct db_config cfg = { path, 0, 0 };
+	struct db_config cfg = { path, 0, 0, NULL };
 	struct db_record r;
 	struct db_bufs rb = { NULL, 0 };
 	long long bytes;
@@ -621,7 +621,7 @@ static void
 t_sqlite_file(const char *path)
 {
 	const struct db_ops *ops = &db_sqlite_ops;
-	struct db_config cfg = { path, 0, 0 };
+	struct db_config cfg = { path, 0, 0, NULL };
 	struct db_record r;
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -797,7 +797,7 @@ int
 main(void)
 {
 	char dir[] = "/tmp/t_db.XXXXXX", path[64], side[80];
-	struct db_config cfg = { NULL, 0, 0 };
+	struct db_config cfg = { NULL, 0, 0, NULL };
 
 	t_common();
 	suite(&db_memory_ops, &cfg);
