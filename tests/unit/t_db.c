@@ -750,7 +750,7 @@ t_common(void)
 static void
 t_sqlite_modes(const char *path)
 {
-	struct db_config cfg = { path, 0, 0 };
+	struct db_config cfg = { path, 0, 0, NULL };
 	struct stat sb;
 	char side[80];
 	json_t *q;
