@@ -500,6 +500,8 @@ fh_free(struct fh *fh)
 			fatalx("freeing a file handle with a parked request");
 	if (fh->all.tqe_prev != NULL)
 		TAILQ_REMOVE(&fs.open, fh, all);
+	if (fh->type == Q_NSVAR)
+		ns_name_drop(fh->name);
 	if (fh->ph != NULL)
 		fuse_pollhandle_destroy(fh->ph);
 	buf_free(&fh->w);
@@ -637,6 +639,7 @@ main(int argc, char **argv)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = ipp_monotonic();
+	fs.mounted = ipp_now();
 	fs.req_timeout = REQ_TIMEOUT;
 
 	/*
