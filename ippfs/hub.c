@@ -461,9 +461,11 @@ engine_state(struct ipp_msg *m, int d)
 	    peek(&m->fr, d, 3, "execution_state", state, sizeof(state)) ==
 	    -1 || peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == -1)
 		return;
+	/* not our own ns/ requests: their idle may come after the reply */
 	if (strcmp(state, "idle") == 0 && strcmp(e->running, pid) == 0)
 		e->running[0] = '\0';
-	else if (strcmp(state, "busy") == 0 && peek(&m->fr, d, 1,
+	else if (strcmp(state, "busy") == 0 &&
+	    ipp_map_get(fs.pending, pid) == NULL && peek(&m->fr, d, 1,
 	    "msg_type", ptype, sizeof(ptype)) == 0 &&
 	    (strcmp(ptype, "execute_request") == 0 ||
 	    strcmp(ptype, "apply_request") == 0))

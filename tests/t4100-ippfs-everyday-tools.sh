@@ -3,7 +3,8 @@
 # tools people point at any directory: reading the code files (exec,
 # tasks/new, tasks/batch, tasks/clone) makes no task and no draft; with
 # one engine busy in time.sleep(30), ls -lR, find, du, tar and grep -r
-# each finish in under 2 s and create no task; the files of ended tasks
+# each finish in under 2 s and create no task (also with the other
+# engine busy with another client's request); the files of ended tasks
 # have their true size, so tar and cp copy them whole.
 # timeout: 180
 . "$(dirname "$0")/lib.sh"
@@ -99,5 +100,24 @@ done
 check "tar holds every ended task's result, stdout and code whole ($whole of $n)" test "$whole" = "$n" -a "$n" -ge 6
 check "tar holds the failed task's traceback" grep -q ZeroDivisionError "$T_DIR/x/tasks/$bad/error"
 echo "# grep -r said: $(sort -u "$T_DIR/grep -r.err" | sed "s/^grep: //" | paste -sd";")"
+
+# engine 0 busy with another client's request: known from iopub alone
+$PY - "$PROFILE" <<'PYEOF' || no "another client's request runs on engine 0"
+import sys, time, ipyparallel as ipp
+def nap():
+    import time
+    print("started", flush=True)
+    time.sleep(20)
+c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
+ar = c[0].apply_async(nap)
+end = time.time() + 20
+while "started" not in (ar.stdout or "") and time.time() < end:
+    ar.wait(0.1)
+c.close()
+sys.exit("started" not in (ar.stdout or ""))
+PYEOF
+tool "ls -lR, both engines busy" ls -lR .
+tool "grep -r, both engines busy" grep -r needle-in .
+check "engine 0's names from what is known" grep -qx "a0" <(ls engines/0/ns)
 cd / || exit 1
 exit $fail
