@@ -342,7 +342,22 @@ file_stat(enum qtype type, int obj, off_t *size, double *when)
 
 	*size = 0;
 	*when = fs.mounted;
-	if (type < Q_TASK || type > Q_TENGINE || (t = task_get(obj)) == NULL)
+	switch (type) {
+	case Q_TASK:
+	case Q_TCTL:
+	case Q_TCODE:
+	case Q_TSTATUS:
+	case Q_TWAIT:
+	case Q_TRESULT:
+	case Q_TSTDOUT:
+	case Q_TSTDERR:
+	case Q_TERROR:
+	case Q_TENGINE:
+		break;
+	default:
+		return;		/* not a task's file */
+	}
+	if ((t = task_get(obj)) == NULL)
 		return;
 	if (t->submitted > 0)
 		*when = t->submitted;
