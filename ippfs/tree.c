@@ -417,7 +417,6 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 ns_dir_add(struct fh *fh, const char *name)
 {
-
 	int i, nm;
 
 	/* a key of globals() need not be an identifier: not a file here */
@@ -474,11 +473,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/*
-	 * Plan 9's clone: the fd makes the object and is its ctl; not at
-	 * open, though, but at its first use for writing (files.c), so
-	 * that grep -r opening everything makes nothing.
-	 */
+	/* tasks/clone makes its draft at the first write (files.c) */
 	if (fh->type == Q_NSVAR && ((fi->flags & O_ACCMODE) != O_RDONLY ||
 	    (fi->flags & O_TRUNC)) && ns_name_denied(ns_name(fh->name)) != 0) {
 		error_add(fh, EPERM, "a dunder name (settings ns_dunder 1 "
