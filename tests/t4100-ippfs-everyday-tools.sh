@@ -119,5 +119,16 @@ PYEOF
 tool "ls -lR, both engines busy" ls -lR .
 tool "grep -r, both engines busy" grep -r needle-in .
 check "engine 0's names from what is known" grep -qx "a0" <(ls engines/0/ns)
+
+# a new mount, made while both engines are busy, learns it from the history
+cd / || exit 1
+kill -TERM "$IPPFS_PID"
+wait_for 10 gone "$IPPFS_PID" || no "ippfs ends on SIGTERM"
+mount_ippfs
+cd "$MNT" || exit 1
+n2=$(ntasks)
+tool "ls -lR, a new mount" ls -lR .
+tool "grep -r, a new mount" grep -r needle-in .
+check "a new mount: no task made ($n2 -> $(ntasks))" test "$(ntasks)" = "$n2"
 cd / || exit 1
 exit $fail
