@@ -415,7 +415,8 @@ park_try(struct park *p)
 			fh->released = 1;
 		return 1;
 	}
-	if (fh->busy)
+	/* an ns/ listing need not wait for a busy engine (ns.c) */
+	if (fh->busy && (p->kind != P_OPENDIR || !ns_list_known(fh)))
 		return 0;
 	switch (p->kind) {
 	case P_READ:

@@ -286,6 +286,7 @@ int	 ns_pull(struct fh *);
 int	 ns_push(struct fh *);
 int	 ns_delete(struct fh *);
 int	 ns_list(struct fh *);
+int	 ns_list_known(struct fh *);
 
 /* util (ippfs.c) */
 void	 buf_add(struct buf *, const void *, size_t);

@@ -602,6 +602,24 @@ start(struct fh *fh, enum nskind kind)
 	return -1;
 }
 
+/*
+ * A listing still waiting when its engine turned busy (another client's
+ * request, or a task of ours, came first): the names known will do, and
+ * the reply, when it comes, still updates them.  1: answer fh now.
+ */
+int
+ns_list_known(struct fh *fh)
+{
+	int i;
+
+	if (fh->type != Q_ENS || !engine_busy(fh->obj))
+		return 0;
+	for (i = 0; i < fs.nengines; i++)
+		if (fh->obj == OBJ_ALL || i == fh->obj)
+			ns_known_dir(fh, i);
+	return 1;
+}
+
 int
 ns_pull(struct fh *fh)
 {

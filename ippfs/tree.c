@@ -457,7 +457,13 @@ op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fh_free((struct fh *)(uintptr_t)fi->fh);
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+
+	/* a listing answered early may still await its reply (ns.c) */
+	if (fh->busy)
+		fh->released = 1;
+	else
+		fh_free(fh);
 	fuse_reply_err(req, 0);
 }
 
