@@ -460,7 +460,8 @@ r_settings(struct ctlop *op, const char *arg)
 	v = strtod(val, &end);
 	if (end == val || *end != '\0' || !isfinite(v) || v < 0 ||
 	    (strcmp(key, "timeout") == 0 && v == 0) ||
-	    (strcmp(key, "retries") == 0 && v != floor(v))) {
+	    (strcmp(key, "retries") == 0 && v != floor(v)) ||
+	    (strcmp(key, "ns_dunder") == 0 && v != 0 && v != 1)) {
 		errno = EINVAL;
 		goto usage;
 	}
@@ -470,6 +471,8 @@ r_settings(struct ctlop *op, const char *arg)
 		fs.task_timeout = v;
 	else if (strcmp(key, "retries") == 0)
 		fs.task_retries = (int)v;
+	else if (strcmp(key, "ns_dunder") == 0)
+		fs.ns_dunder = (int)v;
 	else {
 		errno = EINVAL;
 		goto usage;
@@ -477,7 +480,7 @@ r_settings(struct ctlop *op, const char *arg)
 	return 0;
 usage:
 	snprintf(op->why, sizeof(op->why), "usage: settings [timeout S | "
-	    "task_timeout S | retries N]");
+	    "task_timeout S | retries N | ns_dunder 0|1]");
 	return -1;
 }
 

@@ -12,9 +12,12 @@
  * (or answers EAGAIN under O_NONBLOCK).  file_ready() is the same test
  * for poll().  Writes to exec, tasks/new and tasks/batch accumulate code
  * that is submitted at close or at the first read, which returns the
- * task ids; writes to ctl files go to ctl.c and to ns/ to ns.c.
+ * task ids; writes to ctl files go to ctl.c and to ns/ to ns.c.  Only a
+ * write makes work: a read of a code file, or of tasks/clone, on an fd
+ * nothing was written to (grep -r, tar) returns end of file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +98,28 @@ engine_load(int id, int *queued)
 			(*queued)++;
 	}
 	return running;
+}
+
+/*
+ * Would a request to engine id (OBJ_ALL: any live one) wait behind a
+ * task?  Ours running or queued there, or, whoever sent it, the execute
+ * or apply request iopub says it runs (hub.c).
+ */
+int
+engine_busy(int id)
+{
+	struct engine *e;
+	int i, q;
+
+	if (id == OBJ_ALL) {
+		for (i = 0; i < fs.nengines; i++)
+			if (engine_busy(i))
+				return 1;
+		return 0;
+	}
+	if ((e = engine_get(id)) == NULL || e->state != E_UP)
+		return 0;
+	return e->running[0] != '\0' || engine_load(id, &q) != 0 || q > 0;
 }
 
 static void
@@ -213,8 +238,9 @@ file_gen(struct fh *fh, struct buf *b)
 		break;
 	case Q_CTL:
 		buf_printf(b, "commands: shutdown | purge | settings [KEY "
-		    "VALUE]\ntimeout %g\ntask_timeout %g\nretries %d\n",
-		    fs.req_timeout, fs.task_timeout, fs.task_retries);
+		    "VALUE]\ntimeout %g\ntask_timeout %g\nretries %d\n"
+		    "ns_dunder %d\n", fs.req_timeout, fs.task_timeout,
+		    fs.task_retries, fs.ns_dunder);
 		break;
 	case Q_ERRORS:
 		s = fs.errseq > ERRORS_MAX ? fs.errseq - ERRORS_MAX : 0;
@@ -297,6 +323,69 @@ file_gen(struct fh *fh, struct buf *b)
 noent:
 	errno = ENOENT;
 	return -1;
+}
+
+/*
+ * What stat(2) shows of a file: its size and its time.  Files of an
+ * ended task no longer change, so they have their true size: tar does
+ * not even open a file of size 0, and cp, seeking for data, finds none
+ * in it.  Every other file shows 0 (its content is made when read).
+ * Times do not move either (the mount's, the task's submission or end):
+ * tar takes a new ctime for a file changed while it was being read.
+ */
+void
+file_stat(enum qtype type, int obj, off_t *size, double *when)
+{
+	struct task *t;
+	struct fh tmp;
+	struct buf b = { NULL, 0, 0 };
+
+	*size = 0;
+	*when = fs.mounted;
+	switch (type) {
+	case Q_TASK:
+	case Q_TCTL:
+	case Q_TCODE:
+	case Q_TSTATUS:
+	case Q_TWAIT:
+	case Q_TRESULT:
+	case Q_TSTDOUT:
+	case Q_TSTDERR:
+	case Q_TERROR:
+	case Q_TENGINE:
+		break;
+	default:
+		return;		/* not a task's file */
+	}
+	if ((t = task_get(obj)) == NULL)
+		return;
+	if (t->submitted > 0)
+		*when = t->submitted;
+	if (type == Q_TASK || t->state < T_DONE)
+		return;
+	*when = t->ended;
+	switch (type) {
+	case Q_TRESULT:
+		*size = task_errno(t) == 0 ? (off_t)t->result.len : 0;
+		break;
+	case Q_TSTDOUT:
+		*size = (off_t)t->out.len;
+		break;
+	case Q_TSTDERR:
+		*size = (off_t)t->err.len;
+		break;
+	case Q_TWAIT:
+		gen_taskline(&b, t);
+		break;
+	default:
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.type = type;
+		tmp.obj = obj;
+		(void)file_gen(&tmp, &b);
+	}
+	if (b.len > 0)
+		*size = (off_t)b.len;
+	buf_free(&b);
 }
 
 static void
@@ -420,6 +509,32 @@ fail:
 }
 
 static int
+writable(const struct fh *fh)
+{
+	return (fh->flags & O_ACCMODE) != O_RDONLY;
+}
+
+/*
+ * tasks/clone makes its draft at the first write on the fd, or at the
+ * first read of an fd opened for writing (exec 4<>tasks/clone; read d
+ * <&4); an fd opened only for reading never makes one.
+ */
+static int
+clone_draft(struct fh *fh)
+{
+	if (fh->obj != 0)
+		return 0;
+	if (fs.hub_gone) {
+		fh->werr = ENOTCONN;
+		error_add(fh, ENOTCONN, "controller gone");
+		errno = ENOTCONN;
+		return -1;
+	}
+	fh->obj = task_draft()->id;
+	return 0;
+}
+
+static int
 is_codefile(const struct fh *fh)
 {
 	return fh->type == Q_EEXEC || fh->type == Q_TNEW ||
@@ -468,6 +583,10 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		return 0;
 	case Q_TCLONE:
 		/* the draft's id, from the fd's own position (see above) */
+		if (!writable(fh))
+			return 0;
+		if (clone_draft(fh) == -1)
+			return -1;
 		buf_reset(&fh->r);
 		buf_printf(&fh->r, "%d\n", fh->obj);
 		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
@@ -477,7 +596,10 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	case Q_TNEW:
 	case Q_TBATCH:
 		if (!fh->submitted) {
-			if (fh->w.len == 0 && fh->type != Q_EEXEC) {
+			/* a read alone (grep -r, tar) never makes work */
+			if (fh->w.len == 0 && !writable(fh))
+				return 0;
+			if (fh->w.len == 0) {
 				fh->werr = EINVAL;
 				error_add(fh, EINVAL, "nothing to submit: "
 				    "write code first");
@@ -496,6 +618,11 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			return -1;
 		}
 		if (!fh->have_r || (off == 0 && fh->lastoff != 0)) {
+			/* O_NONBLOCK (grep -r): no wait behind a task */
+			if ((fh->flags & O_NONBLOCK) && engine_busy(fh->obj)) {
+				errno = EAGAIN;
+				return -1;
+			}
 			fh->lastoff = 0;
 			if (ns_pull(fh) == -1)
 				return -1;
@@ -563,7 +690,10 @@ file_write(struct fh *fh, const char *data, size_t size)
 	case Q_CTL:
 	case Q_ECTL:
 	case Q_TCTL:
+		return ctl_write(fh, data, size);
 	case Q_TCLONE:
+		if (clone_draft(fh) == -1)
+			return -1;
 		return ctl_write(fh, data, size);
 	case Q_TCODE:
 		/* a draft's code: appended, "> code" truncated it at open */

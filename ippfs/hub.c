@@ -99,6 +99,7 @@ engine_up(int id, const char *uuid)
 	if (ipp_map_put(byuuid, e->uuid, (void *)(intptr_t)(id + 1)) == -1)
 		fatal("ipp_map_put");
 	if (e->state != E_UP || e->registered == 0) {
+		e->running[0] = '\0';
 		e->state = E_UP;
 		e->registered = ipp_now();
 		event_add("engine %d up", id);
@@ -444,6 +445,33 @@ verified(struct ipp_msg *m)
 	return 1;
 }
 
+/*
+ * An iopub status, of any request: which execute or apply request an
+ * engine runs, whoever sent it, so that ns/ of a busy engine need not
+ * wait behind it (engine_busy).  Control requests (abort, clear) say
+ * busy and idle while one runs: they do not count.
+ */
+static void
+engine_state(struct ipp_msg *m, int d)
+{
+	char state[16], ptype[64], pid[160];
+	struct engine *e;
+
+	if ((e = engine_get(peek_engine(&m->fr, d, 1))) == NULL ||
+	    peek(&m->fr, d, 3, "execution_state", state, sizeof(state)) ==
+	    -1 || peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == -1)
+		return;
+	/* not our own ns/ requests: their idle may come after the reply */
+	if (strcmp(state, "idle") == 0 && strcmp(e->running, pid) == 0)
+		e->running[0] = '\0';
+	else if (strcmp(state, "busy") == 0 &&
+	    ipp_map_get(fs.pending, pid) == NULL && peek(&m->fr, d, 1,
+	    "msg_type", ptype, sizeof(ptype)) == 0 &&
+	    (strcmp(ptype, "execute_request") == 0 ||
+	    strcmp(ptype, "apply_request") == 0))
+		snprintf(e->running, sizeof(e->running), "%s", pid);
+}
+
 /* An iopub message: 1 when it was dealt with (or dropped) here. */
 static int
 iopub_fast(struct ipp_msg *m)
@@ -461,6 +489,8 @@ iopub_fast(struct ipp_msg *m)
 	if (peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == 0)
 		t = task_bymsg(pid);
 	if (t == NULL) {
+		if (strcmp(type, "status") == 0 && verified(m))
+			engine_state(m, d);
 		/* stream output of an engine goes to its files */
 		if (strcmp(type, "stream") != 0)
 			return 1;
@@ -475,6 +505,8 @@ iopub_fast(struct ipp_msg *m)
 	}
 	if (!verified(m))
 		return 1;
+	if (strcmp(type, "status") == 0)
+		engine_state(m, d);
 	if (t->engine < 0)
 		eng = peek_engine(&m->fr, d, 1);
 	if (strcmp(type, "status") == 0 && peek(&m->fr, d, 3,

@@ -415,7 +415,8 @@ park_try(struct park *p)
 			fh->released = 1;
 		return 1;
 	}
-	if (fh->busy)
+	/* an ns/ listing need not wait for a busy engine (ns.c) */
+	if (fh->busy && (p->kind != P_OPENDIR || !ns_list_known(fh)))
 		return 0;
 	switch (p->kind) {
 	case P_READ:
@@ -500,6 +501,8 @@ fh_free(struct fh *fh)
 			fatalx("freeing a file handle with a parked request");
 	if (fh->all.tqe_prev != NULL)
 		TAILQ_REMOVE(&fs.open, fh, all);
+	if (fh->type == Q_NSVAR)
+		ns_name_drop(fh->name);
 	if (fh->ph != NULL)
 		fuse_pollhandle_destroy(fh->ph);
 	buf_free(&fh->w);
@@ -637,6 +640,7 @@ main(int argc, char **argv)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = ipp_monotonic();
+	fs.mounted = ipp_now();
 	fs.req_timeout = REQ_TIMEOUT;
 
 	/*

@@ -64,6 +64,9 @@ struct engine {
 	int		 last_done;	/* task id, 0 when none */
 	struct buf	 out;		/* engine-wide output, last RETAIN_MAX */
 	struct buf	 err;
+	char		 running[160];	/* msg_id of the execute or apply
+					   request iopub says it runs, "" */
+	json_t		*nsknown;	/* names known in its namespace */
 };
 
 /* T_DRAFT: made by tasks/clone, not yet submitted; no msg_id yet */
@@ -125,6 +128,13 @@ struct fh {
 	int		 wgiven;	/* wmsg holds what w held */
 };
 
+/* A name under ns/: inode numbers carry its slot and generation. */
+struct nsname {
+	char		*s;
+	unsigned	 gen;
+	int		 refs;		/* open files of that name */
+};
+
 struct dirent_snap {
 	char		 name[256];
 	fuse_ino_t	 ino;
@@ -155,6 +165,7 @@ struct ippfs {
 	void		*query, *mux, *task, *control, *iopub, *notif;
 	int		 hub_gone;
 	double		 started;
+	double		 mounted;	/* wall clock: the time files show */
 	double		 req_timeout;	/* /ctl settings */
 	double		 task_timeout;
 	int		 task_retries;
@@ -170,9 +181,11 @@ struct ippfs {
 	struct ipp_map	*bymsg;		/* msg_id -> struct task */
 	struct ipp_map	*pending;	/* msg_id -> struct pending */
 
-	char		**names;	/* namespace names by index */
+	struct nsname	*names;		/* namespace names by slot (names.c) */
 	int		 nnames;
-	struct ipp_map	*nameidx;
+	int		 nameclock;	/* next slot to consider reusing */
+	struct ipp_map	*nameidx;	/* name -> slot + 1 */
+	int		 ns_dunder;	/* /ctl: dunder names may be written */
 
 	char		*events[EVENTS_MAX];
 	uint64_t	 evseq;		/* seq of the next event */
@@ -196,8 +209,18 @@ void	 fh_free(struct fh *);
 
 /* tree.c */
 extern const struct fuse_lowlevel_ops ippfs_ops;
-int	 ns_name_index(const char *);
 void	 ns_dir_add(struct fh *, const char *);
+
+/* names.c */
+int	 ns_name_check(const char *);
+int	 ns_name_denied(const char *);
+int	 ns_name_index(const char *);
+const char *ns_name(int);
+void	 ns_name_hold(int);
+void	 ns_name_drop(int);
+void	 ns_known(int engine, const char *, int present);
+void	 ns_known_reset(int engine);
+void	 ns_known_dir(struct fh *, int engine);
 
 /* files.c */
 int	 file_gen(struct fh *, struct buf *);
@@ -206,6 +229,8 @@ int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
 int	 file_flush(struct fh *);
 int	 task_errno(const struct task *);
+int	 engine_busy(int id);
+void	 file_stat(enum qtype, int obj, off_t *size, double *when);
 
 /* hub.c */
 int	 hub_start(const char *connfile);
@@ -261,6 +286,7 @@ int	 ns_pull(struct fh *);
 int	 ns_push(struct fh *);
 int	 ns_delete(struct fh *);
 int	 ns_list(struct fh *);
+int	 ns_list_known(struct fh *);
 
 /* util (ippfs.c) */
 void	 buf_add(struct buf *, const void *, size_t);

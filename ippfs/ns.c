@@ -15,7 +15,9 @@
  * engines/all/ns does the same on every live engine at once: the
  * operations of one file request form a group, and the handle is freed
  * when the last engine answered.  A pull there reads "ID repr" lines,
- * one per engine; raw values cannot be gathered that way.
+ * one per engine; raw values cannot be gathered that way.  A listing of
+ * a busy engine is not asked for (it would wait behind the task): it
+ * shows the names known there (names.c), which the replies here keep.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,6 +179,12 @@ done(struct nsop *op, int err, const char *fmt, const char *detail)
 		if (g->err == 0)
 			g->err = err;
 	}
+	/* what this says of the engine's namespace, for busy listings */
+	if (err == 0 && (op->op == NS_PUSH || op->op == NS_PULL))
+		ns_known(op->engine, op->name, 1);
+	else if ((err == 0 && op->op == NS_DEL) || (err == ENOENT &&
+	    op->op == NS_PULL))
+		ns_known(op->engine, op->name, 0);
 	if (--g->outstanding > 0)
 		return;
 	if (g->err != 0) {
@@ -227,18 +235,23 @@ got_value(struct nsop *op, struct ipp_msg *m, json_t *v, const char *text)
 	if (op->off == 0)
 		buf_reset(dst);		/* later raw pieces append */
 	if (op->op == NS_LIST) {
+		ns_known_reset(op->engine);
 		if (text != NULL) {
 			unrepr(text, &tmp);
 			for (p = tmp.p; p != NULL && *p != '\0'; p = nl) {
 				if ((nl = strchr(p, '\n')) != NULL)
 					*nl++ = '\0';
 				ns_dir_add(fh, p);
+				ns_known(op->engine, p, 1);
 			}
 			buf_free(&tmp);
 		} else
 			json_array_foreach(v, i, n)
-				if (json_is_string(n))
+				if (json_is_string(n)) {
 					ns_dir_add(fh, json_string_value(n));
+					ns_known(op->engine,
+					    json_string_value(n), 1);
+				}
 		return;
 	}
 	if (op->op != NS_PULL)
@@ -479,7 +492,7 @@ static int
 start_one(struct nsgroup *g, int engine, enum nskind kind)
 {
 	struct fh *fh = g->fh;
-	const char *full = fh->name < fs.nnames ? fs.names[fh->name] : "";
+	const char *full = ns_name(fh->name) ? ns_name(fh->name) : "";
 	struct nsop *op;
 	char *dot;
 	int err;
@@ -521,15 +534,15 @@ start_one(struct nsgroup *g, int engine, enum nskind kind)
 
 /*
  * Start an operation on fh's engine or, for engines/all/ns, on every
- * live engine.  -1 with EINPROGRESS when replies are awaited (fh busy).
+ * live engine.  -1 with EINPROGRESS when replies are awaited (fh busy);
+ * 0 when a listing was answered from the names known (busy engines).
  */
 static int
 start(struct fh *fh, enum nskind kind)
 {
 	struct nsgroup *g;
-	int i, err = 0;
-
-	const char *full = fh->name < fs.nnames ? fs.names[fh->name] : "";
+	int i, err = 0, known = 0;
+	const char *full = ns_name(fh->name) ? ns_name(fh->name) : "";
 	size_t n = strlen(full);
 
 	fh->rerr = 0;
@@ -545,22 +558,35 @@ start(struct fh *fh, enum nskind kind)
 	g = xcalloc(1, sizeof(*g));
 	g->fh = fh;
 	g->op = kind;
+	/* a busy engine's listing: what is known, not a wait behind it */
 	if (fh->obj != OBJ_ALL) {
-		if (start_one(g, fh->obj, kind) == -1)
+		if (kind == NS_LIST && engine_busy(fh->obj)) {
+			ns_known_dir(fh, fh->obj);
+			known++;
+		} else if (start_one(g, fh->obj, kind) == -1)
 			err = errno;
 	} else {
-		for (i = 0; i < fs.nengines; i++)
-			if (fs.engines[i] != NULL &&
-			    fs.engines[i]->state == E_UP &&
-			    start_one(g, i, kind) == -1 && err == 0)
+		for (i = 0; i < fs.nengines; i++) {
+			if (fs.engines[i] == NULL ||
+			    fs.engines[i]->state != E_UP)
+				continue;
+			if (kind == NS_LIST && engine_busy(i)) {
+				ns_known_dir(fh, i);
+				known++;
+			} else if (start_one(g, i, kind) == -1 && err == 0)
 				err = errno;
-		if (g->nops == 0 && err == 0) {
+		}
+		if (g->nops == 0 && known == 0 && err == 0) {
 			error_add(fh, EHOSTDOWN, "no engine is up");
 			err = EHOSTDOWN;
 		}
 	}
 	if (err != 0)
 		g->err = err;
+	if (g->outstanding == 0 && err == 0) {
+		group_free(g);
+		return 0;
+	}
 	if (g->outstanding == 0) {
 		/* nothing in flight: fail now */
 		if (kind == NS_PUSH || kind == NS_DEL)
@@ -574,6 +600,24 @@ start(struct fh *fh, enum nskind kind)
 	fh->busy = 1;
 	errno = EINPROGRESS;
 	return -1;
+}
+
+/*
+ * A listing still waiting when its engine turned busy (another client's
+ * request, or a task of ours, came first): the names known will do, and
+ * the reply, when it comes, still updates them.  1: answer fh now.
+ */
+int
+ns_list_known(struct fh *fh)
+{
+	int i;
+
+	if (fh->type != Q_ENS || !engine_busy(fh->obj))
+		return 0;
+	for (i = 0; i < fs.nengines; i++)
+		if (fh->obj == OBJ_ALL || i == fh->obj)
+			ns_known_dir(fh, i);
+	return 1;
 }
 
 int

@@ -4,9 +4,10 @@
  * The tree is a static table in the manner of Plan 9's Dirtab: each file
  * type has a name, a parent type and a mode.  Directories whose entries
  * are engines, tasks or namespace names are filled in from the tables of
- * hub.c and tasks.c.  An inode number is (name index << 32 | object << 8
+ * hub.c and tasks.c.  An inode number is (name key << 32 | object << 8
  * | type), so lookup computes it and getattr decodes it; nothing needs
- * reference counts and forget is a no-op.  What a file contains is
+ * reference counts and forget is a no-op (a name key, names.c, stops
+ * resolving when its slot goes to another name).  What a file contains is
  * files.c's business; this file turns FUSE requests into calls there
  * and makes sure each request is answered exactly once: at once, or
  * later from a struct park (ippfs.c).
@@ -107,38 +108,6 @@ unino(fuse_ino_t ino, enum qtype *t, int *obj, int *name)
 	*name = (int)(ino >> 32);
 }
 
-/* A Python identifier, optionally with .json or .raw. */
-static int
-valid_name(const char *s)
-{
-	const char *p;
-	size_t n;
-
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return 0;
-	for (p = s; isalnum((unsigned char)*p) || *p == '_'; p++)
-		;
-	n = strlen(p);
-	return *p == '\0' || strcmp(p, ".json") == 0 || strcmp(p, ".raw") == 0
-	    || (n == 0);
-}
-
-int
-ns_name_index(const char *s)
-{
-	void *v;
-
-	if ((v = ipp_map_get(fs.nameidx, s)) != NULL)
-		return (int)(intptr_t)v - 1;
-	fs.names = xrealloc(fs.names, (size_t)fs.nnames + 1,
-	    sizeof(*fs.names));
-	fs.names[fs.nnames] = xstrdup(s);
-	if (ipp_map_put(fs.nameidx, s, (void *)(intptr_t)(fs.nnames + 1)) ==
-	    -1)
-		fatal("ipp_map_put");
-	return fs.nnames++;
-}
-
 /* Does the object behind (t, obj, name) exist? */
 static int
 exists(enum qtype t, int obj, int name)
@@ -158,7 +127,7 @@ exists(enum qtype t, int obj, int name)
 		return engine_get(obj) != NULL;
 	case Q_ENS:
 		return (obj == OBJ_ALL || engine_get(obj) != NULL) &&
-		    name < fs.nnames;
+		    ns_name(name) != NULL;
 	case Q_TASKDIR:
 		return t != Q_TASK || task_get(obj) != NULL;
 	case Q_TASK:
@@ -172,6 +141,7 @@ void
 fh_path(const struct fh *fh, char *buf, size_t len)
 {
 	const struct dirtab *d = tab(fh->type);
+	const char *nm;
 
 	switch (d->parent) {
 	case Q_ENG:
@@ -181,12 +151,12 @@ fh_path(const struct fh *fh, char *buf, size_t len)
 			snprintf(buf, len, "engines/%d/%s", fh->obj, d->name);
 		break;
 	case Q_ENS:
+		nm = ns_name(fh->name);
 		if (fh->obj == OBJ_ALL)
-			snprintf(buf, len, "engines/all/ns/%s",
-			    fh->name < fs.nnames ? fs.names[fh->name] : "?");
+			snprintf(buf, len, "engines/all/ns/%s", nm ? nm : "?");
 		else
 			snprintf(buf, len, "engines/%d/ns/%s", fh->obj,
-			    fh->name < fs.nnames ? fs.names[fh->name] : "?");
+			    nm ? nm : "?");
 		break;
 	case Q_TASK:
 		snprintf(buf, len, "tasks/%d/%s", fh->obj, d->name);
@@ -207,6 +177,9 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 {
 	const struct dirtab *d = tab(t);
 	struct stat sb;
+	enum qtype type;
+	double when;
+	int obj, nm;
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -214,16 +187,20 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	st->st_nlink = d->mode & S_IFDIR ? 2 : 1;
 	st->st_uid = fs.uid;
 	st->st_gid = fs.gid;
+	unino(ino, &type, &obj, &nm);
+	file_stat(t, obj, &st->st_size, &when);
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
-	    (time_t)ipp_now();
+	    (time_t)when;
 	if ((t == Q_SECENG || t == Q_SECCLI) && stat(t == Q_SECENG ?
 	    fs.enginefile : fs.connfile, &sb) == 0)
 		st->st_size = sb.st_size;
+	st->st_blocks = (st->st_size + 511) / 512;
 }
 
 /*
  * A file nobody may write: its fd can never have anything to flush, and
- * its attributes (mode, owner, size 0) never change.
+ * its attributes (mode, owner) never change; nor does its size, but
+ * once, when its task ends (file_stat).
  */
 static int
 read_only(enum qtype t)
@@ -249,10 +226,11 @@ blocks(enum qtype t)
  * change (its entries are what come and go, and dynamic entries are not
  * cached), so they are cached for a second.  So are those of read-only
  * files, whose open was otherwise a GETATTR for the permission check,
- * one in seven requests of reading a task's result; their size is
- * always 0 (reads are direct), bar the security files, whose real size
- * is asked each time.  Writable files keep 0: a write moves the size
- * the kernel has, and a later stat should not show it.
+ * one in seven requests of reading a task's result; their size is 0
+ * (reads are direct) until their task ends, which the cache delays by
+ * a second at most, bar the security files, whose real size is asked
+ * each time.  Writable files are asked each time: a write moves the
+ * size the kernel has, and a later stat should not show it.
  */
 static double
 attr_timeout(const struct stat *st, enum qtype t)
@@ -274,7 +252,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	const struct dirtab *d;
 	enum qtype pt, t = Q_NONE;
-	int pobj, pname, obj = 0, nm = 0;
+	int pobj, pname, obj = 0, nm = 0, err;
 	char *end;
 	long n;
 
@@ -302,9 +280,14 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			t = pt == Q_ENGDIR ? Q_ENG : Q_TASK;
 			obj = (int)n;
 		}
-	} else if (t == Q_NONE && pt == Q_ENS && valid_name(name)) {
+	} else if (t == Q_NONE && pt == Q_ENS) {
+		/* not cut, not made up: the name is refused */
+		if ((err = ns_name_check(name)) != 0 ||
+		    (nm = ns_name_index(name)) == -1) {
+			fuse_reply_err(req, err != 0 ? err : errno);
+			return;
+		}
 		t = Q_NSVAR;
-		nm = ns_name_index(name);
 	}
 	if (t == Q_NONE || !exists(t, obj, nm)) {
 		fuse_reply_err(req, ENOENT);
@@ -356,6 +339,8 @@ fh_new(fuse_ino_t ino, int flags)
 
 	fh = xcalloc(1, sizeof(*fh));
 	unino(ino, &fh->type, &fh->obj, &fh->name);
+	if (fh->type == Q_NSVAR)
+		ns_name_hold(fh->name);
 	fh->flags = flags;
 	TAILQ_INSERT_TAIL(&fs.open, fh, all);
 	return fh;
@@ -412,8 +397,9 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			}
 	}
 	fi->fh = (uint64_t)(uintptr_t)fh;
-	if (fh->type == Q_ENS) {
-		if (ns_list(fh) == -1 && errno != EINPROGRESS) {
+	/* 0: answered from what is known (a busy engine) */
+	if (fh->type == Q_ENS && ns_list(fh) == -1) {
+		if (errno != EINPROGRESS) {
 			fuse_reply_err(req, errno);
 			fh_free(fh);
 			return;
@@ -431,12 +417,16 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 ns_dir_add(struct fh *fh, const char *name)
 {
-	int i;
+	int i, nm;
 
+	/* a key of globals() need not be an identifier: not a file here */
+	if (ns_name_check(name) != 0)
+		return;
 	for (i = 0; i < fh->ndir; i++)
 		if (strcmp(fh->dir[i].name, name) == 0)
 			return;
-	dir_add(fh, name, Q_NSVAR, fh->obj, ns_name_index(name));
+	if ((nm = ns_name_index(name)) != -1)
+		dir_add(fh, name, Q_NSVAR, fh->obj, nm);
 }
 
 static void
@@ -467,7 +457,13 @@ op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fh_free((struct fh *)(uintptr_t)fi->fh);
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+
+	/* a listing answered early may still await its reply (ns.c) */
+	if (fh->busy)
+		fh->released = 1;
+	else
+		fh_free(fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -483,14 +479,14 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* Plan 9's clone: opening makes the object, the fd is its ctl */
-	if (fh->type == Q_TCLONE) {
-		if (fs.hub_gone) {
-			fh_free(fh);
-			fuse_reply_err(req, ENOTCONN);
-			return;
-		}
-		fh->obj = task_draft()->id;
+	/* tasks/clone makes its draft at the first write (files.c) */
+	if (fh->type == Q_NSVAR && ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    (fi->flags & O_TRUNC)) && ns_name_denied(ns_name(fh->name)) != 0) {
+		error_add(fh, EPERM, "a dunder name (settings ns_dunder 1 "
+		    "in /ctl allows it)");
+		fh_free(fh);
+		fuse_reply_err(req, EPERM);
+		return;
 	}
 	if (fh->type == Q_TCODE && (fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (t = task_get(fh->obj)) != NULL) {
@@ -635,18 +631,23 @@ op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fh *fh;
 	enum qtype pt;
-	int pobj, pname;
+	int pobj, pname, err, nm;
 
 	unino(parent, &pt, &pobj, &pname);
-	if (pt != Q_ENS || !valid_name(name)) {
-		fuse_reply_err(req, pt == Q_ENS ? ENOENT : EPERM);
+	if (pt != Q_ENS || (err = ns_name_check(name)) != 0 ||
+	    (err = ns_name_denied(name)) != 0) {
+		fuse_reply_err(req, pt == Q_ENS ? err : EPERM);
 		return;
 	}
 	if (!exists(pt, pobj, pname)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fh = fh_new(mkino(Q_NSVAR, pobj, ns_name_index(name)), O_WRONLY);
+	if ((nm = ns_name_index(name)) == -1) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	fh = fh_new(mkino(Q_NSVAR, pobj, nm), O_WRONLY);
 	if (ns_delete(fh) == -1 && errno != EINPROGRESS) {
 		fuse_reply_err(req, errno);
 		fh_free(fh);
