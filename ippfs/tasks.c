@@ -96,18 +96,13 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 void
 task_setstate(struct task *t, enum tstate s)
 {
-	struct engine *e;
-
 	if (t->state == s || terminal(t))
 		return;
 	fs.nstate[t->state]--;
 	fs.nstate[s]++;
 	t->state = s;
-	if (terminal(t)) {
+	if (terminal(t))
 		t->ended = ipp_now();
-		if ((e = engine_get(t->engine)) != NULL)
-			e->last_done = t->id;
-	}
 	if (t->engine >= 0 && s == T_RUNNING)
 		event_add("task %d running %d", t->id, t->engine);
 	else
@@ -267,9 +262,8 @@ task_iopub(struct task *t, const char *type, json_t *c, int engine)
 		    &t->out;
 		buf_add(b, s, strlen(s));
 		if ((e = engine_get(t->engine)) != NULL) {
-			b = b == &t->err ? &e->err : &e->out;
-			buf_add(b, s, strlen(s));
-			buf_trim_front(b, RETAIN_MAX);
+			buf_add(&e->log, s, strlen(s));
+			buf_trim_front(&e->log, RETAIN_MAX);
 		}
 		if (t->state == T_QUEUED)
 			task_setstate(t, T_RUNNING);
