@@ -487,6 +487,9 @@ on_where(void *arg, struct ipp_msg *m, int err)
 	if (m == NULL || e == NULL) {
 		log_warnx("engine %d: no host and pid: %s", (int)(intptr_t)arg,
 		    m == NULL ? strerror(err) : "engine gone");
+		/* busy with a long task: ask again when a task ends there */
+		if (e != NULL)
+			e->asked = 0;
 		return;
 	}
 	ue = json_object_get(m->content, "user_expressions");
@@ -511,6 +514,8 @@ on_where(void *arg, struct ipp_msg *m, int err)
  * the engine (ipengine, or any engine under ipcontroller) by a silent
  * execute_request whose user_expressions are evaluated without binding
  * a name; its metadata keeps it out of tasks/ as ns/ operations are.
+ * A question that timed out behind a long task is asked again when a
+ * task ends on that engine (tasks.c); info NULL is such a retry.
  */
 void
 engine_where(struct engine *e, json_t *info)

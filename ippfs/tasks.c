@@ -96,13 +96,19 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 void
 task_setstate(struct task *t, enum tstate s)
 {
+	struct engine *e;
+
 	if (t->state == s || terminal(t))
 		return;
 	fs.nstate[t->state]--;
 	fs.nstate[s]++;
 	t->state = s;
-	if (terminal(t))
+	if (terminal(t)) {
 		t->ended = ipp_now();
+		/* the engine is free for a question it could not answer */
+		if ((e = engine_get(t->engine)) != NULL)
+			engine_where(e, NULL);
+	}
 	if (t->engine >= 0 && s == T_RUNNING)
 		event_add("task %d running %d", t->id, t->engine);
 	else
