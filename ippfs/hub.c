@@ -453,6 +453,7 @@ static int
 iopub_fast(struct ipp_msg *m)
 {
 	char type[64], pid[160], state[32];
+	struct engine *e;
 	struct task *t = NULL;
 	json_t *c;
 	int d = ipp_frames_delim(&m->fr), eng = -1;
@@ -465,6 +466,17 @@ iopub_fast(struct ipp_msg *m)
 	if (peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == 0)
 		t = task_bymsg(pid);
 	if (t == NULL) {
+		/*
+		 * The status of another client's request: an engine that
+		 * could not say where it runs (busy) may answer now.
+		 */
+		if (strcmp(type, "status") == 0) {
+			e = engine_get(peek_engine(&m->fr, d, 1));
+			if (e != NULL && e->host[0] == '\0' && !e->asked &&
+			    verified(m))
+				engine_where(e, NULL);
+			return 1;
+		}
 		/* stream output of an engine goes to its files */
 		if (strcmp(type, "stream") != 0)
 			return 1;

@@ -514,8 +514,10 @@ on_where(void *arg, struct ipp_msg *m, int err)
  * the engine (ipengine, or any engine under ipcontroller) by a silent
  * execute_request whose user_expressions are evaluated without binding
  * a name; its metadata keeps it out of tasks/ as ns/ operations are.
- * A question that timed out behind a long task is asked again when a
- * task ends on that engine (tasks.c); info NULL is such a retry.
+ * A question that timed out behind a long task is asked again when the
+ * engine is seen free (a task of ippfs ends there, tasks.c, or iopub
+ * gives the status of another client's request, hub.c); info NULL is
+ * such a retry.
  */
 void
 engine_where(struct engine *e, json_t *info)
