@@ -269,6 +269,7 @@ do_register(struct eng *e)
 	struct ipp_frames out;
 	char url[512], why[256];
 	zmq_pollitem_t pi;
+	char host[256];
 	json_t *c, *st;
 	double deadline;
 	int rc = -1;
@@ -276,7 +277,15 @@ do_register(struct eng *e)
 	close_sock(&e->reg);
 	ipp_conninfo_url(&e->ci, e->ci.registration, url, sizeof(url));
 	e->reg = eng_socket(e, ZMQ_DEALER, url);
-	c = json_pack("{s:s}", "uuid", e->uuid);
+	/*
+	 * host and pid, so that hubd's clients (ippfs) can show where the
+	 * engine runs; ipcontroller reads only uuid and id and ignores them.
+	 */
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	c = json_pack("{s:s, s:s, s:i}", "uuid", e->uuid, "host", host, "pid",
+	    (int)getpid());
 	if (e->cfg.id >= 0 || e->id >= 0)
 		json_object_set_new(c, "id", json_integer(e->cfg.id >= 0 ?
 		    e->cfg.id : e->id));

@@ -40,6 +40,8 @@ struct engine {
 	TAILQ_ENTRY(engine) lru;	/* registered engines, LRU first */
 	int		 id;
 	char		 uuid[UUID_MAX];
+	char		 host[256];	/* as the engine reported, "" unknown */
+	long		 pid;		/* as reported, 0 unknown */
 	enum engine_state state;
 	double		 registered_at;	/* monotonic */
 	double		 announced_at;	/* registration_notification sent */
@@ -243,7 +245,8 @@ double	 registry_next_wake(struct hub *);
 struct engine *engine_by_uuid(struct hub *, const char *);
 struct engine *engine_by_id(struct hub *, long);
 void	 registry_save_if_dirty(struct hub *);
-json_t	*registry_engines_json(struct hub *);
+json_t	*registry_engines_json(struct hub *, int info);
+json_t	*registry_engine_info(const struct engine *);
 
 /* notify.c */
 void	 notify_init(struct hub *);

@@ -61,8 +61,11 @@ notify_connection_replied(struct hub *h)
 static void
 announce(struct hub *h, const struct engine *e)
 {
-	hub_notify(h, "registration_notification",
-	    json_pack("{s:i, s:s}", "id", e->id, "uuid", e->uuid));
+	json_t *c = registry_engine_info(e);
+
+	json_object_set_new(c, "id", json_integer(e->id));
+	json_object_set_new(c, "uuid", json_string(e->uuid));
+	hub_notify(h, "registration_notification", c);
 }
 
 void

@@ -55,8 +55,9 @@ q_unregistration(struct query_ctx *q)
 static void
 q_connection(struct query_ctx *q)
 {
-	reply(q, "connection_reply", json_pack("{s:s, s:o}", "status", "ok",
-	    "engines", registry_engines_json(q->h)));
+	reply(q, "connection_reply", json_pack("{s:s, s:o, s:o}", "status",
+	    "ok", "engines", registry_engines_json(q->h, 0), "engine_info",
+	    registry_engines_json(q->h, 1)));
 	notify_connection_replied(q->h);
 }
 

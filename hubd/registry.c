@@ -179,8 +179,9 @@ registry_release(struct hub *h)
 	ipp_map_free(h->restored);
 }
 
+/* id -> uuid of the registered engines; info: id -> where they run */
 json_t *
-registry_engines_json(struct hub *h)
+registry_engines_json(struct hub *h, int info)
 {
 	json_t *o = json_object();
 	struct engine *e;
@@ -188,8 +189,28 @@ registry_engines_json(struct hub *h)
 
 	TAILQ_FOREACH(e, &h->lru, lru) {
 		snprintf(k, sizeof(k), "%d", e->id);
-		json_object_set_new(o, k, json_string(e->uuid));
+		json_object_set_new(o, k, info ? registry_engine_info(e) :
+		    json_string(e->uuid));
 	}
+	return o;
+}
+
+/*
+ * {"host": ..., "pid": ...} of an engine, from what engined puts in its
+ * registration_request (ipengine sends neither: then {}).  Extra keys of
+ * registration_notification and connection_reply ("engine_info"), which
+ * ipyparallel's Client ignores, and by which ippfs shows where each
+ * engine runs.
+ */
+json_t *
+registry_engine_info(const struct engine *e)
+{
+	json_t *o = json_object();
+
+	if (e->host[0] != '\0')
+		json_object_set_new(o, "host", json_string(e->host));
+	if (e->pid > 0)
+		json_object_set_new(o, "pid", json_integer(e->pid));
 	return o;
 }
 
@@ -202,7 +223,7 @@ registry_save_if_dirty(struct hub *h)
 
 	if (!h->engines_dirty || (now - last_save < SAVE_EVERY && !h->quit))
 		return;
-	o = json_pack("{s:o, s:i}", "engines", registry_engines_json(h),
+	o = json_pack("{s:o, s:i}", "engines", registry_engines_json(h, 0),
 	    "next_id", h->next_id);
 	if (o == NULL || (txt = json_dumps(o, JSON_COMPACT)) == NULL)
 		fatalx("out of memory");
@@ -313,6 +334,12 @@ registry_register(struct hub *h, const void *rid, size_t ridlen,
 	}
 	e = engine_new(h, uuid, (int)id);
 	e->state = ENGINE_INCOMING;
+	if (json_is_string(json_object_get(m->content, "host")))
+		snprintf(e->host, sizeof(e->host), "%s", json_string_value(
+		    json_object_get(m->content, "host")));
+	if (json_is_integer(json_object_get(m->content, "pid")))
+		e->pid = (long)json_integer_value(json_object_get(m->content,
+		    "pid"));
 	e->registered_at = ipp_monotonic();
 	h->nincoming++;
 	/*

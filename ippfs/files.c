@@ -4,7 +4,8 @@
  * Three kinds of reads, one rule each:
  *   snapshots (status, index files, info, code, error...) are built from
  *   the tables when read at offset 0 and then served by offset;
- *   completion files (tasks/N/wait, result) block until the task ends;
+ *   completion files (tasks/N/wait, result, error; engines/all/result)
+ *   block until the task (every task gathered) ends;
  *   streams (tasks/N/stdout and stderr, /events) return what is there
  *   and block when the reader has caught up, until the producer ends
  *   (never, for /events).
@@ -15,6 +16,8 @@
  * task ids; writes to ctl files go to ctl.c and to ns/ to ns.c.  Only a
  * write makes work: a read of a code file, or of tasks/clone, on an fd
  * nothing was written to (grep -r, tar) returns end of file.
+ * engines/N/{result,error,stdout,stderr,wait} are not files of their own:
+ * file_open() turns them into those of the task last submitted there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,9 +148,10 @@ gen_engindex(struct buf *b)
 		if ((e = fs.engines[i]) == NULL)
 			continue;
 		r = engine_load(i, &q);
-		buf_printf(b, "%d %s %s %d %s%.0d\n", i, e->state == E_UP ?
+		buf_printf(b, "%d %s %s %d %s%.0d %s ", i, e->state == E_UP ?
 		    (r ? "busy" : "idle") : "dead", e->uuid, q, r ? "" : "-",
-		    r);
+		    r, e->host[0] != '\0' ? e->host : "-");
+		buf_printf(b, e->pid > 0 ? "%ld\n" : "-\n", e->pid);
 	}
 }
 
@@ -222,6 +226,77 @@ gen_file(struct buf *b, const char *path)
 	return 0;
 }
 
+/*
+ * engines/N/{result,error,stdout,stderr,wait} are those files of the task
+ * last submitted to engine N through exec, chosen when the file is
+ * opened: the fd becomes the task's file, so its reads block, stream and
+ * fail exactly as those of tasks/ID/... do, and a later exec does not
+ * move a reader to another task.  Without such a task they read empty.
+ */
+void
+file_open(struct fh *fh)
+{
+	static const enum qtype alias[][2] = {
+		{ Q_ERESULT, Q_TRESULT }, { Q_EERROR, Q_TERROR },
+		{ Q_ESTDOUT, Q_TSTDOUT }, { Q_ESTDERR, Q_TSTDERR },
+		{ Q_EWAIT, Q_TWAIT }
+	};
+	struct engine *e = engine_get(fh->obj);
+	size_t i;
+
+	if (e == NULL || task_get(e->last) == NULL)
+		return;
+	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (fh->type == alias[i][0]) {
+			fh->type = alias[i][1];
+			fh->obj = e->last;
+			return;
+		}
+}
+
+/* Has every task engines/all/result gathers ended? */
+static int
+all_over(void)
+{
+	struct engine *e;
+	struct task *t;
+	int i;
+
+	for (i = 0; i < fs.nengines; i++)
+		if ((e = fs.engines[i]) != NULL && e->inall &&
+		    (t = task_get(e->last)) != NULL && !task_over(t))
+			return 0;
+	return 1;
+}
+
+/*
+ * engines/all/result: "N result" for each engine the last engines/all/exec
+ * reached, of its last task (a later engines/N/exec replaces it).  Fails
+ * as that task's result does when one did not succeed.
+ */
+static int
+gen_allresult(struct fh *fh, struct buf *b)
+{
+	struct engine *e;
+	struct task *t;
+	int i, err;
+
+	for (i = 0; i < fs.nengines; i++) {
+		if ((e = fs.engines[i]) == NULL || !e->inall ||
+		    (t = task_get(e->last)) == NULL)
+			continue;
+		if ((err = task_errno(t)) != 0) {
+			error_add(fh, err, "engine %d: task %d %s", i, t->id,
+			    tstate_name(t->state));
+			errno = err;
+			return -1;
+		}
+		buf_printf(b, "%d%s", i, t->result.len > 0 ? " " : "\n");
+		buf_add(b, t->result.p, t->result.len);
+	}
+	return 0;
+}
+
 /* Build the content of a snapshot file into b; -1 with errno. */
 int
 file_gen(struct fh *fh, struct buf *b)
@@ -263,18 +338,28 @@ file_gen(struct fh *fh, struct buf *b)
 			goto noent;
 		gen_engstatus(b, e);
 		break;
+	case Q_ERESULT:
+		if (fh->obj == OBJ_ALL)
+			return gen_allresult(fh, b);
+		/* FALLTHROUGH */
 	case Q_ESTDOUT:
 	case Q_ESTDERR:
+	case Q_EERROR:
+	case Q_EWAIT:
+		/* no task submitted there yet (file_open) */
 		if (e == NULL)
 			goto noent;
-		buf_add(b, fh->type == Q_ESTDOUT ? e->out.p : e->err.p,
-		    fh->type == Q_ESTDOUT ? e->out.len : e->err.len);
 		break;
-	case Q_ERESULT:
+	case Q_ELAST:
 		if (e == NULL)
 			goto noent;
-		if ((t = task_get(e->last_done)) != NULL)
-			buf_add(b, t->result.p, t->result.len);
+		if (task_get(e->last) != NULL)
+			buf_printf(b, "%d\n", e->last);
+		break;
+	case Q_ELOG:
+		if (e == NULL)
+			goto noent;
+		buf_add(b, e->log.p, e->log.len);
 		break;
 	case Q_ETASKS:
 		for (i = 0; i < fs.ntasks; i++)
@@ -288,6 +373,8 @@ file_gen(struct fh *fh, struct buf *b)
 		buf_printf(b, "id %d\nuuid %s\nstate %s\nkind %s\n", e->id,
 		    e->uuid, e->state == E_UP ? "up" : "dead", e->foreign == 1 ?
 		    "ipengine" : e->foreign == 0 ? "engined" : "unknown");
+		buf_printf(b, "host %s\n", e->host[0] != '\0' ? e->host : "-");
+		buf_printf(b, e->pid > 0 ? "pid %ld\n" : "pid -\n", e->pid);
 		break;
 	case Q_TINDEX:
 		for (i = 0; i < fs.ntasks; i++)
@@ -435,7 +522,10 @@ file_ready(struct fh *fh)
 		return ev_skip(fh);
 	case Q_TWAIT:
 	case Q_TRESULT:
+	case Q_TERROR:
 		return t == NULL || task_over(t);
+	case Q_ERESULT:
+		return fh->obj != OBJ_ALL || all_over();
 	case Q_TSTDOUT:
 	case Q_TSTDERR:
 		return t == NULL || task_over(t) || (size_t)fh->lastoff <
@@ -482,15 +572,23 @@ submit(struct fh *fh)
 		if ((id = task_submit(fh->type == Q_TNEW ? -1 : fh->obj,
 		    fh->w.p != NULL ? fh->w.p : "", fh->w.len)) == -1)
 			goto fail;
+		if (fh->type == Q_EEXEC)
+			engine_get(fh->obj)->last = id;
 		buf_printf(&fh->r, "%d\n", id);
 		return 0;
 	}
+	/* engines/all/result gathers the engines this reaches */
+	for (i = 0; i < fs.nengines; i++)
+		if ((e = fs.engines[i]) != NULL)
+			e->inall = 0;
 	for (i = 0; i < fs.nengines; i++) {
 		if ((e = fs.engines[i]) == NULL || e->state != E_UP)
 			continue;
 		if ((id = task_submit(i, fh->w.p != NULL ? fh->w.p : "",
 		    fh->w.len)) == -1)
 			goto fail;
+		e->last = id;
+		e->inall = 1;
 		buf_printf(&fh->r, "%d\n", id);
 		n++;
 	}
@@ -562,6 +660,12 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		slice(fh->errtxt, strlen(fh->errtxt), size, fh->lastoff, out);
 		fh->lastoff += (off_t)out->len;
 		return 0;
+	}
+	/* snapshots that say nothing before their tasks end */
+	if ((fh->type == Q_TERROR || fh->type == Q_ERESULT) &&
+	    !file_ready(fh)) {
+		errno = EAGAIN;
+		return -1;
 	}
 	switch (fh->type) {
 	case Q_EVENTS:

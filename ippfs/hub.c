@@ -70,8 +70,9 @@ engine_byuuid(const char *uuid)
 	return (int)(intptr_t)v - 1;
 }
 
+/* info: the controller's {"host", "pid"} of the engine, or NULL */
 static void
-engine_up(int id, const char *uuid)
+engine_up(int id, const char *uuid, json_t *info)
 {
 	struct engine *e;
 
@@ -92,9 +93,14 @@ engine_up(int id, const char *uuid)
 	/* a dead engine's uuid still names it, for late messages */
 	if (byuuid == NULL)
 		byuuid = ipp_map_new();
-	if (e->uuid[0] != '\0' && strcmp(e->uuid, uuid) != 0 &&
-	    engine_byuuid(e->uuid) == id)
-		ipp_map_del(byuuid, e->uuid);
+	if (e->uuid[0] != '\0' && strcmp(e->uuid, uuid) != 0) {
+		if (engine_byuuid(e->uuid) == id)
+			ipp_map_del(byuuid, e->uuid);
+		/* another engine under the same id */
+		e->host[0] = '\0';
+		e->pid = 0;
+		e->asked = 0;
+	}
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 	if (ipp_map_put(byuuid, e->uuid, (void *)(intptr_t)(id + 1)) == -1)
 		fatal("ipp_map_put");
@@ -104,6 +110,7 @@ engine_up(int id, const char *uuid)
 		e->registered = ipp_now();
 		event_add("engine %d up", id);
 	}
+	engine_where(e, info);
 }
 
 static void
@@ -323,20 +330,17 @@ on_reply(struct ipp_msg *m)
 	log_debug("reply %s to unknown request %s", m->msg_type, pid);
 }
 
-/* Output of requests made by other clients: the engine's files only. */
+/* Output of requests made by other clients: the engine's log only. */
 static void
 engine_output(int eng, json_t *c)
 {
 	struct engine *e = engine_get(eng);
 	const char *txt = json_string_value(json_object_get(c, "text"));
-	const char *nm = json_string_value(json_object_get(c, "name"));
-	struct buf *b;
 
 	if (e == NULL || txt == NULL)
 		return;
-	b = nm != NULL && strcmp(nm, "stderr") == 0 ? &e->err : &e->out;
-	buf_add(b, txt, strlen(txt));
-	buf_trim_front(b, RETAIN_MAX);
+	buf_add(&e->log, txt, strlen(txt));
+	buf_trim_front(&e->log, RETAIN_MAX);
 }
 
 /* A decoded iopub message. */
@@ -367,7 +371,7 @@ on_notification(struct ipp_msg *m)
 
 	if (strcmp(m->msg_type, "registration_notification") == 0 &&
 	    json_is_integer(id) && uuid != NULL)
-		engine_up((int)json_integer_value(id), uuid);
+		engine_up((int)json_integer_value(id), uuid, m->content);
 	else if (strcmp(m->msg_type, "unregistration_notification") == 0 &&
 	    json_is_integer(id))
 		engine_down((int)json_integer_value(id));
@@ -477,6 +481,7 @@ static int
 iopub_fast(struct ipp_msg *m)
 {
 	char type[64], pid[160], state[32];
+	struct engine *e;
 	struct task *t = NULL;
 	json_t *c;
 	int d = ipp_frames_delim(&m->fr), eng = -1;
@@ -489,8 +494,20 @@ iopub_fast(struct ipp_msg *m)
 	if (peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == 0)
 		t = task_bymsg(pid);
 	if (t == NULL) {
-		if (strcmp(type, "status") == 0 && verified(m))
+		/*
+		 * The status of another client's request: whether the
+		 * engine is busy (engine_state), and an engine that could
+		 * not say where it runs (busy) may answer now.
+		 */
+		if (strcmp(type, "status") == 0) {
+			if (!verified(m))
+				return 1;
 			engine_state(m, d);
+			e = engine_get(peek_engine(&m->fr, d, 1));
+			if (e != NULL && e->host[0] == '\0' && !e->asked)
+				engine_where(e, NULL);
+			return 1;
+		}
 		/* stream output of an engine goes to its files */
 		if (strcmp(type, "stream") != 0)
 			return 1;
@@ -762,7 +779,9 @@ hub_start(const char *connfile)
 	engines = json_object_get(m.content, "engines");
 	json_object_foreach(engines, k, v)
 		if (json_is_string(v))
-			engine_up(atoi(k), json_string_value(v));
+			engine_up(atoi(k), json_string_value(v),
+			    json_object_get(json_object_get(m.content,
+			    "engine_info"), k));
 	ipp_msg_release(&m);
 	if (tasks_load_history() == -1)
 		log_warnx("no task history from the controller");

@@ -46,6 +46,7 @@ enum qtype {
 	Q_SECDIR, Q_SECENG, Q_SECCLI,
 	Q_ENGDIR, Q_ENGINDEX, Q_ENG, Q_EEXEC, Q_ECTL, Q_ESTATUS, Q_ESTDOUT,
 	Q_ESTDERR, Q_ERESULT, Q_ENS, Q_ETASKS, Q_EINFO, Q_NSVAR,
+	Q_EERROR, Q_EWAIT, Q_ELAST, Q_ELOG,
 	Q_TASKDIR, Q_TNEW, Q_TBATCH, Q_TINDEX, Q_TASK, Q_TCTL, Q_TCODE,
 	Q_TSTATUS, Q_TWAIT, Q_TRESULT, Q_TSTDOUT, Q_TSTDERR, Q_TERROR,
 	Q_TENGINE, Q_TCLONE, Q_TEVENTS,
@@ -61,12 +62,17 @@ struct engine {
 	int		 foreign;	/* 1: answers the data path with
 					   NotImplementedError (ipengine) */
 	double		 registered;
-	int		 last_done;	/* task id, 0 when none */
-	struct buf	 out;		/* engine-wide output, last RETAIN_MAX */
-	struct buf	 err;
 	char		 running[160];	/* msg_id of the execute or apply
 					   request iopub says it runs, "" */
 	json_t		*nsknown;	/* names known in its namespace */
+	int		 last;		/* task last submitted through exec,
+					   0 none: engines/N/result follows it */
+	int		 inall;		/* reached by the last engines/all/exec */
+	char		 host[256];	/* where it runs, "" until known */
+	long		 pid;		/* 0 until known */
+	int		 asked;		/* host and pid asked of the engine */
+	struct buf	 log;		/* stdout and stderr of every task, as
+					   they came, last RETAIN_MAX bytes */
 };
 
 /* T_DRAFT: made by tasks/clone, not yet submitted; no msg_id yet */
@@ -231,6 +237,7 @@ int	 file_flush(struct fh *);
 int	 task_errno(const struct task *);
 int	 engine_busy(int id);
 void	 file_stat(enum qtype, int obj, off_t *size, double *when);
+void	 file_open(struct fh *);
 
 /* hub.c */
 int	 hub_start(const char *connfile);
@@ -282,6 +289,7 @@ int	 tasks_load_history(void);
 int	 ctl_write(struct fh *, const char *, size_t);
 
 /* ns.c */
+void	 engine_where(struct engine *, json_t *info);
 int	 ns_pull(struct fh *);
 int	 ns_push(struct fh *);
 int	 ns_delete(struct fh *);

@@ -18,6 +18,8 @@
  * one per engine; raw values cannot be gathered that way.  A listing of
  * a busy engine is not asked for (it would wait behind the task): it
  * shows the names known there (names.c), which the replies here keep.
+ * engine_where() learns an engine's host and pid for engines/index the
+ * same way, by user_expressions, when the controller did not say them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -485,6 +487,73 @@ send_op(struct nsop *op)
 	b.len = fh->w.len;
 	return hub_request(fs.mux, e->uuid, "execute_request", content,
 	    json_pack("{s:o}", "ipp_data", spec), &b, 0, on_reply, op);
+}
+
+/* The reply to engine_where's question; arg is the engine id. */
+static void
+on_where(void *arg, struct ipp_msg *m, int err)
+{
+	struct engine *e = engine_get((int)(intptr_t)arg);
+	json_t *ue;
+	const char *h, *p;
+
+	if (m == NULL || e == NULL) {
+		log_warnx("engine %d: no host and pid: %s", (int)(intptr_t)arg,
+		    m == NULL ? strerror(err) : "engine gone");
+		/* busy with a long task: ask again when a task ends there */
+		if (e != NULL)
+			e->asked = 0;
+		return;
+	}
+	ue = json_object_get(m->content, "user_expressions");
+	h = json_string_value(json_object_get(json_object_get(
+	    json_object_get(ue, "host"), "data"), "text/plain"));
+	p = json_string_value(json_object_get(json_object_get(
+	    json_object_get(ue, "pid"), "data"), "text/plain"));
+	if (h == NULL || p == NULL) {
+		log_warnx("engine %d: no host and pid in the reply", e->id);
+		return;
+	}
+	/* the repr of a str: a host name holds no quote or backslash */
+	if (strlen(h) >= 2 && (*h == '\'' || *h == '"'))
+		snprintf(e->host, sizeof(e->host), "%.*s", (int)strlen(h) - 2,
+		    h + 1);
+	e->pid = strtol(p, NULL, 10);
+}
+
+/*
+ * Where engine e runs: from info (the controller's "host" and "pid",
+ * which hubd relays from engined's registration) or else asked once of
+ * the engine (ipengine, or any engine under ipcontroller) by a silent
+ * execute_request whose user_expressions are evaluated without binding
+ * a name; its metadata keeps it out of tasks/ as ns/ operations are.
+ * A question that timed out behind a long task is asked again when the
+ * engine is seen free (a task of ippfs ends there, tasks.c, or iopub
+ * gives the status of another client's request, hub.c); info NULL is
+ * such a retry.
+ */
+void
+engine_where(struct engine *e, json_t *info)
+{
+	json_t *h = json_object_get(info, "host");
+	json_t *p = json_object_get(info, "pid");
+
+	if (json_is_string(h) && json_is_integer(p)) {
+		snprintf(e->host, sizeof(e->host), "%s", json_string_value(h));
+		e->pid = (long)json_integer_value(p);
+		return;
+	}
+	if (e->host[0] != '\0' || e->asked || e->state != E_UP)
+		return;
+	e->asked = 1;
+	if (hub_request(fs.mux, e->uuid, "execute_request", json_pack(
+	    "{s:s,s:b,s:b,s:{s:s,s:s},s:b,s:b}", "code", "", "silent", 1,
+	    "store_history", 0, "user_expressions", "host",
+	    "__import__('socket').gethostname()", "pid",
+	    "__import__('os').getpid()", "allow_stdin", 0, "stop_on_error",
+	    0), json_pack("{s:s}", "ippfs", "where"), NULL, 0, on_where,
+	    (void *)(intptr_t)e->id) == -1)
+		log_warn("engine %d: cannot ask its host and pid", e->id);
 }
 
 /* Send one engine's operation; -1 with errno and the text recorded. */

@@ -105,8 +105,9 @@ task_setstate(struct task *t, enum tstate s)
 	t->state = s;
 	if (terminal(t)) {
 		t->ended = ipp_now();
+		/* the engine is free for a question it could not answer */
 		if ((e = engine_get(t->engine)) != NULL)
-			e->last_done = t->id;
+			engine_where(e, NULL);
 	}
 	if (t->engine >= 0 && s == T_RUNNING)
 		event_add("task %d running %d", t->id, t->engine);
@@ -267,9 +268,8 @@ task_iopub(struct task *t, const char *type, json_t *c, int engine)
 		    &t->out;
 		buf_add(b, s, strlen(s));
 		if ((e = engine_get(t->engine)) != NULL) {
-			b = b == &t->err ? &e->err : &e->out;
-			buf_add(b, s, strlen(s));
-			buf_trim_front(b, RETAIN_MAX);
+			buf_add(&e->log, s, strlen(s));
+			buf_trim_front(&e->log, RETAIN_MAX);
 		}
 		if (t->state == T_QUEUED)
 			task_setstate(t, T_RUNNING);

@@ -48,7 +48,11 @@ static const struct dirtab dirtab[] = {
 	{ "status",	Q_ESTATUS,	Q_ENG,		0444, 0 },
 	{ "stdout",	Q_ESTDOUT,	Q_ENG,		0444, 0 },
 	{ "stderr",	Q_ESTDERR,	Q_ENG,		0444, 0 },
-	{ "result",	Q_ERESULT,	Q_ENG,		0444, 0 },
+	{ "result",	Q_ERESULT,	Q_ENG,		0444, 1 },
+	{ "error",	Q_EERROR,	Q_ENG,		0444, 0 },
+	{ "wait",	Q_EWAIT,	Q_ENG,		0444, 0 },
+	{ "last",	Q_ELAST,	Q_ENG,		0444, 0 },
+	{ "log",	Q_ELOG,		Q_ENG,		0444, 0 },
 	{ "ns",		Q_ENS,		Q_ENG,		S_IFDIR | 0755, 1 },
 	{ "tasks",	Q_ETASKS,	Q_ENG,		0444, 0 },
 	{ "info",	Q_EINFO,	Q_ENG,		0444, 0 },
@@ -215,7 +219,8 @@ static int
 blocks(enum qtype t)
 {
 	return t == Q_TWAIT || t == Q_TRESULT || t == Q_TSTDOUT ||
-	    t == Q_TSTDERR || t == Q_EVENTS || t == Q_TEVENTS;
+	    t == Q_TSTDERR || t == Q_EVENTS || t == Q_TEVENTS ||
+	    t == Q_TERROR || t == Q_ERESULT;
 }
 
 /*
@@ -479,6 +484,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	file_open(fh);
 	/* tasks/clone makes its draft at the first write (files.c) */
 	if (fh->type == Q_NSVAR && ((fi->flags & O_ACCMODE) != O_RDONLY ||
 	    (fi->flags & O_TRUNC)) && ns_name_denied(ns_name(fh->name)) != 0) {

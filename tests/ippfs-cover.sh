@@ -8,14 +8,6 @@
 mount_ippfs
 cd "$MNT" || exit 1
 PP=$T_TOP/tools/ppoll
-# is WHAT EXPECTED CMD...: the output of CMD equals EXPECTED
-is() {
-	local what=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1)
-	if [ "$got" = "$want" ]; then ok "$what"; else
-		no "$what"; echo "#   got:  '$got'"; echo "#   want: '$want'"; fi
-}
 # has WHAT PATTERN CMD...: the output of CMD matches the grep -E PATTERN
 has() {
 	local what=$1 pat=$2 got
@@ -49,8 +41,8 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 # --- the tree ---------------------------------------------------------
 is "root" "ctl engines errors events security status tasks" echo $(ls)
 is "engines/" "0 1 2 all index" echo $(ls engines)
-is "engines/N/" "ctl exec info ns result status stderr stdout tasks" echo $(ls engines/0)
-is "engines/all/" "ctl exec ns" echo $(ls engines/all)
+is "engines/N/" "ctl error exec info last log ns result status stderr stdout tasks wait" echo $(ls engines/0)
+is "engines/all/" "ctl exec ns result" echo $(ls engines/all)
 is "tasks/ (before any task)" "batch clone events index new" echo $(ls tasks)
 is "security/" "ipcontroller-client.json ipcontroller-engine.json" echo $(ls security)
 for f in client engine; do
@@ -60,7 +52,7 @@ done
 has "the mount is owner-only" 'Permission denied' setpriv --reuid=65534 --regid=65534 --clear-groups ls "$MNT"
 has "status" '^hub tcp://127\.0\.0\.1:[0-9]+$' head -n1 status
 check "status counts 3 engines" grep -qx 'engines 3' status
-has "engines/index" '^0 idle [0-9a-f-]+ 0 -$' head -n1 engines/index
+has "engines/index" '^0 idle [0-9a-f-]+ 0 - [^ ]+ ([0-9]+|-)$' head -n1 engines/index
 is "engines/index has 3 lines" 3 wc -l < engines/index
 is "engines/0/status" idle cat engines/0/status
 has "engines/0/info" '^id 0$' cat engines/0/info

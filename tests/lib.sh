@@ -76,6 +76,15 @@ fail=0
 ok() { echo "ok - $*"; }
 no() { echo "not ok - $*"; fail=1; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+# is WHAT EXPECTED CMD...: check that the output of CMD (stdout and
+# stderr) equals EXPECTED, showing both when not
+is() {
+	local what=$1 want=$2 got
+	shift 2
+	got=$("$@" 2>&1)
+	if [ "$got" = "$want" ]; then ok "$what"; else
+		no "$what"; echo "#   got:  '$got'"; echo "#   want: '$want'"; fi
+}
 
 need_python_ipp() {
 	$PY -c 'import ipyparallel' 2>/dev/null ||
