@@ -470,14 +470,15 @@ r_settings(struct ctlop *op, const char *arg)
 		fs.task_timeout = v;
 	else if (strcmp(key, "retries") == 0)
 		fs.task_retries = (int)v;
-	else {
+	else if (vis_setting(key, v) != 0) {
 		errno = EINVAL;
 		goto usage;
 	}
 	return 0;
 usage:
 	snprintf(op->why, sizeof(op->why), "usage: settings [timeout S | "
-	    "task_timeout S | retries N]");
+	    "task_timeout S | retries N | timeline_tasks N | "
+	    "timeline_seconds S]");
 	return -1;
 }
 

@@ -215,6 +215,7 @@ file_gen(struct fh *fh, struct buf *b)
 		buf_printf(b, "commands: shutdown | purge | settings [KEY "
 		    "VALUE]\ntimeout %g\ntask_timeout %g\nretries %d\n",
 		    fs.req_timeout, fs.task_timeout, fs.task_retries);
+		vis_show_settings(b);
 		break;
 	case Q_ERRORS:
 		s = fs.errseq > ERRORS_MAX ? fs.errseq - ERRORS_MAX : 0;
@@ -289,6 +290,10 @@ file_gen(struct fh *fh, struct buf *b)
 		else if (t->engine >= 0)
 			buf_printf(b, "%d\n", t->engine);
 		break;
+	case Q_TTIMELINE:
+	case Q_ETIMELINE:
+	case Q_MPROM:
+		return vis_gen(fh, b);
 	default:
 		errno = EINVAL;
 		return -1;
@@ -351,6 +356,8 @@ file_ready(struct fh *fh)
 	case Q_TSTDERR:
 		return t == NULL || task_over(t) || (size_t)fh->lastoff <
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
+	case Q_TWAITALL:
+		return waitall_ready(fh);
 	default:
 		return 1;
 	}
@@ -466,6 +473,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		fh->evseq = s;
 		return 0;
+	case Q_TWAITALL:
+		return waitall_read(fh, size, out);
 	case Q_TCLONE:
 		/* the draft's id, from the fd's own position (see above) */
 		buf_reset(&fh->r);
@@ -565,6 +574,8 @@ file_write(struct fh *fh, const char *data, size_t size)
 	case Q_TCTL:
 	case Q_TCLONE:
 		return ctl_write(fh, data, size);
+	case Q_TWAITALL:
+		return waitall_write(fh, data, size);
 	case Q_TCODE:
 		/* a draft's code: appended, "> code" truncated it at open */
 		if ((t = task_get(fh->obj)) == NULL) {

@@ -506,6 +506,7 @@ fh_free(struct fh *fh)
 	buf_free(&fh->r);
 	if (fh->wgiven)
 		zmq_msg_close(&fh->wmsg);
+	waitall_free(fh);
 	free(fh->errtxt);
 	free(fh->dir);
 	free(fh);
@@ -557,6 +558,7 @@ loop(void)
 		}
 		hub_recv();
 		hub_timers(ipp_monotonic());
+		metrics_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
 		park_sweep();
 	}
