@@ -199,7 +199,8 @@ timeline_gen(struct buf *b, int engine)
 	struct engine *e;
 	enum tstate st;
 	double x0, x1;
-	int i, lane_h, h, y, bar_h, pad;
+	char line[256];
+	int i, n, lane_h, h, y, bar_h, pad;
 
 	memset(&tl, 0, sizeof(tl));
 	tl.now = ipp_now();
@@ -252,12 +253,14 @@ timeline_gen(struct buf *b, int engine)
 			x1 = ceil(xpos(&tl, bar_end(&tl, t)));
 			if (x1 - x0 < 2)
 				x1 = x0 + 2;
-			buf_printf(b, "<rect x=\"%.0f\" y=\"%d\" width=\"%.0f\" "
-			    "height=\"%d\"><title>task %d %s on engine %d, "
-			    "%.3f s</title></rect>\n", x0, TOP +
-			    tl.lane[t->engine] * lane_h + pad, x1 - x0, bar_h,
-			    t->id, tstate_name(st), t->engine, bar_end(&tl, t) -
-			    bar_start(t));
+			/* the hot loop: no allocation per bar (buf_printf's) */
+			n = snprintf(line, sizeof(line), "<rect x=\"%.0f\" "
+			    "y=\"%d\" width=\"%.0f\" height=\"%d\"><title>"
+			    "task %d %s on engine %d, %.3f s</title></rect>\n",
+			    x0, TOP + tl.lane[t->engine] * lane_h + pad, x1 - x0,
+			    bar_h, t->id, tstate_name(st), t->engine,
+			    bar_end(&tl, t) - bar_start(t));
+			buf_add(b, line, (size_t)n);
 		}
 		buf_printf(b, "</g>\n");
 	}
