@@ -475,6 +475,10 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		return 0;
 	case Q_TWAITALL:
 		return waitall_read(fh, size, out);
+	case Q_TTIMELINE:
+	case Q_ETIMELINE:
+	case Q_MPROM:
+		return vis_read(fh, size, off, out);
 	case Q_TCLONE:
 		/* the draft's id, from the fd's own position (see above) */
 		buf_reset(&fh->r);

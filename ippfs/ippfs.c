@@ -506,7 +506,7 @@ fh_free(struct fh *fh)
 	buf_free(&fh->r);
 	if (fh->wgiven)
 		zmq_msg_close(&fh->wmsg);
-	waitall_free(fh);
+	vis_fh_free(fh);
 	free(fh->errtxt);
 	free(fh->dir);
 	free(fh);

@@ -126,6 +126,7 @@ struct fh {
 	zmq_msg_t	 wmsg;		/* w handed to libzmq by a raw push */
 	int		 wgiven;	/* wmsg holds what w held */
 	struct waitall	*wa;		/* tasks/waitall (waitall.c) */
+	struct snapbuf	*snap;		/* what a sized file reads (vis.c) */
 };
 
 struct dirent_snap {

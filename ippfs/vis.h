@@ -14,12 +14,20 @@
 #define TL_TASKS_MAX	100000
 #define DUR_BUCKETS	12	/* task duration histogram, +Inf included */
 
-/* The content of a sized file, made at most once per VIS_SNAP_TTL. */
+/*
+ * The content of a sized file, made at most once per VIS_SNAP_TTL and
+ * shared by the cache and the file handles reading it (refs).
+ */
+struct snapbuf {
+	int		 refs;
+	struct buf	 b;
+};
+
 struct snap {
 	enum qtype	 type;
 	int		 obj;
 	double		 at;		/* monotonic; 0: empty slot */
-	struct buf	 b;
+	struct snapbuf	*sb;
 };
 
 struct vis {
@@ -46,6 +54,8 @@ struct vis *vis_get(void);
 int	 vis_sized(enum qtype);
 off_t	 vis_size(enum qtype, int obj);
 int	 vis_gen(struct fh *, struct buf *);
+int	 vis_read(struct fh *, size_t, off_t, struct buf *);
+void	 vis_fh_free(struct fh *);
 int	 vis_setting(const char *key, double v);
 void	 vis_show_settings(struct buf *);
 
