@@ -23,8 +23,15 @@ check "30 tasks ended" test "$(tail -1 "$T_DIR/wait" | cut -d' ' -f3)" = 30/30
 
 cat metrics/ipp.prom > "$T_DIR/ipp.prom"
 check "ls metrics shows ipp.prom" test "$(ls metrics)" = ipp.prom
-size=$(stat -c %s metrics/ipp.prom); n=$(wc -c < metrics/ipp.prom)
-check "st_size ($size) is what a read returns ($n)" test "$size" = "$n"
+# as the exporter does it: open, read to the end, fstat; and stat, read
+sizes=$($PY -c '
+import os
+with open("metrics/ipp.prom", "rb") as f:
+    n = len(f.read()); print(n, os.fstat(f.fileno()).st_size, end=" ")
+s = os.stat("metrics/ipp.prom").st_size
+print(s, len(open("metrics/ipp.prom", "rb").read()))')
+set -- $sizes
+check "st_size is what a read returns (read $1, fstat $2; stat $3, read $4)" test "$1" = "$2" -a "$3" = "$4"
 check "every family has HELP and TYPE" $PY - "$T_DIR/ipp.prom" <<'EOF'
 import sys, re
 fams, seen, help_, type_ = set(), set(), set(), set()
