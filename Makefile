@@ -31,7 +31,8 @@ PY_LIBS    := $(shell pkg-config --libs python3-embed)
 
 # ippfs: the FUSE file system (libfuse3 low-level API)
 IPPFS_SRCS = ippfs/ippfs.c ippfs/tree.c ippfs/files.c ippfs/hub.c \
-	     ippfs/tasks.c ippfs/ctl.c ippfs/ns.c ippfs/names.c
+	     ippfs/tasks.c ippfs/ctl.c ippfs/ns.c ippfs/names.c \
+	     ippfs/vis.c ippfs/timeline.c ippfs/metrics.c ippfs/waitall.c
 IPPFS_OBJS = $(IPPFS_SRCS:.c=.o)
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3) -DFUSE_USE_VERSION=312
 FUSE_LIBS   := $(shell pkg-config --libs fuse3)

@@ -473,14 +473,15 @@ r_settings(struct ctlop *op, const char *arg)
 		fs.task_retries = (int)v;
 	else if (strcmp(key, "ns_dunder") == 0)
 		fs.ns_dunder = (int)v;
-	else {
+	else if (vis_setting(key, v) != 0) {
 		errno = EINVAL;
 		goto usage;
 	}
 	return 0;
 usage:
 	snprintf(op->why, sizeof(op->why), "usage: settings [timeout S | "
-	    "task_timeout S | retries N | ns_dunder 0|1]");
+	    "task_timeout S | retries N | ns_dunder 0|1 | "
+	    "timeline_tasks N | timeline_seconds S]");
 	return -1;
 }
 

@@ -316,6 +316,7 @@ file_gen(struct fh *fh, struct buf *b)
 		    "VALUE]\ntimeout %g\ntask_timeout %g\nretries %d\n"
 		    "ns_dunder %d\n", fs.req_timeout, fs.task_timeout,
 		    fs.task_retries, fs.ns_dunder);
+		vis_show_settings(b);
 		break;
 	case Q_ERRORS:
 		s = fs.errseq > ERRORS_MAX ? fs.errseq - ERRORS_MAX : 0;
@@ -402,6 +403,10 @@ file_gen(struct fh *fh, struct buf *b)
 		else if (t->engine >= 0)
 			buf_printf(b, "%d\n", t->engine);
 		break;
+	case Q_TTIMELINE:
+	case Q_ETIMELINE:
+	case Q_MPROM:
+		return vis_gen(fh, b);
 	default:
 		errno = EINVAL;
 		return -1;
@@ -530,6 +535,8 @@ file_ready(struct fh *fh)
 	case Q_TSTDERR:
 		return t == NULL || task_over(t) || (size_t)fh->lastoff <
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
+	case Q_TWAITALL:
+		return waitall_ready(fh);
 	default:
 		return 1;
 	}
@@ -685,6 +692,12 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		fh->evseq = s;
 		return 0;
+	case Q_TWAITALL:
+		return waitall_read(fh, size, out);
+	case Q_TTIMELINE:
+	case Q_ETIMELINE:
+	case Q_MPROM:
+		return vis_read(fh, size, off, out);
 	case Q_TCLONE:
 		/* the draft's id, from the fd's own position (see above) */
 		if (!writable(fh))
@@ -799,6 +812,8 @@ file_write(struct fh *fh, const char *data, size_t size)
 		if (clone_draft(fh) == -1)
 			return -1;
 		return ctl_write(fh, data, size);
+	case Q_TWAITALL:
+		return waitall_write(fh, data, size);
 	case Q_TCODE:
 		/* a draft's code: appended, "> code" truncated it at open */
 		if ((t = task_get(fh->obj)) == NULL) {

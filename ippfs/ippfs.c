@@ -509,6 +509,7 @@ fh_free(struct fh *fh)
 	buf_free(&fh->r);
 	if (fh->wgiven)
 		zmq_msg_close(&fh->wmsg);
+	vis_fh_free(fh);
 	free(fh->errtxt);
 	free(fh->dir);
 	free(fh);
@@ -560,6 +561,7 @@ loop(void)
 		}
 		hub_recv();
 		hub_timers(ipp_monotonic());
+		metrics_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
 		park_sweep();
 	}

@@ -50,6 +50,7 @@ enum qtype {
 	Q_TASKDIR, Q_TNEW, Q_TBATCH, Q_TINDEX, Q_TASK, Q_TCTL, Q_TCODE,
 	Q_TSTATUS, Q_TWAIT, Q_TRESULT, Q_TSTDOUT, Q_TSTDERR, Q_TERROR,
 	Q_TENGINE, Q_TCLONE, Q_TEVENTS,
+	Q_TTIMELINE, Q_ETIMELINE, Q_METDIR, Q_MPROM, Q_TWAITALL, /* vis.h */
 	Q_MAX
 };
 
@@ -91,6 +92,7 @@ struct task {
 	int		 poll_hub;	/* learn the end by result_request */
 	int		 resubmitted;	/* id of the resubmission, 0 none */
 	double		 submitted;
+	double		 started;	/* running seen (wall clock), 0 never */
 	double		 replied_at;
 	double		 ended;
 	char		*code;
@@ -132,6 +134,8 @@ struct fh {
 	int		 ndir;
 	zmq_msg_t	 wmsg;		/* w handed to libzmq by a raw push */
 	int		 wgiven;	/* wmsg holds what w held */
+	struct waitall	*wa;		/* tasks/waitall (waitall.c) */
+	struct snapbuf	*snap;		/* what a sized file reads (vis.c) */
 };
 
 /* A name under ns/: inode numbers carry its slot and generation. */
@@ -200,6 +204,8 @@ struct ippfs {
 
 	TAILQ_HEAD(, park) parked;
 	TAILQ_HEAD(, fh) open;
+
+	struct vis	*vis;		/* timeline, metrics (vis.h) */
 };
 
 extern struct ippfs fs;
@@ -311,5 +317,7 @@ void	 event_add(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 error_add(struct fh *, int err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 fh_path(const struct fh *, char *, size_t);
+
+#include "vis.h"
 
 #endif /* IPPFS_H */

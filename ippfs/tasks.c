@@ -103,11 +103,16 @@ task_setstate(struct task *t, enum tstate s)
 	fs.nstate[t->state]--;
 	fs.nstate[s]++;
 	t->state = s;
+	if (s == T_RUNNING && t->started == 0)
+		t->started = ipp_now();
 	if (terminal(t)) {
-		t->ended = ipp_now();
+		/* a record from the controller may have said when */
+		if (t->ended == 0)
+			t->ended = ipp_now();
 		/* the engine is free for a question it could not answer */
 		if ((e = engine_get(t->engine)) != NULL)
 			engine_where(e, NULL);
+		metrics_task_ended(t);
 	}
 	if (t->engine >= 0 && s == T_RUNNING)
 		event_add("task %d running %d", t->id, t->engine);
@@ -316,6 +321,13 @@ task_record(struct task *t, json_t *rec)
 		set_error(t, er);
 	rc = json_object_get(rec, "result_content");
 	if (json_is_object(rc) && json_object_get(rc, "status") != NULL) {
+		/* the history's times, for the timeline and durations */
+		if (t->started == 0 && (s = json_string_value(json_object_get(
+		    rec, "started"))) != NULL)
+			t->started = ipp_iso_parse(s);
+		if (t->ended == 0 && (s = json_string_value(json_object_get(
+		    rec, "completed"))) != NULL)
+			t->ended = ipp_iso_parse(s);
 		t->poll_hub = 0;
 		finish(t, rc);
 	}
@@ -613,8 +625,9 @@ tasks_load_history(void)
 		json_decref(hist);
 		return 0;
 	}
-	keys = json_pack("[s,s,s,s,s,s,s,s,s,s]", "msg_id", "content",
-	    "engine_uuid", "submitted", "completed", "result_content",
+	keys = json_pack("[s,s,s,s,s,s,s,s,s,s,s]", "msg_id", "content",
+	    "engine_uuid", "submitted", "started", "completed",
+	    "result_content",
 	    "execute_result", "error", "stdout", "stderr");
 	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:o}",
 	    "query", "msg_id", "$in", hist, "keys", keys), &m, 30) == -1) {

@@ -39,6 +39,8 @@ static const struct dirtab dirtab[] = {
 	{ "security",	Q_SECDIR,	Q_ROOT,		S_IFDIR | 0500, 0 },
 	{ "engines",	Q_ENGDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
 	{ "tasks",	Q_TASKDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
+	{ "metrics",	Q_METDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
+	{ "ipp.prom",	Q_MPROM,	Q_METDIR,	0444, 0 },
 	{ "ipcontroller-engine.json", Q_SECENG, Q_SECDIR, 0400, 0 },
 	{ "ipcontroller-client.json", Q_SECCLI, Q_SECDIR, 0400, 0 },
 	{ "index",	Q_ENGINDEX,	Q_ENGDIR,	0444, 0 },
@@ -56,12 +58,15 @@ static const struct dirtab dirtab[] = {
 	{ "ns",		Q_ENS,		Q_ENG,		S_IFDIR | 0755, 1 },
 	{ "tasks",	Q_ETASKS,	Q_ENG,		0444, 0 },
 	{ "info",	Q_EINFO,	Q_ENG,		0444, 0 },
+	{ "timeline.svg", Q_ETIMELINE,	Q_ENG,		0444, 0 },
 	{ NULL,		Q_NSVAR,	Q_ENS,		0644, 0 },
 	{ "new",	Q_TNEW,		Q_TASKDIR,	0644, 0 },
 	{ "clone",	Q_TCLONE,	Q_TASKDIR,	0644, 0 },
 	{ "batch",	Q_TBATCH,	Q_TASKDIR,	0644, 0 },
 	{ "index",	Q_TINDEX,	Q_TASKDIR,	0444, 0 },
 	{ "events",	Q_TEVENTS,	Q_TASKDIR,	0444, 0 },
+	{ "timeline.svg", Q_TTIMELINE,	Q_TASKDIR,	0444, 0 },
+	{ "waitall",	Q_TWAITALL,	Q_TASKDIR,	0644, 0 },
 	{ NULL,		Q_TASK,		Q_TASKDIR,	S_IFDIR | 0555, 0 },
 	{ "ctl",	Q_TCTL,		Q_TASK,		0644, 0 },
 	{ "code",	Q_TCODE,	Q_TASK,		0644, 0 },
@@ -171,6 +176,9 @@ fh_path(const struct fh *fh, char *buf, size_t len)
 	case Q_ENGDIR:
 		snprintf(buf, len, "engines/%s", d->name);
 		break;
+	case Q_METDIR:
+		snprintf(buf, len, "metrics/%s", d->name);
+		break;
 	default:
 		snprintf(buf, len, "%s", d->name);
 	}
@@ -198,6 +206,8 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	if ((t == Q_SECENG || t == Q_SECCLI) && stat(t == Q_SECENG ?
 	    fs.enginefile : fs.connfile, &sb) == 0)
 		st->st_size = sb.st_size;
+	if (vis_sized(t))
+		st->st_size = vis_size(t, (int)(ino >> 8 & 0xffffff));
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
@@ -220,7 +230,7 @@ blocks(enum qtype t)
 {
 	return t == Q_TWAIT || t == Q_TRESULT || t == Q_TSTDOUT ||
 	    t == Q_TSTDERR || t == Q_EVENTS || t == Q_TEVENTS ||
-	    t == Q_TERROR || t == Q_ERESULT;
+	    t == Q_TERROR || t == Q_ERESULT || t == Q_TWAITALL;
 }
 
 /*
@@ -242,7 +252,8 @@ attr_timeout(const struct stat *st, enum qtype t)
 {
 	if (S_ISDIR(st->st_mode))
 		return 1.0;
-	return read_only(t) && t != Q_SECENG && t != Q_SECCLI ? 1.0 : 0;
+	return read_only(t) && t != Q_SECENG && t != Q_SECCLI &&
+	    !vis_sized(t) ? 1.0 : 0;
 }
 
 static int
@@ -520,6 +531,10 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->noflush = 1;
 	if (fh->type == Q_EVENTS || fh->type == Q_TEVENTS)
 		fi->nonseekable = 1;
+	if (fh->type == Q_TWAITALL) {
+		fi->nonseekable = 1;
+		waitall_open(fh);
+	}
 	fh->evseq = fs.evseq > EVENTS_MAX ? fs.evseq - EVENTS_MAX : 0;
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	if (fuse_reply_open(req, fi) == -ENOENT)

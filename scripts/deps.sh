@@ -12,7 +12,8 @@ test="python3 python3-ipyparallel python3-jupyter-client python3-pytest
 	python3-testpath python3-joblib python3-cloudpickle
 	python3-numpy python3-matplotlib
 	openmpi-bin python3-mpi4py openssh-server openssh-client
-	slurm-wlm munge slurm-wlm-torque iproute2 util-linux"
+	slurm-wlm munge slurm-wlm-torque iproute2 util-linux
+	chromium python3-pil prometheus-node-exporter"
 # Grid Engine for "make check-batch" (tests/t3100): only on request, since
 # gridengine-client and slurm-wlm-torque both ship /usr/bin/qsub and
 # conflict; apt removes slurm-wlm-torque (the PBS part of t3050 is then

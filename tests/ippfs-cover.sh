@@ -39,11 +39,11 @@ clone() {
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # --- the tree ---------------------------------------------------------
-is "root" "ctl engines errors events security status tasks" echo $(ls)
+is "root" "ctl engines errors events metrics security status tasks" echo $(ls)
 is "engines/" "0 1 2 all index" echo $(ls engines)
-is "engines/N/" "ctl error exec info last log ns result status stderr stdout tasks wait" echo $(ls engines/0)
+is "engines/N/" "ctl error exec info last log ns result status stderr stdout tasks timeline.svg wait" echo $(ls engines/0)
 is "engines/all/" "ctl exec ns result" echo $(ls engines/all)
-is "tasks/ (before any task)" "batch clone events index new" echo $(ls tasks)
+is "tasks/ (before any task)" "batch clone events index new timeline.svg waitall" echo $(ls tasks)
 is "security/" "ipcontroller-client.json ipcontroller-engine.json" echo $(ls security)
 for f in client engine; do
 	is "security/ipcontroller-$f.json is 0400" 400 stat -c %a security/ipcontroller-$f.json
@@ -76,7 +76,7 @@ is "engines/1/result" 42 cat engines/1/result
 has "engines/1/stdout" '^out$' cat engines/1/stdout
 has "engines/1/stderr" '^err$' cat engines/1/stderr
 is "engines/1/tasks" 1 cat engines/1/tasks
-is "tasks/ lists task 1" "1 batch clone events index new" echo $(ls tasks)
+is "tasks/ lists task 1" "1 batch clone events index new timeline.svg waitall" echo $(ls tasks)
 echo 'y = 2' > engines/0/exec		# submitted at close
 wait_for 10 grep -q '^2 done 0 ' tasks/index && ok "exec at close" || no "exec at close"
 has "tasks/index" '^1 done 1 ' cat tasks/index

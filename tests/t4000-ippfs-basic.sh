@@ -6,7 +6,7 @@
 need_python_ipp
 ippfs_cluster 2
 
-check "root lists the tree" test "$(ls | tr '\n' ' ')" = "ctl engines errors events security status tasks "
+check "root lists the tree" test "$(ls | tr '\n' ' ')" = "ctl engines errors events metrics security status tasks "
 check "status counts engines" grep -qx 'engines 2' status
 check "engines/index has two lines" test "$(wc -l < engines/index)" = 2
 check "engines/0/status idle" test "$(cat engines/0/status)" = idle

@@ -92,7 +92,7 @@ echo 'import time; time.sleep(0.3); 1/0' > engines/all/exec
 is "engines/all/result after a raising broadcast: EREMOTEIO" "read EREMOTEIO" "$PP" engines/all/result
 
 # the tree
-is "engines/N/ lists the new files" "ctl error exec info last log ns result status stderr stdout tasks wait" echo $(ls engines/0)
+is "engines/N/ lists the new files" "ctl error exec info last log ns result status stderr stdout tasks timeline.svg wait" echo $(ls engines/0)
 is "engines/all/ lists result" "ctl exec ns result" echo $(ls engines/all)
 
 # a dead engine's last task: EHOSTDOWN
