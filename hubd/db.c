@@ -61,6 +61,7 @@ struct hubdb {
 	int		 npend, pendcap;
 	struct ipp_map	*pendput;	/* msg_id -> pending put, for merging */
 	struct ipp_map	*pendupd;	/* msg_id -> pending update, likewise */
+	struct hub	*hub;		/* whose loop polls loop_end */
 	double		 flush_at;	/* monotonic; 1e300 when none pending */
 };
 
@@ -654,6 +655,7 @@ hubdb_open(struct hub *h, const struct db_ops *ops,
 	int zero = 0;
 
 	db->ops = ops;
+	db->hub = h;
 	db->flush_at = 1e300;
 	if ((db->be = ops->open(cfg, why, whylen)) == NULL) {
 		free(db);
@@ -742,7 +744,7 @@ hubdb_flush(struct hubdb *db)
 
 	if (db->npend == 0)
 		return;
-	hub_sent(db->loop_end);
+	hub_sent(db->hub, db->loop_end);
 	while (zmq_send(db->loop_end, db->pend, len, 0) == -1) {
 		if (errno == EINTR)
 			continue;
@@ -894,7 +896,7 @@ hubdb_query(struct hubdb *db, const void *rid, size_t ridlen,
 	op->content = json_incref(req->content);
 	op->extra = extra_new;
 	hubdb_flush(db);
-	hub_sent(db->loop_end);	/* the loop polls this PAIR */
+	hub_sent(db->hub, db->loop_end);	/* the loop polls this PAIR */
 	post(db->loop_end, op);
 }
 

@@ -26,7 +26,6 @@
 #define REPLAY_HISTORY	65536	/* signed messages remembered, as jupyter */
 #define PUB_HWM		256	/* messages queued per subscriber */
 
-struct hub *the_hub;
 
 static volatile sig_atomic_t got_signal;
 
@@ -147,7 +146,7 @@ hub_send(struct hub *h, void *sock, struct ipp_frames *fr)
 {
 	int rc;
 
-	hub_sent(sock);
+	hub_sent(h, sock);
 	if (sock == h->iopub_c || sock == h->notif)
 		rc = publish(h, sock, fr);
 	else
@@ -438,12 +437,10 @@ handler_sock(struct hub *h, const struct sock_handler *hs)
 /* The loop's sockets, waited for with poll(2) on their ZMQ_FDs (zpoll.c). */
 #define SWEEP_MS	100
 
-static struct ipp_zpoll zp;
-
 void
-hub_sent(void *sock)
+hub_sent(struct hub *h, void *sock)
 {
-	ipp_zpoll_sent(&zp, sock);
+	ipp_zpoll_sent(&h->zp, sock);
 }
 
 /* Drain socket i for one turn: 1 when it may hold more. */
@@ -469,7 +466,7 @@ run_loop(struct hub *h)
 
 	for (i = 0; i < NHANDLERS; i++)
 		socks[i] = handler_sock(h, &handlers[i]);
-	if (ipp_zpoll_init(&zp, socks, NHANDLERS, pfd, SWEEP_MS) == -1)
+	if (ipp_zpoll_init(&h->zp, socks, NHANDLERS, pfd, SWEEP_MS) == -1)
 		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
 	while (!h->quit) {
 		now = ipp_monotonic();
@@ -480,9 +477,9 @@ run_loop(struct hub *h)
 			wake = h->shutdown_at;
 		if (h->db != NULL && hubdb_next_flush(h->db) < wake)
 			wake = hubdb_next_flush(h->db);
-		any = !ipp_zpoll_idle(&zp, now);
-		if (ipp_zpoll_next_sweep(&zp) < wake)
-			wake = ipp_zpoll_next_sweep(&zp);
+		any = !ipp_zpoll_idle(&h->zp, now);
+		if (ipp_zpoll_next_sweep(&h->zp) < wake)
+			wake = ipp_zpoll_next_sweep(&h->zp);
 		timeout = any || wake <= now ? 0 :
 		    (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
@@ -491,15 +488,15 @@ run_loop(struct hub *h)
 			if (errno != EINTR)
 				fatal("poll");
 			n = 0;
-			ipp_zpoll_clear(&zp);
+			ipp_zpoll_clear(&h->zp);
 		}
 		if (got_signal) {
 			log_info("signal %d: shutting down", (int)got_signal);
 			break;
 		}
 		for (i = 0; i < NHANDLERS; i++)
-			if (ipp_zpoll_pending(&zp, i))
-				ipp_zpoll_drained(&zp, i, drain(h, i));
+			if (ipp_zpoll_pending(&h->zp, i))
+				ipp_zpoll_drained(&h->zp, i, drain(h, i));
 		n += any;
 		now = ipp_monotonic();
 		registry_tick(h, now);
@@ -591,7 +588,6 @@ main(int argc, char **argv)
 	const struct db_ops *dbo;
 	char why[512], logpath[1200];
 
-	the_hub = h;
 	h->started = ipp_monotonic();
 	/* task data, keys and logs: nothing hubd writes is for other users */
 	umask(077);

@@ -135,6 +135,13 @@ struct hub_config {
 
 struct sched_ops;
 
+/* Connection replies awaiting a notification subscriber (notify.c). */
+#define NOTIFY_REPLIES	256
+struct notify_replies {
+	double		 t[NOTIFY_REPLIES];	/* monotonic times, FIFO */
+	int		 head, count;
+};
+
 struct hub {
 	struct hub_config cfg;
 	struct ipp_profile prof;
@@ -154,6 +161,7 @@ struct hub {
 	void		*hb_ping, *hb_pong;
 	void		*hb_mon;	/* monitor of hb_pong: disconnects */
 	void		*db_pair;	/* results from the DB thread */
+	struct ipp_zpoll zp;		/* the loop's poll set (hubd.c) */
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
 	char		 digests_file[1100];	/* replay history, see main() */
@@ -168,6 +176,9 @@ struct hub {
 	int		 next_id;
 	struct ipp_map	*restored;	/* uuid -> id from engines.json */
 	int		 engines_dirty;
+	double		 last_save;	/* engines.json written */
+	struct engine	**by_fd;	/* heart connection fd -> engine */
+	int		 nby_fd;
 	/* heartbeat */
 	double		 t0;
 	double		 next_beat;
@@ -176,6 +187,8 @@ struct hub {
 	double		 ping_t[HUB_PING_RING];
 	int		 ping_head;
 	double		 next_fast_ping;
+	int		 nsuspects;	/* engines being probed */
+	double		 probe_due;	/* when to send the probe ping, or 0 */
 	/* tasks */
 	struct ipp_map	*tasks;		/* msg_id -> struct task */
 	struct taskq	 waiting;	/* scheduler FIFO */
@@ -185,10 +198,14 @@ struct hub {
 	const struct sched_ops *sched;
 	int		 rescan;	/* an engine dropped below HWM */
 	struct ipp_map	*graph;		/* dep msg_id -> struct waiters */
+	struct engine	**cand;		/* maybe_run's scratch: candidates */
+	int		*loads;		/* and their loads, ncand_cap long */
+	int		 ncand_cap;
 	unsigned long	 seq;
 	double		 next_timeout;
 	int		 ntimeouts;	/* waiting tasks with a timeout */
 	struct ipp_map	*bcasts;	/* original msg_id -> struct bcast */
+	struct notify_replies replies;	/* notify.c */
 	long		 ntasks_done;
 	/* DB */
 	struct hubdb	*db;
@@ -215,12 +232,11 @@ int	 idtab_set(struct idtab *, const char *id, uint64_t v);
 size_t	 idtab_count(const struct idtab *);
 
 /* hubd.c */
-extern struct hub *the_hub;
 /* Report input from a peer that is dropped or refused (rate-limited). */
 #define hub_badinput(h, ...)	log_rate_warnx(&(h)->badin, __VA_ARGS__)
 int	 hub_send(struct hub *, void *sock, struct ipp_frames *);
 /* Every send on a socket the loop polls must say so (see run_loop). */
-void	 hub_sent(void *sock);
+void	 hub_sent(struct hub *, void *sock);
 void	 hub_notify(struct hub *, const char *msg_type, json_t *content_new);
 /* Reply on a ROUTER: [rid] + message of msg_type with parent. */
 void	 hub_reply(struct hub *, void *sock, const void *rid, size_t ridlen,

@@ -27,13 +27,10 @@
 
 #include "hubd.h"
 
-#define NREPLIES	256	/* connection replies awaiting a subscriber */
 #define REPLY_TTL	30.0	/* seconds a reply waits for its subscriber */
 #define NOREPLY_WINDOW	1.0	/* seconds re-announced without a reply */
 #define SLACK		0.05	/* registrations just before the reply */
 
-static double replies[NREPLIES];	/* monotonic times, FIFO */
-static int rhead, rcount;
 
 void
 notify_init(struct hub *h)
@@ -49,13 +46,14 @@ notify_init(struct hub *h)
 void
 notify_connection_replied(struct hub *h)
 {
-	(void)h;
-	if (rcount == NREPLIES) {	/* the oldest is the least useful */
-		rhead = (rhead + 1) % NREPLIES;
-		rcount--;
+	struct notify_replies *r = &h->replies;
+
+	if (r->count == NOTIFY_REPLIES) {	/* the oldest is the least useful */
+		r->head = (r->head + 1) % NOTIFY_REPLIES;
+		r->count--;
 	}
-	replies[(rhead + rcount) % NREPLIES] = ipp_monotonic();
-	rcount++;
+	r->t[(r->head + r->count) % NOTIFY_REPLIES] = ipp_monotonic();
+	r->count++;
 }
 
 static void
@@ -77,19 +75,19 @@ notify_registered(struct hub *h, struct engine *e)
 
 /* Start of the period a subscription arriving now may have missed. */
 static double
-missed_since(double now)
+missed_since(struct notify_replies *r, double now)
 {
 	double t;
 
-	while (rcount > 0 && replies[rhead] < now - REPLY_TTL) {
-		rhead = (rhead + 1) % NREPLIES;
-		rcount--;
+	while (r->count > 0 && r->t[r->head] < now - REPLY_TTL) {
+		r->head = (r->head + 1) % NOTIFY_REPLIES;
+		r->count--;
 	}
-	if (rcount == 0)
+	if (r->count == 0)
 		return now - NOREPLY_WINDOW;
-	t = replies[rhead];
-	rhead = (rhead + 1) % NREPLIES;
-	rcount--;
+	t = r->t[r->head];
+	r->head = (r->head + 1) % NOTIFY_REPLIES;
+	r->count--;
 	return t - SLACK;
 }
 
@@ -140,6 +138,6 @@ notify_on_subscribe(struct hub *h, int arg)
 		return 1;
 	}
 	if (n >= 1 && buf[0] == 1)
-		reannounce(h, missed_since(ipp_monotonic()));
+		reannounce(h, missed_since(&h->replies, ipp_monotonic()));
 	return 1;
 }

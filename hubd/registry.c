@@ -29,32 +29,27 @@
 #define PROBE_GAP	0.01	/* gathers disconnects into one probe */
 #define SAVE_EVERY	0.2	/* engines.json at most this often */
 
-static double last_save;
-static int nsuspects;	/* engines being probed */
-static double probe_due;	/* when to send the probe ping, or 0 */
-/* heart connection fd -> engine, so a disconnect costs O(1) */
-static struct engine **by_fd;
-static int nby_fd;
-
+/* h->by_fd maps a heart's connection fd to its engine: O(1) disconnects */
 static void
-fd_index_set(struct engine *e, int fd)
+fd_index_set(struct hub *h, struct engine *e, int fd)
 {
-	if (e->hb_fd >= 0 && e->hb_fd < nby_fd && by_fd[e->hb_fd] == e)
-		by_fd[e->hb_fd] = NULL;
+	if (e->hb_fd >= 0 && e->hb_fd < h->nby_fd &&
+	    h->by_fd[e->hb_fd] == e)
+		h->by_fd[e->hb_fd] = NULL;
 	e->hb_fd = fd;
 	if (fd < 0)
 		return;
-	if (fd >= nby_fd) {
-		int n = nby_fd ? nby_fd : 1024;
+	if (fd >= h->nby_fd) {
+		int n = h->nby_fd ? h->nby_fd : 1024;
 
 		while (n <= fd)
 			n *= 2;
-		by_fd = xrealloc(by_fd, (size_t)n, sizeof(*by_fd));
-		memset(&by_fd[nby_fd], 0, (size_t)(n - nby_fd) *
-		    sizeof(*by_fd));
-		nby_fd = n;
+		h->by_fd = xrealloc(h->by_fd, (size_t)n, sizeof(*h->by_fd));
+		memset(&h->by_fd[h->nby_fd], 0, (size_t)(n - h->nby_fd) *
+		    sizeof(*h->by_fd));
+		h->nby_fd = n;
 	}
-	by_fd[fd] = e;
+	h->by_fd[fd] = e;
 }
 
 struct engine *
@@ -109,7 +104,7 @@ engine_new(struct hub *h, const char *uuid, int id)
 static void
 engine_free(struct hub *h, struct engine *e)
 {
-	fd_index_set(e, -1);
+	fd_index_set(h, e, -1);
 	ipp_map_del(h->engines_by_uuid, e->uuid);
 	if (e->id < h->nengine_slots && h->engines_by_id[e->id] == e)
 		h->engines_by_id[e->id] = NULL;
@@ -221,7 +216,7 @@ registry_save_if_dirty(struct hub *h)
 	char *txt;
 	double now = ipp_monotonic();
 
-	if (!h->engines_dirty || (now - last_save < SAVE_EVERY && !h->quit))
+	if (!h->engines_dirty || (now - h->last_save < SAVE_EVERY && !h->quit))
 		return;
 	o = json_pack("{s:o, s:i}", "engines", registry_engines_json(h, 0),
 	    "next_id", h->next_id);
@@ -232,7 +227,7 @@ registry_save_if_dirty(struct hub *h)
 	free(txt);
 	json_decref(o);
 	h->engines_dirty = 0;
-	last_save = now;
+	h->last_save = now;
 }
 
 static void
@@ -425,7 +420,7 @@ registry_on_pong(struct hub *h, int arg)
 	    (e = restore_engine(h, uuid)) == NULL)
 		goto out;
 	if ((fd = zmq_msg_get(&fr.f[1], ZMQ_SRCFD)) >= 0 && fd != e->hb_fd)
-		fd_index_set(e, fd);
+		fd_index_set(h, e, fd);
 	if (t > e->last_pong)
 		e->last_pong = t;
 	if (e->suspect_until > 0 && t >= e->suspect_until - PROBE_WAIT)
@@ -455,8 +450,8 @@ registry_on_monitor_event(struct hub *h, int arg)
 	if (fr.n == 2 && ipp_frame_len(&fr, 0) == 6) {
 		memcpy(&ev, ipp_frame_data(&fr, 0), 2);
 		memcpy(&fd, (const char *)ipp_frame_data(&fr, 0) + 2, 4);
-		if (ev == ZMQ_EVENT_DISCONNECTED && (int)fd < nby_fd &&
-		    (e = by_fd[fd]) != NULL && e->state == ENGINE_REGISTERED &&
+		if (ev == ZMQ_EVENT_DISCONNECTED && (int)fd < h->nby_fd &&
+		    (e = h->by_fd[fd]) != NULL && e->state == ENGINE_REGISTERED &&
 		    e->suspect_until == 0) {
 			/*
 			 * One probe ping serves every suspect of the next
@@ -464,9 +459,9 @@ registry_on_monitor_event(struct hub *h, int arg)
 			 * that is a handful of pings, not one each.
 			 */
 			e->suspect_until = now + PROBE_WAIT;
-			nsuspects++;
-			if (probe_due == 0)
-				probe_due = now + PROBE_GAP;
+			h->nsuspects++;
+			if (h->probe_due == 0)
+				h->probe_due = now + PROBE_GAP;
 			log_debug("engine %d: heart connection %u closed, "
 			    "probing", e->id, fd);
 		}
@@ -491,20 +486,20 @@ registry_tick(struct hub *h, double now)
 	double period = h->cfg.ping_ms / 1000.0;
 	int i;
 
-	if (probe_due > 0 && now >= probe_due) {
+	if (h->probe_due > 0 && now >= h->probe_due) {
 		send_ping(h, now);
-		probe_due = 0;
+		h->probe_due = 0;
 	}
 	/* suspects that did not answer their probe */
-	if (nsuspects > 0) {
-		nsuspects = 0;
+	if (h->nsuspects > 0) {
+		h->nsuspects = 0;
 		for (e = TAILQ_FIRST(&h->lru); e != NULL; e = next) {
 			next = TAILQ_NEXT(e, lru);
 			if (e->suspect_until > 0 && now >= e->suspect_until)
 				registry_unregister(h, e, "connection closed "
 				    "and no heartbeat after it");
 			else if (e->suspect_until > 0)
-				nsuspects++;
+				h->nsuspects++;
 		}
 	}
 	if (now >= h->next_beat) {
@@ -547,9 +542,9 @@ registry_next_wake(struct hub *h)
 
 	if (h->nincoming > 0 && h->next_fast_ping < w)
 		w = h->next_fast_ping;
-	if (probe_due > 0 && probe_due < w)
-		w = probe_due;
-	if (nsuspects > 0)
+	if (h->probe_due > 0 && h->probe_due < w)
+		w = h->probe_due;
+	if (h->nsuspects > 0)
 		TAILQ_FOREACH(e, &h->lru, lru)
 			if (e->suspect_until > 0 && e->suspect_until < w)
 				w = e->suspect_until;

@@ -173,15 +173,15 @@ dispatch(struct hub *h, struct task *t, struct engine *e)
 static int
 maybe_run(struct hub *h, struct task *t)
 {
-	static struct engine **cand;
-	static int *loads, ncap;
 	struct engine *e;
 	int n = 0, any = 0, lim = hwm(h), i;
 
-	if (h->nregistered > ncap) {
-		ncap = h->nregistered * 2;
-		cand = xrealloc(cand, (size_t)ncap, sizeof(*cand));
-		loads = xrealloc(loads, (size_t)ncap, sizeof(*loads));
+	if (h->nregistered > h->ncand_cap) {
+		h->ncand_cap = h->nregistered * 2;
+		h->cand = xrealloc(h->cand, (size_t)h->ncand_cap,
+		    sizeof(*h->cand));
+		h->loads = xrealloc(h->loads, (size_t)h->ncand_cap,
+		    sizeof(*h->loads));
 	}
 	TAILQ_FOREACH(e, &h->lru, lru) {
 		if (lim > 0 && e->load >= lim)
@@ -194,8 +194,8 @@ maybe_run(struct hub *h, struct task *t)
 			continue;
 		if (t->follow.n && !dep_met(h->outcome, &t->follow, e->id))
 			continue;
-		cand[n] = e;
-		loads[n++] = e->load;
+		h->cand[n] = e;
+		h->loads[n++] = e->load;
 	}
 	if (!any)
 		return 0;
@@ -239,7 +239,7 @@ maybe_run(struct hub *h, struct task *t)
 		return 0;
 	}
 	dequeue(h, t);
-	dispatch(h, t, cand[h->sched->choose(loads, n)]);
+	dispatch(h, t, h->cand[h->sched->choose(h->loads, n)]);
 	return 1;
 }
 
