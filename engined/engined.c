@@ -28,7 +28,6 @@
 
 #include "engined.h"
 
-struct eng *the_eng;
 static volatile sig_atomic_t got_term;
 
 static void
@@ -583,7 +582,6 @@ main(int argc, char **argv)
 	sigset_t set;
 	char logpath[1400];
 
-	the_eng = e;
 	log_init("engined", LOG_LVL_WARN, NULL);
 	e->cfg.id = -1;
 	e->cfg.log_level = LOG_LVL_WARN;

@@ -19,6 +19,11 @@
  * a shell request are the main thread's (it knows all they carry when it
  * hands the job over), and busy and execute_input wait to go out with
  * the first thing that follows them (control.c, shell_announce).
+ *
+ * State: the main thread's hangs off struct eng, made in main() and
+ * passed down; the Python thread's is one documented singleton in
+ * pyexec.c (CPython calls our functions without a context).  Nothing
+ * else is mutable at file level (tests/t0140-static-state.sh).
  */
 #ifndef ENGINED_H
 #define ENGINED_H
@@ -127,7 +132,6 @@ struct eng {
 };
 
 /* engined.c */
-extern struct eng *the_eng;
 void	 eng_topic(struct eng *, const char *kind, char *buf, size_t len);
 /* The signals that go to the Python thread. */
 void	 engined_user_signals(sigset_t *);

@@ -36,22 +36,35 @@
 #include "engined.h"
 #include "engine_py.h"		/* engine.py as a C string, made by make */
 
-static struct eng *E;		/* this thread's view of the engine */
-static struct ipp_session psess;
-static PyObject *mod;		/* engine.py's namespace */
-static PyObject *jsonmod;	/* Python's json, for user_expressions */
-
-/* the two queues, main -> python (jobs) and python -> main (outs) */
-static pthread_mutex_t qmtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jobcv = PTHREAD_COND_INITIALIZER;
-static struct jobq jobs = TAILQ_HEAD_INITIALIZER(jobs);
-static struct outq outs = TAILQ_HEAD_INITIALIZER(outs);
-static int outs_woken;		/* py_fd written since the last py_take */
-
-/* output buffers shared with the main thread, index 1 stdout, 2 stderr */
-static pthread_mutex_t outmtx = PTHREAD_MUTEX_INITIALIZER;
-static char *obuf[3];
-static size_t olen[3], ocap[3];
+/*
+ * The Python thread's state: one documented singleton, since CPython
+ * calls _engined's functions (write, publish...) with no context of ours.
+ * The queues and output buffers are shared with the main thread under
+ * their mutexes; the rest is touched by the Python thread only.
+ */
+static struct pythread {
+	struct eng	*E;		/* this thread's view of the engine */
+	struct ipp_session psess;
+	PyObject	*mod;		/* engine.py's namespace */
+	PyObject	*jsonmod;	/* Python's json, for user_expressions */
+	struct job	*cur_job;	/* the request running now */
+	/* the two queues, main -> python (jobs), python -> main (outs) */
+	pthread_mutex_t	 qmtx;
+	pthread_cond_t	 jobcv;
+	struct jobq	 jobs;
+	struct outq	 outs;
+	int		 outs_woken;	/* py_fd written since the last py_take */
+	/* output shared with the main thread, index 1 stdout, 2 stderr */
+	pthread_mutex_t	 outmtx;
+	char		*obuf[3];
+	size_t		 olen[3], ocap[3];
+} P = {
+	.qmtx = PTHREAD_MUTEX_INITIALIZER,
+	.jobcv = PTHREAD_COND_INITIALIZER,
+	.jobs = TAILQ_HEAD_INITIALIZER(P.jobs),
+	.outs = TAILQ_HEAD_INITIALIZER(P.outs),
+	.outmtx = PTHREAD_MUTEX_INITIALIZER,
+};
 
 /*
  * Queue frames for the main thread.  With wake, make sure it looks soon;
@@ -71,12 +84,12 @@ post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
 		o->fr = *fr;
 		ipp_frames_init(fr);
 	}
-	pthread_mutex_lock(&qmtx);
-	TAILQ_INSERT_TAIL(&outs, o, q);
-	if (wake && !outs_woken)
-		w = outs_woken = 1;
-	pthread_mutex_unlock(&qmtx);
-	if (w && write(E->py_fd, &one, sizeof(one)) != sizeof(one) &&
+	pthread_mutex_lock(&P.qmtx);
+	TAILQ_INSERT_TAIL(&P.outs, o, q);
+	if (wake && !P.outs_woken)
+		w = P.outs_woken = 1;
+	pthread_mutex_unlock(&P.qmtx);
+	if (w && write(P.E->py_fd, &one, sizeof(one)) != sizeof(one) &&
 	    errno != EAGAIN)
 		fatal("Python thread: cannot wake the main thread");
 }
@@ -95,20 +108,20 @@ py_take(struct eng *e, struct outq *l)
 	if (read(e->py_fd, &n, sizeof(n)) == -1 && errno != EAGAIN &&
 	    errno != EINTR)
 		fatal("read from the Python thread's eventfd");
-	pthread_mutex_lock(&qmtx);
-	TAILQ_CONCAT(l, &outs, q);
-	outs_woken = 0;
-	pthread_mutex_unlock(&qmtx);
+	pthread_mutex_lock(&P.qmtx);
+	TAILQ_CONCAT(l, &P.outs, q);
+	P.outs_woken = 0;
+	pthread_mutex_unlock(&P.qmtx);
 }
 
 /* Main thread: hand a job over. */
 void
 py_submit(struct eng *e, struct job *j)
 {
-	pthread_mutex_lock(&qmtx);
-	TAILQ_INSERT_TAIL(&jobs, j, q);
-	pthread_cond_signal(&jobcv);
-	pthread_mutex_unlock(&qmtx);
+	pthread_mutex_lock(&P.qmtx);
+	TAILQ_INSERT_TAIL(&P.jobs, j, q);
+	pthread_cond_signal(&P.jobcv);
+	pthread_mutex_unlock(&P.qmtx);
 }
 
 /*
@@ -124,12 +137,12 @@ pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
 	struct ipp_buf topic;
 	char t[64];
 
-	eng_topic(E, kind, t, sizeof(t));
+	eng_topic(P.E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	if (eng_msg_build(s, &fr, &topic, 1, type, parent, md != NULL ? md :
-	    E->md_engine, content) == 0) {
+	    P.E->md_engine, content) == 0) {
 		if (direct != NULL)
 			ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
 		else
@@ -152,16 +165,16 @@ flush_streams(struct ipp_session *s, void *direct, const char *parent)
 	int i;
 
 	for (i = 1; i <= 2; i++) {
-		pthread_mutex_lock(&outmtx);
-		if (olen[i] == 0) {
-			pthread_mutex_unlock(&outmtx);
+		pthread_mutex_lock(&P.outmtx);
+		if (P.olen[i] == 0) {
+			pthread_mutex_unlock(&P.outmtx);
 			continue;
 		}
-		text = obuf[i];
-		text[olen[i]] = '\0';
-		obuf[i] = NULL;
-		olen[i] = ocap[i] = 0;
-		pthread_mutex_unlock(&outmtx);
+		text = P.obuf[i];
+		text[P.olen[i]] = '\0';
+		P.obuf[i] = NULL;
+		P.olen[i] = P.ocap[i] = 0;
+		pthread_mutex_unlock(&P.outmtx);
 		c = eng_dump(json_pack("{s:s, s:s}", "name", names[i], "text",
 		    text));
 		pub(s, direct, names[i], "stream", parent, NULL, c, 0);
@@ -179,14 +192,14 @@ pyexec_flush(struct eng *e)
 	if (e->running == NULL || e->running->kind != JOB_SHELL)
 		return;
 	/* anything this thread posted earlier must go out first */
-	pthread_mutex_lock(&qmtx);
-	pending = !TAILQ_EMPTY(&outs);
-	pthread_mutex_unlock(&qmtx);
+	pthread_mutex_lock(&P.qmtx);
+	pending = !TAILQ_EMPTY(&P.outs);
+	pthread_mutex_unlock(&P.qmtx);
 	if (pending)
 		return;
-	pthread_mutex_lock(&outmtx);
-	output = olen[1] > 0 || olen[2] > 0;
-	pthread_mutex_unlock(&outmtx);
+	pthread_mutex_lock(&P.outmtx);
+	output = P.olen[1] > 0 || P.olen[2] > 0;
+	pthread_mutex_unlock(&P.outmtx);
 	if (output || ipp_monotonic() - e->running->started >=
 	    STREAM_EVERY / 1000.0)
 		shell_announce(e);
@@ -207,22 +220,20 @@ py_write(PyObject *self, PyObject *args)
 		PyErr_SetString(PyExc_ValueError, "stream must be 1 or 2");
 		return NULL;
 	}
-	pthread_mutex_lock(&outmtx);
-	if (olen[which] + (size_t)n + 1 > ocap[which]) {
-		size_t nc = ocap[which] ? ocap[which] : 4096;
+	pthread_mutex_lock(&P.outmtx);
+	if (P.olen[which] + (size_t)n + 1 > P.ocap[which]) {
+		size_t nc = P.ocap[which] ? P.ocap[which] : 4096;
 
-		while (nc < olen[which] + (size_t)n + 1)
+		while (nc < P.olen[which] + (size_t)n + 1)
 			nc *= 2;
-		obuf[which] = xrealloc(obuf[which], nc, 1);
-		ocap[which] = nc;
+		P.obuf[which] = xrealloc(P.obuf[which], nc, 1);
+		P.ocap[which] = nc;
 	}
-	memcpy(obuf[which] + olen[which], s, (size_t)n);
-	olen[which] += (size_t)n;
-	pthread_mutex_unlock(&outmtx);
+	memcpy(P.obuf[which] + P.olen[which], s, (size_t)n);
+	P.olen[which] += (size_t)n;
+	pthread_mutex_unlock(&P.outmtx);
 	Py_RETURN_NONE;
 }
-
-static struct job *cur_job;	/* the request running now */
 
 /*
  * _engined.publish(kind, msg_type, content_json, buffers): an iopub
@@ -249,14 +260,14 @@ py_publish(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	/* output written so far goes first */
-	flush_streams(&psess, NULL, cur_job ? cur_job->parent : NULL);
-	eng_topic(E, kind, t, sizeof(t));
+	flush_streams(&P.psess, NULL, P.cur_job ? P.cur_job->parent : NULL);
+	eng_topic(P.E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	ctxt = eng_dump(content);
-	rc = eng_msg_build(&psess, &fr, &topic, 1, type, cur_job ?
-	    cur_job->parent : NULL, E->md_engine, ctxt);
+	rc = eng_msg_build(&P.psess, &fr, &topic, 1, type, P.cur_job ?
+	    P.cur_job->parent : NULL, P.E->md_engine, ctxt);
 	free(ctxt);
 	if (rc == -1) {
 		ipp_frames_release(&fr);
@@ -299,7 +310,7 @@ init_engined_module(void)
 static PyObject *
 call(const char *name, PyObject *args)
 {
-	PyObject *fn = PyDict_GetItemString(mod, name), *r;
+	PyObject *fn = PyDict_GetItemString(P.mod, name), *r;
 
 	if (fn == NULL || args == NULL) {
 		Py_XDECREF(args);
@@ -335,7 +346,7 @@ error_content(PyObject *err, const char *method)
 	c = json_pack("{s:s, s:s, s:s, s:o, s:{s:s, s:i, s:s}}", "status",
 	    "error", "ename", PyUnicode_AsUTF8(PyTuple_GetItem(err, 0)),
 	    "evalue", PyUnicode_AsUTF8(PyTuple_GetItem(err, 1)), "traceback",
-	    lines, "engine_info", "engine_uuid", E->uuid, "engine_id", E->id,
+	    lines, "engine_info", "engine_uuid", P.E->uuid, "engine_id", P.E->id,
 	    "method", method);
 	return c;
 }
@@ -360,7 +371,7 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 	md = eng_dump(md_new);
 	content = eng_dump(content_new);
 	ipp_frames_init(&fr);
-	if (eng_msg_build(&psess, &fr, ids, k, type, j->parent, md,
+	if (eng_msg_build(&P.psess, &fr, ids, k, type, j->parent, md,
 	    content) == -1)
 		fatalx("cannot build %s", type);
 	free(md);
@@ -379,7 +390,7 @@ finish_md(json_t *md, const char *status, json_t *content)
 	json_object_set_new(md, "status", json_string(status));
 	if (strcmp(status, "error") == 0) {
 		json_object_set_new(md, "engine_info", json_pack("{s:s, s:i}",
-		    "engine_uuid", E->uuid, "engine_id", E->id));
+		    "engine_uuid", P.E->uuid, "engine_id", P.E->id));
 		if (en != NULL && strcmp(en, "UnmetDependency") == 0)
 			json_object_set_new(md, "dependencies_met",
 			    json_false());
@@ -401,7 +412,7 @@ buffer_error(const char *method)
 	c = ipp_error_content("SystemError", "engined cannot send a result "
 	    "buffer: %s", s != NULL ? PyUnicode_AsUTF8(s) : "unknown error");
 	json_object_set_new(c, "engine_info", json_pack("{s:s, s:i, s:s}",
-	    "engine_uuid", E->uuid, "engine_id", E->id, "method", method));
+	    "engine_uuid", P.E->uuid, "engine_id", P.E->id, "method", method));
 	Py_XDECREF(s);
 	Py_XDECREF(t);
 	Py_XDECREF(v);
@@ -422,7 +433,7 @@ do_data(struct job *j, json_t *spec)
 	const char *op = json_string_value(json_object_get(spec, "op"));
 	const char *name = json_string_value(json_object_get(spec, "name"));
 	const char *fmt = json_string_value(json_object_get(spec, "format"));
-	json_t *md = eng_metadata(E, j->req.metadata), *rc;
+	json_t *md = eng_metadata(P.E, j->req.metadata), *rc;
 	PyObject *raw = Py_None, *r;
 	struct ipp_frames out;
 	char *val = NULL;
@@ -484,11 +495,11 @@ uexprs_in(json_t *ue)
 	PyObject *r;
 	char *txt;
 
-	if (json_object_size(ue) == 0 || jsonmod == NULL)
+	if (json_object_size(ue) == 0 || P.jsonmod == NULL)
 		Py_RETURN_NONE;
 	if ((txt = ipp_json_dump(ue)) == NULL)
 		Py_RETURN_NONE;
-	r = PyObject_CallMethod(jsonmod, "loads", "s", txt);
+	r = PyObject_CallMethod(P.jsonmod, "loads", "s", txt);
 	free(txt);
 	if (r == NULL) {
 		PyErr_Clear();
@@ -504,9 +515,9 @@ uexprs_out(PyObject *d)
 	json_t *v;
 
 	if (d == NULL || !PyDict_Check(d) || PyDict_Size(d) == 0 ||
-	    jsonmod == NULL)
+	    P.jsonmod == NULL)
 		return json_object();
-	if ((dumped = PyObject_CallMethod(jsonmod, "dumps", "O", d)) == NULL)
+	if ((dumped = PyObject_CallMethod(P.jsonmod, "dumps", "O", d)) == NULL)
 		return json_object();
 	v = json_loads(PyUnicode_AsUTF8(dumped), 0, NULL);
 	Py_DECREF(dumped);
@@ -522,12 +533,12 @@ do_execute(struct job *j)
 	PyObject *r;
 	char *txt;
 
-	md = eng_metadata(E, j->req.metadata);
+	md = eng_metadata(P.E, j->req.metadata);
 	if (code == NULL)
 		code = "";
 	r = call("run_execute", Py_BuildValue("(siiN)", code, j->exec_count,
 	    j->silent, uexprs_in(json_object_get(c, "user_expressions"))));
-	flush_streams(&psess, NULL, j->parent);
+	flush_streams(&P.psess, NULL, j->parent);
 	if (r == NULL) {
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
@@ -540,7 +551,7 @@ do_execute(struct job *j)
 			json_object_set_new(bundle, "execution_count",
 			    json_integer(j->exec_count));
 			txt = eng_dump(bundle);
-			pub(&psess, NULL, "execute_result", "execute_result",
+			pub(&P.psess, NULL, "execute_result", "execute_result",
 			    j->parent, "{}", txt, 0);
 			free(txt);
 		}
@@ -552,7 +563,7 @@ do_execute(struct job *j)
 		json_object_set_new(rc, "execution_count",
 		    json_integer(j->exec_count));
 		txt = ipp_json_dump(rc);
-		pub(&psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
 		free(txt);
 		j->failed = 1;
 	}
@@ -561,7 +572,7 @@ do_execute(struct job *j)
 	Py_XDECREF(r);
 	/* the shell's post_execute: inline figures follow the result */
 	Py_XDECREF(call("post_execute", PyTuple_New(0)));
-	flush_streams(&psess, NULL, j->parent);
+	flush_streams(&P.psess, NULL, j->parent);
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
 	reply_shell(j, rc, md, NULL);
 }
@@ -576,7 +587,7 @@ static void
 do_apply(struct job *j)
 {
 	PyObject *bufs, *r = NULL, *b;
-	json_t *md = eng_metadata(E, j->req.metadata), *rc;
+	json_t *md = eng_metadata(P.E, j->req.metadata), *rc;
 	struct ipp_frames out;
 	int i, n = ipp_msg_nbufs(&j->req);
 	Py_ssize_t k;
@@ -592,7 +603,7 @@ do_apply(struct job *j)
 	}
 	if (bufs != NULL)
 		r = call("run_apply", Py_BuildValue("(N)", bufs));
-	flush_streams(&psess, NULL, j->parent);
+	flush_streams(&P.psess, NULL, j->parent);
 	if (r == NULL)
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
@@ -603,7 +614,7 @@ do_apply(struct job *j)
 
 		rc = error_content(PyTuple_GetItem(r, 2), "apply");
 		txt = ipp_json_dump(rc);
-		pub(&psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
 		free(txt);
 		j->failed = 1;
 	}
@@ -638,13 +649,13 @@ run_job(struct job *j)
 	char *p;
 
 	drop_pending_interrupt();
-	cur_job = j;
+	P.cur_job = j;
 	switch (j->kind) {
 	case JOB_STARTUP: {
 		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,
 		    j->is_file));
 
-		flush_streams(&psess, NULL, NULL);
+		flush_streams(&P.psess, NULL, NULL);
 		Py_XDECREF(r);
 		break;
 	}
@@ -654,7 +665,7 @@ run_job(struct job *j)
 		int k;
 
 		p = ipp_json_dump(j->req.header);
-		pub(&psess, NULL, "status", "status", p, NULL,
+		pub(&P.psess, NULL, "status", "status", p, NULL,
 		    "{\"execution_state\":\"busy\"}", 1);
 		Py_XDECREF(call("clear", PyTuple_New(0)));
 		for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
@@ -662,11 +673,11 @@ run_job(struct job *j)
 			ids[k].len = ipp_frame_len(&j->req.fr, k);
 		}
 		ipp_frames_init(&fr);
-		if (eng_msg_build(&psess, &fr, ids, k, "clear_reply", p,
-		    E->md_engine, "{\"status\":\"ok\"}") == 0)
+		if (eng_msg_build(&P.psess, &fr, ids, k, "clear_reply", p,
+		    P.E->md_engine, "{\"status\":\"ok\"}") == 0)
 			post(OUT_CONTROL, &fr, NULL, 1);
 		ipp_frames_release(&fr);
-		pub(&psess, NULL, "status", "status", p, NULL,
+		pub(&P.psess, NULL, "status", "status", p, NULL,
 		    "{\"execution_state\":\"idle\"}", 1);
 		free(p);
 		break;
@@ -689,7 +700,7 @@ run_job(struct job *j)
 				reply_shell(j, ipp_error_content(
 				    "NotImplementedError",
 				    "engined does not handle '%s'", t),
-				    json_pack("{s:s, s:s}", "engine", E->uuid,
+				    json_pack("{s:s, s:s}", "engine", P.E->uuid,
 				    "status", "error"), NULL);
 			break;
 		}
@@ -697,7 +708,7 @@ run_job(struct job *j)
 	case JOB_QUIT:
 		break;
 	}
-	cur_job = NULL;
+	P.cur_job = NULL;
 	post(OUT_DONE, NULL, j, 1);
 }
 
@@ -711,7 +722,7 @@ py_main(void *arg)
 	sigset_t set;
 	struct job *j;
 
-	E = e;
+	P.E = e;
 	/*
 	 * A shell starts background jobs with SIGINT ignored, and Python
 	 * leaves an ignored SIGINT alone; we want its KeyboardInterrupt.
@@ -740,9 +751,9 @@ py_main(void *arg)
 		fatalx("cannot load engined's Python side");
 	}
 	Py_DECREF(code);
-	mod = g;
-	jsonmod = PyImport_ImportModule("json");	/* engine.py has it */
-	if (jsonmod == NULL)
+	P.mod = g;
+	P.jsonmod = PyImport_ImportModule("json");	/* engine.py has it */
+	if (P.jsonmod == NULL)
 		PyErr_Clear();
 	/* now SIGINT and the user signals may come: they are Python's */
 	engined_user_signals(&set);
@@ -751,11 +762,11 @@ py_main(void *arg)
 	for (;;) {
 		/* a signal handler may run meanwhile: Python only notes it */
 		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&qmtx);
-		while ((j = TAILQ_FIRST(&jobs)) == NULL)
-			pthread_cond_wait(&jobcv, &qmtx);
-		TAILQ_REMOVE(&jobs, j, q);
-		pthread_mutex_unlock(&qmtx);
+		pthread_mutex_lock(&P.qmtx);
+		while ((j = TAILQ_FIRST(&P.jobs)) == NULL)
+			pthread_cond_wait(&P.jobcv, &P.qmtx);
+		TAILQ_REMOVE(&P.jobs, j, q);
+		pthread_mutex_unlock(&P.qmtx);
 		Py_END_ALLOW_THREADS
 		if (j->kind == JOB_QUIT) {
 			post(OUT_DONE, NULL, j, 1);
@@ -771,7 +782,7 @@ py_main(void *arg)
 int
 py_start(struct eng *e)
 {
-	if (ipp_session_init(&psess, e->ci.key, e->uuid) == -1)
+	if (ipp_session_init(&P.psess, e->ci.key, e->uuid) == -1)
 		return -1;
 	/* set here, not by the thread: kernel_info may be asked at once */
 	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",

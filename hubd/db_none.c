@@ -15,7 +15,7 @@
 #endif
 
 /* open() must return non-NULL on success; there is no state to point at. */
-static char none_handle;
+static const char none_handle;
 
 static const char none_why[] =
     "NoData: no database (hubd --nodb); start hubd with a database "
@@ -33,7 +33,7 @@ nodata(char *why, size_t whylen)
 static void *
 none_open(const struct db_config *cfg, char *why, size_t whylen)
 {
-	return &none_handle;
+	return (void *)&none_handle;
 }
 
 static void

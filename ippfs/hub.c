@@ -34,7 +34,6 @@ struct pending {
 	double	 deadline;
 };
 
-static struct ipp_map *byuuid;	/* engine uuid -> slot + 1 */
 
 struct engine *
 engine_get(int id)
@@ -64,8 +63,8 @@ engine_byuuid(const char *uuid)
 {
 	void *v;
 
-	if (uuid == NULL || byuuid == NULL ||
-	    (v = ipp_map_get(byuuid, uuid)) == NULL)
+	if (uuid == NULL || fs.byuuid == NULL ||
+	    (v = ipp_map_get(fs.byuuid, uuid)) == NULL)
 		return -1;
 	return (int)(intptr_t)v - 1;
 }
@@ -91,18 +90,18 @@ engine_up(int id, const char *uuid, json_t *info)
 		e->foreign = -1;
 	}
 	/* a dead engine's uuid still names it, for late messages */
-	if (byuuid == NULL)
-		byuuid = ipp_map_new();
+	if (fs.byuuid == NULL)
+		fs.byuuid = ipp_map_new();
 	if (e->uuid[0] != '\0' && strcmp(e->uuid, uuid) != 0) {
 		if (engine_byuuid(e->uuid) == id)
-			ipp_map_del(byuuid, e->uuid);
+			ipp_map_del(fs.byuuid, e->uuid);
 		/* another engine under the same id */
 		e->host[0] = '\0';
 		e->pid = 0;
 		e->asked = 0;
 	}
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
-	if (ipp_map_put(byuuid, e->uuid, (void *)(intptr_t)(id + 1)) == -1)
+	if (ipp_map_put(fs.byuuid, e->uuid, (void *)(intptr_t)(id + 1)) == -1)
 		fatal("ipp_map_put");
 	if (e->state != E_UP || e->registered == 0) {
 		e->running[0] = '\0';
@@ -149,14 +148,12 @@ reply_error(struct ipp_msg *m, char *buf, size_t len)
 
 static int	 hub_drain(void *);
 
-static void	*socks[NSOCK];
-static struct ipp_zpoll zp;
 
 /* The sockets' fds, into pfd[0..NSOCK - 1]. */
 int
 hub_pollfds(struct pollfd *pfd)
 {
-	if (ipp_zpoll_init(&zp, socks, NSOCK, pfd, SWEEP_MS) == -1)
+	if (ipp_zpoll_init(&fs.zp, fs.socks, NSOCK, pfd, SWEEP_MS) == -1)
 		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
 	return NSOCK;
 }
@@ -168,22 +165,22 @@ hub_recv(void)
 	int i;
 
 	for (i = 0; i < NSOCK; i++)
-		if (ipp_zpoll_pending(&zp, i))
-			ipp_zpoll_drained(&zp, i, hub_drain(socks[i]));
+		if (ipp_zpoll_pending(&fs.zp, i))
+			ipp_zpoll_drained(&fs.zp, i, hub_drain(fs.socks[i]));
 }
 
 /* Before sleeping: 0 when some socket has messages waiting. */
 int
 hub_idle(void)
 {
-	return ipp_zpoll_idle(&zp, ipp_monotonic());
+	return ipp_zpoll_idle(&fs.zp, ipp_monotonic());
 }
 
 /* After a failed poll: no socket fired. */
 void
 hub_poll_failed(void)
 {
-	ipp_zpoll_clear(&zp);
+	ipp_zpoll_clear(&fs.zp);
 }
 
 /* hub_send, plus zbuf (may be NULL): a last frame shared, not copied. */
@@ -232,7 +229,7 @@ send_msg(void *sock, const char *uuid, const char *msg_type,
 		ipp_frames_release(&fr);
 		return -1;
 	}
-	ipp_zpoll_sent(&zp, sock);
+	ipp_zpoll_sent(&fs.zp, sock);
 	if (ipp_frames_send(sock, &fr, 0, ZMQ_DONTWAIT) == -1) {
 		log_warnx("cannot send %s: %s", msg_type, zmq_strerror(errno));
 		ipp_frames_release(&fr);
@@ -589,34 +586,33 @@ decode(void *sock, struct ipp_msg *m)
 static int
 hub_drain(void *sock)
 {
-	static struct ipp_msg m;
-	static int init;
+	struct ipp_msg *m = &fs.drain_msg;
 	int i;
 
-	if (!init) {
-		ipp_msg_init(&m);
-		init = 1;
+	if (!fs.drain_ready) {
+		ipp_msg_init(m);
+		fs.drain_ready = 1;
 	}
 	for (i = 0; i < BATCH; i++) {
-		if (ipp_frames_recv(sock, &m.fr, ZMQ_DONTWAIT) == -1) {
-			ipp_frames_clear(&m.fr);
+		if (ipp_frames_recv(sock, &m->fr, ZMQ_DONTWAIT) == -1) {
+			ipp_frames_clear(&m->fr);
 			if (errno == EAGAIN)
 				return 0;
 			log_warnx("dropping a message: receive: %s",
 			    zmq_strerror(errno));
 			continue;
 		}
-		if (sock == fs.iopub ? !iopub_fast(&m) : sock == fs.notif ||
-		    !reply_fast(&m))
-			decode(sock, &m);
+		if (sock == fs.iopub ? !iopub_fast(m) : sock == fs.notif ||
+		    !reply_fast(m))
+			decode(sock, m);
 		/* what ipp_msg_release does, but keeping the array of parts */
-		json_decref(m.header);
-		json_decref(m.parent);
-		json_decref(m.metadata);
-		json_decref(m.content);
-		m.header = m.parent = m.metadata = m.content = NULL;
-		m.msg_type = m.msg_id = NULL;
-		ipp_frames_clear(&m.fr);
+		json_decref(m->header);
+		json_decref(m->parent);
+		json_decref(m->metadata);
+		json_decref(m->content);
+		m->header = m->parent = m->metadata = m->content = NULL;
+		m->msg_type = m->msg_id = NULL;
+		ipp_frames_clear(&m->fr);
 	}
 	return 1;
 }
@@ -763,12 +759,12 @@ hub_start(const char *connfile)
 	fs.control = connect_sock(ZMQ_DEALER, fs.ci.control, "control");
 	fs.iopub = connect_sock(ZMQ_SUB, fs.ci.iopub, "iopub");
 	fs.notif = connect_sock(ZMQ_SUB, fs.ci.notification, "notification");
-	socks[0] = fs.query;
-	socks[1] = fs.mux;
-	socks[2] = fs.task;
-	socks[3] = fs.control;
-	socks[4] = fs.iopub;
-	socks[5] = fs.notif;
+	fs.socks[0] = fs.query;
+	fs.socks[1] = fs.mux;
+	fs.socks[2] = fs.task;
+	fs.socks[3] = fs.control;
+	fs.socks[4] = fs.iopub;
+	fs.socks[5] = fs.notif;
 
 	ipp_conninfo_url(&fs.ci, fs.ci.registration, url, sizeof(url));
 	if (sync_query("connection_request", json_object(), &m, 10) == -1) {
@@ -802,8 +798,8 @@ hub_stop(void)
 	int i;
 
 	for (i = 0; i < NSOCK; i++)
-		if (socks[i] != NULL)
-			zmq_close(socks[i]);
+		if (fs.socks[i] != NULL)
+			zmq_close(fs.socks[i]);
 	if (fs.zctx != NULL)
 		zmq_ctx_term(fs.zctx);
 	ipp_session_release(&fs.sess);

@@ -141,7 +141,6 @@ struct spare {
 	size_t	 cap;
 	double	 since;
 };
-static struct spare *spare;
 
 static void
 spare_put(void *p, size_t cap)
@@ -155,7 +154,7 @@ spare_put(void *p, size_t cap)
 	s->p = p;
 	s->cap = cap;
 	s->since = ipp_monotonic();
-	if ((old = __atomic_exchange_n(&spare, s, __ATOMIC_ACQ_REL)) != NULL) {
+	if ((old = __atomic_exchange_n(&fs.spare, s, __ATOMIC_ACQ_REL)) != NULL) {
 		free(old->p);
 		free(old);
 	}
@@ -168,7 +167,7 @@ spare_take(size_t need, size_t *cap)
 	struct spare *s;
 	void *p;
 
-	if ((s = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
+	if ((s = __atomic_exchange_n(&fs.spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
 		return NULL;
 	if (s->cap < need) {
 		free(s->p);
@@ -187,12 +186,12 @@ spare_expire(double now)
 {
 	struct spare *s;
 
-	if (__atomic_load_n(&spare, __ATOMIC_ACQUIRE) == NULL ||
-	    (s = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
+	if (__atomic_load_n(&fs.spare, __ATOMIC_ACQUIRE) == NULL ||
+	    (s = __atomic_exchange_n(&fs.spare, NULL, __ATOMIC_ACQ_REL)) == NULL)
 		return;
 	/* not yet: put it back (and drop any newer one that came meanwhile) */
 	if (now - s->since <= SPARE_KEEP &&
-	    (s = __atomic_exchange_n(&spare, s, __ATOMIC_ACQ_REL)) == NULL)
+	    (s = __atomic_exchange_n(&fs.spare, s, __ATOMIC_ACQ_REL)) == NULL)
 		return;
 	free(s->p);
 	free(s);

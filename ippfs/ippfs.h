@@ -9,7 +9,10 @@
  * (a read that blocks until a task ends, a ctl write waiting for the
  * engine's acknowledgement) is parked: its fuse_req_t is kept in a
  * struct park and retried after every turn of the loop, so nothing ever
- * blocks the thread.  Everything here is owned by that one thread.
+ * blocks the thread.  Everything here is owned by that one thread, and
+ * all of it hangs off one documented singleton, `fs` (struct ippfs),
+ * which the FUSE callbacks reach; nothing else is mutable at file level
+ * (tests/t0140-static-state.sh).
  *
  * Inode numbers are not allocated: they encode what a file is (type,
  * engine or task number, namespace name index), so lookups need no
@@ -32,6 +35,7 @@
 #define RETAIN_MAX	(1 << 20)	/* bytes of engine output kept */
 #define EVENTS_MAX	4096		/* lines kept in /events */
 #define ERRORS_MAX	256		/* lines kept in /errors */
+#define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
 
 /* A growable byte buffer. */
 struct buf {
@@ -165,6 +169,8 @@ struct park {
 	volatile int	 interrupted;
 };
 
+struct spare;
+
 struct ippfs {
 	struct fuse_session *se;
 	struct ipp_conninfo ci;
@@ -206,6 +212,22 @@ struct ippfs {
 	TAILQ_HEAD(, fh) open;
 
 	struct vis	*vis;		/* timeline, metrics (vis.h) */
+
+	/* hub.c */
+	struct ipp_map	*byuuid;	/* engine uuid -> slot + 1 */
+	void		*socks[HUB_NSOCK];	/* polled, in this order */
+	struct ipp_zpoll zp;
+	struct ipp_msg	 drain_msg;	/* one message serves every drain */
+	int		 drain_ready;
+	/* tasks.c */
+	double		 last_poll;	/* result_request for poll_hub tasks */
+	int		 poll_inflight;
+	double		 last_scan;
+	int		 tasks_cap;	/* slots allocated in tasks */
+	int		 first_live;	/* tasks[] below it are all over */
+	json_t		*ok_content;	/* {"status": "ok"}, made once */
+	/* ippfs.c: the last big buffer freed, for the next (buf_give) */
+	struct spare	*spare;
 };
 
 extern struct ippfs fs;
@@ -249,7 +271,6 @@ void	 file_open(struct fh *);
 int	 hub_start(const char *connfile);
 int	 engine_byuuid(const char *uuid);
 void	 hub_stop(void);
-#define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
 int	 hub_pollfds(struct pollfd *);
 void	 hub_recv(void);
 void	 hub_poll_failed(void);

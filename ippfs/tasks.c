@@ -27,11 +27,6 @@
 #define POLL_PERIOD	0.5	/* result_request for poll_hub tasks */
 #define IDLE_GRACE	1.0	/* reply without iopub idle: wait this long */
 
-static double last_poll;
-static int poll_inflight;
-static double last_scan;
-static int tasks_cap;		/* slots allocated in fs.tasks */
-static int first_live;		/* fs.tasks[] below it are all over */
 
 const char *
 tstate_name(enum tstate s)
@@ -77,9 +72,9 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 	t->submitted = ipp_now();
 	t->code = xstrdup(code != NULL ? code : "");
 	/* doubling: one realloc per task was an mremap each past 16,000 */
-	if (fs.ntasks == tasks_cap) {
-		tasks_cap = tasks_cap ? tasks_cap * 2 : 1024;
-		fs.tasks = xrealloc(fs.tasks, (size_t)tasks_cap,
+	if (fs.ntasks == fs.tasks_cap) {
+		fs.tasks_cap = fs.tasks_cap ? fs.tasks_cap * 2 : 1024;
+		fs.tasks = xrealloc(fs.tasks, (size_t)fs.tasks_cap,
 		    sizeof(*fs.tasks));
 	}
 	fs.tasks[fs.ntasks++] = t;
@@ -202,7 +197,6 @@ finish(struct task *t, json_t *content)
 void
 task_reply(struct task *t, json_t *content, int engine)
 {
-	static json_t *ok;
 
 	if (terminal(t))
 		return;
@@ -214,11 +208,13 @@ task_reply(struct task *t, json_t *content, int engine)
 		finish(t, content);
 	else {
 		/* iopub may still carry the result: finish at idle */
-		if (content == NULL && ok == NULL &&
-		    (ok = json_pack("{s:s}", "status", "ok")) == NULL)
+		if (content == NULL && fs.ok_content == NULL &&
+		    (fs.ok_content = json_pack("{s:s}", "status", "ok")) ==
+		    NULL)
 			fatalx("out of memory");
 		json_decref(t->reply);
-		t->reply = json_incref(content != NULL ? content : ok);
+		t->reply = json_incref(content != NULL ? content :
+		    fs.ok_content);
 	}
 }
 
@@ -358,7 +354,7 @@ poll_done(void *arg, struct ipp_msg *m, int err)
 	struct task *t;
 	size_t i;
 
-	poll_inflight = 0;
+	fs.poll_inflight = 0;
 	if (m == NULL)
 		return;
 	done = json_object_get(m->content, "completed");
@@ -386,13 +382,13 @@ tasks_timers(double now)
 	 * poll periods are 0.5-1 s, so a look every 50 ms is plenty, and
 	 * tasks end roughly in order, so the finished prefix is skipped.
 	 */
-	if (now - last_scan < 0.05)
+	if (now - fs.last_scan < 0.05)
 		return;
-	last_scan = now;
-	while (first_live < fs.ntasks && (fs.tasks[first_live] == NULL ||
-	    terminal(fs.tasks[first_live])))
-		first_live++;
-	for (i = first_live; i < fs.ntasks; i++) {
+	fs.last_scan = now;
+	while (fs.first_live < fs.ntasks && (fs.tasks[fs.first_live] == NULL ||
+	    terminal(fs.tasks[fs.first_live])))
+		fs.first_live++;
+	for (i = fs.first_live; i < fs.ntasks; i++) {
 		if ((t = fs.tasks[i]) == NULL)
 			continue;
 		if (t->replied && !terminal(t) &&
@@ -406,22 +402,22 @@ tasks_timers(double now)
 	}
 	if (ids == NULL)
 		return;
-	if (poll_inflight || now - last_poll < POLL_PERIOD) {
+	if (fs.poll_inflight || now - fs.last_poll < POLL_PERIOD) {
 		json_decref(ids);
 		return;
 	}
-	last_poll = now;
+	fs.last_poll = now;
 	if (hub_request(fs.query, NULL, "result_request", json_pack("{s:o,s:b}",
 	    "msg_ids", ids, "status_only", 0), NULL, NULL, 0, poll_done,
 	    NULL) == 0)
-		poll_inflight = 1;
+		fs.poll_inflight = 1;
 }
 
 /* Every task before this index is over (a lower bound, for scans). */
 int
 tasks_first_live(void)
 {
-	return first_live;
+	return fs.first_live;
 }
 
 /* Submit code; engine -1 load-balances.  Returns the task id or -1. */

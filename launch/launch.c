@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include "launch.h"
 
-const struct launcher *launchers[] = {
+const struct launcher *const launchers[] = {
 	&local_launcher, &mpi_launcher, &ssh_launcher, &sshproxy_launcher,
 	&slurm_launcher, &pbs_launcher, &sge_launcher, &lsf_launcher,
 	&htcondor_launcher, &winhpc_launcher, NULL

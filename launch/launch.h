@@ -15,6 +15,10 @@
  * and one file per backend filling a struct launcher: local.c, mpi.c,
  * ssh.c (ssh and sshproxy), slurm.c, pbs.c, sge.c, lsf.c, htcondor.c,
  * winhpc.c.
+ *
+ * State: a command works on one struct cluster passed down from main();
+ * the parsed command line (launch.c) is the one file-level singleton,
+ * written once by main and read after (tests/t0140-static-state.sh).
  */
 #ifndef LAUNCH_H
 #define LAUNCH_H
@@ -140,7 +144,7 @@ struct cluster {
 };
 
 /* launch.c */
-extern const struct launcher *launchers[];
+extern const struct launcher *const launchers[];
 const struct launcher *launcher_find(const char *name);
 const struct launcher *launcher_by_class(const char *cls);
 
