@@ -60,7 +60,10 @@ check "cp copies a result whole" bash -c "cat tasks/$big/result | cmp -s - '$T_D
 
 # a listing already sent when the engine turns busy: what is known, at
 # once (engine 0 stopped, so the listing waits; then a task is queued)
-kill -STOP "${ENGINE_PIDS[0]}"
+# engine 0 is whichever engined registered first: its pid from info
+pid0=$(awk '$1 == "pid" { print $2 }' engines/0/info)
+check "engine 0's pid is one of ours ($pid0)" grep -qxF -- "$pid0" <(printf '%s\n' "${ENGINE_PIDS[@]}")
+kill -STOP "$pid0"
 ls engines/0/ns > "$T_DIR/ls0" 2>&1 &
 lp=$!
 wait_for 10 grep -qx 'parked [1-9]' status || no "the listing waits"
@@ -70,7 +73,7 @@ wait_for 10 gone $lp
 t1=$(ms)
 check "a waiting listing answers once the engine is busy ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 2000
 check "... with the names known" grep -qx a0 "$T_DIR/ls0"
-kill -CONT "${ENGINE_PIDS[0]}"
+kill -CONT "$pid0"
 
 busy=$(submit engines/1/exec 'import time; time.sleep(30)')
 wait_for 10 grep -qx "running 1" tasks/$busy/status || no "the busy task runs"
