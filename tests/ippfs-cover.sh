@@ -16,15 +16,6 @@ has() {
 	if grep -Eq -- "$pat" <<<"$got"; then ok "$what"; else
 		no "$what"; echo "#   got: '$got'"; echo "#   want: /$pat/"; fi
 }
-# submit FILE CODE: submit through FILE, print the task id
-submit() {
-	local id
-	exec 3<>"$1"
-	printf '%s\n' "$2" >&3
-	read -r id <&3
-	exec 3>&-
-	echo "$id"
-}
 # clone CODE CMD...: a draft with the ctl commands CMD..., then submitted
 clone() {
 	local id
@@ -36,7 +27,6 @@ clone() {
 	exec 4>&-
 	echo "$id"
 }
-ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # --- the tree ---------------------------------------------------------
 is "root" "ctl engines errors events metrics security status tasks" echo $(ls)

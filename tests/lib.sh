@@ -178,6 +178,15 @@ mount_ippfs() {
 	    { cat "$T_DIR/ippfs.log"; exit 1; }
 }
 
+# ms: milliseconds now.  submit FILE CODE: write CODE to an ippfs code
+# file (exec, tasks/new, ...) on one fd and print the task id read back.
+ms() { echo $(($(date +%s%N) / 1000000)); }
+submit() {
+	local id
+	exec 3<>"$1"; printf '%s\n' "$2" >&3; read -r id <&3; exec 3>&-
+	echo "$id"
+}
+
 # ippfs_cluster N: hubd, N engined engines registered, and ippfs mounted
 # on MNT, the working directory from then on.
 ippfs_cluster() {
@@ -326,6 +335,15 @@ need_sshd() {
 	case "$(getent shadow "$(id -un)" | cut -d: -f2)" in
 	'!'*) skip "account $(id -un) is locked" ;;
 	esac
+}
+
+# netns_sshd: a host in a network namespace (netns_up) with sshd on it
+# (sshd_up), its config in S=$T_DIR/ssh; exits the test when it fails.
+netns_sshd() {
+	need_sshd
+	netns_up
+	S=$T_DIR/ssh
+	sshd_up "$S" "$NSA" "$NS" || { echo "not ok - sshd in $NS"; exit 1; }
 }
 
 # netns_up: a second "host" for ssh tests: a network namespace NS joined

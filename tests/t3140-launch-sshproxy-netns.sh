@@ -10,11 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
-need_sshd
-netns_up
-
-S=$T_DIR/ssh
-sshd_up "$S" "$NSA" "$NS" || { echo "not ok - sshd in $NS"; exit 1; }
+netns_sshd
 echo "ok - sshd inside $NS on $NSA:$SSH_PORT"
 
 # the namespace shares our file system: "remote" paths are visible here

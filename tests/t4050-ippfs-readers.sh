@@ -6,12 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 ippfs_cluster 3
-ms() { echo $(($(date +%s%N) / 1000000)); }
-submit() {
-	local id
-	exec 3<>"$1"; printf '%s\n' "$2" >&3; read -r id <&3; exec 3>&-
-	echo "$id"
-}
 parked() { grep -qx "parked $1" status; }
 # ops: a mix of reads, a ctl write and tasks run end to end on engines
 # 0 and 1, while the readers wait on engine 2

@@ -10,12 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 ippfs_cluster 2
-ms() { echo $(($(date +%s%N) / 1000000)); }
-submit() {
-	local id
-	exec 3<>"$1"; printf '%s\n' "$2" >&3; read -r id <&3; exec 3>&-
-	echo "$id"
-}
 ntasks() { wc -l < tasks/index; }
 # requests in the controller's history that are not ippfs's own
 # namespace operations (those carry "ippfs" or "ipp_data" metadata)

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 ippfs_cluster 3
-ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # 500 tasks of random length, so that they end out of id order
 for i in $(seq 500); do

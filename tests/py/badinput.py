@@ -6,8 +6,6 @@ checks that hubd still serves a normal client and that the query socket
 answered the unknown type with hub_error.
 usage: badinput.py PROFILE_DIR
 """
-import json
-import os
 import sys
 import time
 
@@ -15,21 +13,18 @@ import zmq
 from jupyter_client.session import Session
 
 import ipyparallel as ipp
+import conninfo
 from tap import Tap
 
 profile = sys.argv[1]
 t = Tap()
-sec = os.path.join(profile, "security")
-cf = json.load(open(os.path.join(sec, "ipcontroller-client.json")))
-ef = json.load(open(os.path.join(sec, "ipcontroller-engine.json")))
-key = cf["key"].encode()
-good = Session(key=key, signature_scheme="hmac-sha256")
+cf, ef, key, good = conninfo.load(profile)
 evil = Session(key=b"not-the-key", signature_scheme="hmac-sha256")
 ctx = zmq.Context()
 
 
 def url(port):
-    return "%s:%d" % (cf["interface"], port)
+    return conninfo.url(cf, port)
 
 
 def signed(parts):

@@ -26,22 +26,19 @@ import zmq
 from jupyter_client.session import Session
 
 import ipyparallel as ipp
+import conninfo
 from tap import Tap
 
 profile, hub_pid, check = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 args = sys.argv[4:]
 t = Tap()
-sec = os.path.join(profile, "security")
-cf = json.load(open(os.path.join(sec, "ipcontroller-client.json")))
-ef = json.load(open(os.path.join(sec, "ipcontroller-engine.json")))
-key = cf["key"].encode()
-good = Session(key=key, signature_scheme="hmac-sha256")
+cf, ef, key, good = conninfo.load(profile)
 ctx = zmq.Context()
 MIB = 1 << 20
 
 
 def url(port):
-    return "%s:%d" % (cf["interface"], port)
+    return conninfo.url(cf, port)
 
 
 def rss():
