@@ -155,7 +155,7 @@ is "draft abort: ECANCELED" "read ECANCELED" "$PP" tasks/$d/result
 # --- blocking reads, poll, O_NONBLOCK, signals ----------------------------
 s=$(submit tasks/new 'import time
 for i in range(3):
-    print(i, flush=True); time.sleep(0.7)
+    print(i, flush=True); time.sleep(1.5)
 "end"')
 wait_for 10 grep -q '^0$' tasks/$s/stdout
 is "engines/N/status busy" "busy $s" cat engines/$(cat tasks/$s/engine)/status
