@@ -2,12 +2,14 @@
  * db.h - hubd's task history: one interface, one file per backend.
  *
  *   db_sqlite.c   SQLite file in the profile dir (default); survives restarts
+ *                 (its schema and statements: db_sqlite_sql.c)
  *   db_memory.c   in-memory (--dictdb)
  *   db_none.c     stores nothing (--nodb); queries fail with NoData
  *
  * Backends are synchronous and single-threaded: they are only ever called
- * from hubd's DB thread (db.c), never from the event loop, so a slow disk
- * never stalls heartbeats.  The loop talks to that thread through a queue.
+ * from hubd's DB thread (db.c, and dbreply.c for the history queries),
+ * never from the event loop, so a slow disk never stalls heartbeats.  The
+ * loop talks to that thread through a queue.
  *
  * A record is the task record of ipyparallel's hub (doc/protocol.md;
  * ipyparallel's controller/hub.py builds the same): a JSON object with the

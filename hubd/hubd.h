@@ -7,7 +7,8 @@
  * task and broadcast relays, iopub, and the heartbeat.  Where ipcontroller
  * runs nine processes joined by a monitor channel, hubd calls functions.
  * The one exception is the task history: backends (db.h) run on a DB
- * thread (db.c) so that disk writes never stall the loop.
+ * thread (db.c; dbreply.c answers the history queries there) so that
+ * disk writes never stall the loop.
  *
  * All state hangs off struct hub and is touched only by the loop thread.
  */
@@ -380,7 +381,7 @@ void	 recover_deliver(struct hub *, void *sock, struct ipp_msg *);
 void	 recover_delivered(struct hub *, const char *msg_id);
 void	 recover_close(struct hub *);
 
-/* db.c: the DB thread */
+/* db.c: the DB thread (its private half: dbthread.h) */
 struct hubdb;
 struct hubdb *hubdb_open(struct hub *, const struct db_ops *,
 	    const struct db_config *, char *why, size_t whylen);
