@@ -37,6 +37,14 @@ msg_drop_json(struct ipp_msg *m)
 	m->msg_type = m->msg_id = NULL;
 }
 
+/* Empty m for the next receive, keeping its array of parts. */
+void
+ipp_msg_clear(struct ipp_msg *m)
+{
+	msg_drop_json(m);
+	ipp_frames_clear(&m->fr);
+}
+
 void
 ipp_msg_release(struct ipp_msg *m)
 {

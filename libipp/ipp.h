@@ -209,6 +209,8 @@ struct ipp_msg {
 
 void	 ipp_msg_init(struct ipp_msg *);
 void	 ipp_msg_release(struct ipp_msg *);
+/* Drop the parts and decoded JSON of m, keep its storage for reuse. */
+void	 ipp_msg_clear(struct ipp_msg *);
 static inline int
 ipp_msg_nbufs(const struct ipp_msg *m)
 {
