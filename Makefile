@@ -111,7 +111,7 @@ tools/hellofs.o: tools/hellofs.c
 tools/hellofs: tools/hellofs.o
 	$(CC) $(LDFLAGS) -o $@ $< $(FUSE_LIBS)
 
-tests/unit/t_db: tests/unit/t_db.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
+tests/unit/t_db tests/unit/t_dbfile: %: %.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(DB_OBJS) libipp/libipp.a $(LDLIBS)
 
 # the schemes and dependency rules, tested without a hub
