@@ -48,7 +48,9 @@ LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)
 TOOL_PROGS = $(patsubst %.c,%,$(wildcard tools/*.c))
 # the load tools' shared set-up, linked into each (tools/lib/common.h)
 TOOL_LIB_OBJS = tools/lib/common.o
-TOOL_LIB_PROGS = tools/loadgen tools/simengines
+TOOL_LIB_PROGS = tools/loadgen
+# simengines' hearts, shells and registration (tools/sim/sim.h)
+SIM_OBJS = tools/sim/heart.o tools/sim/shell.o tools/sim/reg.o
 UNIT_SRCS  = $(wildcard tests/unit/t_*.c)
 UNIT_PROGS = $(UNIT_SRCS:.c=)
 
@@ -99,6 +101,9 @@ tools/%: tools/%.o libipp/libipp.a
 $(TOOL_LIB_PROGS): %: %.o $(TOOL_LIB_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< $(TOOL_LIB_OBJS) libipp/libipp.a $(LDLIBS)
 
+tools/simengines: tools/simengines.o $(SIM_OBJS) $(TOOL_LIB_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $< $(SIM_OBJS) $(TOOL_LIB_OBJS) libipp/libipp.a $(LDLIBS)
+
 # the trivial FUSE file system bench/b-ippfs.sh compares ippfs with
 tools/hellofs.o: tools/hellofs.c
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
@@ -106,7 +111,7 @@ tools/hellofs.o: tools/hellofs.c
 tools/hellofs: tools/hellofs.o
 	$(CC) $(LDFLAGS) -o $@ $< $(FUSE_LIBS)
 
-tests/unit/t_db: tests/unit/t_db.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
+tests/unit/t_db tests/unit/t_dbfile: %: %.o tests/unit/tap.o $(DB_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(DB_OBJS) libipp/libipp.a $(LDLIBS)
 
 # the schemes and dependency rules, tested without a hub
@@ -153,4 +158,5 @@ include tests/ipp-suite/ipp-suite.mk
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)
 -include $(LAUNCH_SRCS:.c=.d) \
 	 $(IPPFS_SRCS:.c=.d)
--include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d) $(UNIT_PROGS:=.d)
+-include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d) $(UNIT_PROGS:=.d) \
+	 $(SIM_OBJS:.o=.d) tools/simengines.d
