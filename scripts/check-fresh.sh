@@ -17,7 +17,7 @@
 # README or the set-up scripts.  Needs root (mmdebstrap, chroot, mounts).
 #
 # usage: scripts/check-fresh.sh [--run-only] [--keep]
-#   --run-only  only the run command (step 1), a few minutes
+#   --run-only  only the run command (step 1), about ten minutes
 #   --keep      keep the root and its logs (printed at the end)
 # Environment: CHECK_FRESH_DIR (work directory, default a new one under
 # /var/tmp), CHECK_FRESH_SUITE (default bookworm).
