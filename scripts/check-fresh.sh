@@ -142,7 +142,7 @@ grep -E '^(not ok|# readme-run)' "$work/check.log"
 grep -c '^ok - ' "$work/check.log" | sed 's/^/    ok lines: /'
 if [ $run_only = 0 ]; then
 	echo "--- check-fresh: the test command (./test.sh):"
-	grep -E '^(FAIL|SKIP) |^failed:|^[0-9]+ passed' "$work/check.log"
+	grep -E '^(FAIL|SKIP) |^ +skipped part:|^failed:|^[0-9]+ passed' "$work/check.log"
 fi
 grep '^check-fresh: ' "$work/check.log"
 echo "check-fresh: $(( ($(date +%s) - t0) / 60 )) min; full log: $work/check.log"
