@@ -10,15 +10,16 @@ $PY -c 'import pytest_asyncio, pytest_timeout' 2>/dev/null ||
     skip "the suite's pytest plugins are not installed (scripts/deps.sh)"
 suite=$T_TOP/tests/ipp-suite
 
-# every list says what it was recorded with; deps.sh test installs it
+# every list says what it was recorded with; deps.sh's test set installs it
+testset=$(awk '/^test="/ { f = 1 } f { print } f && /"$/ { exit }' "$T_TOP/scripts/deps.sh")
 for f in "$suite"/baseline-ipcontroller.txt "$suite"/expected-*.txt; do
 	mods=$(sed -n 's/^# modules://p' "$f")
 	[ -n "$mods" ] && ok "$(basename "$f") records: $mods" ||
 	    no "$(basename "$f") has no '# modules:' line"
 	for m in $mods; do
-		grep -Eq "(^|[[:space:]\"])${m#*=}([[:space:]\"]|$)" "$T_TOP/scripts/deps.sh" &&
-		    ok "deps.sh installs ${m#*=} (${m%%=*})" ||
-		    no "scripts/deps.sh does not install ${m#*=}, which $(basename "$f") needs"
+		grep -Eq "(^|[[:space:]\"])${m#*=}([[:space:]\"]|$)" <<<"$testset" &&
+		    ok "deps.sh's test set installs ${m#*=} (${m%%=*})" ||
+		    no "scripts/deps.sh's test set lacks ${m#*=}, which $(basename "$f") needs"
 	done
 done
 
