@@ -14,10 +14,11 @@ set -eu
 build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
 	libsodium-dev libpython3-dev libfuse3-dev"
 run="$build fuse3 python3 python3-ipyparallel python3-jupyter-client"
-# the reference peer's test suite, the tests' tools, the batch systems
+# the reference peer's test suite, the tests' tools (libclang-rt-dev:
+# libFuzzer for t0110, not pulled in by clang without recommends), the batch systems
 # t3040-t3065 drive, and the optional modules ipyparallel's suite skips
 # tests without (numpy: ~19 tests, matplotlib: the %pylab tests)
-test="python3-pytest python3-zmq procps psmisc valgrind clang
+test="python3-pytest python3-zmq procps psmisc valgrind clang libclang-rt-dev
 	python3-pytest-asyncio python3-pytest-tornado python3-pytest-timeout
 	python3-testpath python3-joblib python3-cloudpickle
 	python3-numpy python3-matplotlib
