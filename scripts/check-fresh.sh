@@ -16,8 +16,10 @@
 # it is not part of .ci/run; run it before changing dependencies, the
 # README or the set-up scripts.  Needs root (mmdebstrap, chroot, mounts).
 #
-# usage: scripts/check-fresh.sh [--run-only] [--keep]
+# usage: scripts/check-fresh.sh [--run-only] [--tests "PATTERN..."] [--keep]
 #   --run-only  only the run command (step 1), about ten minutes
+#   --tests P   the test command with these arguments (./test.sh P: some
+#               tests only), for checking a fix
 #   --keep      keep the root and its logs (printed at the end)
 # Environment: CHECK_FRESH_DIR (work directory, default a new one under
 # /var/tmp), CHECK_FRESH_SUITE (default bookworm).
@@ -29,10 +31,11 @@ set -u
 suite=${CHECK_FRESH_SUITE:-bookworm}
 run_only=0
 keep=0
+tests=
 
 # --- inside the fresh root: the README's two commands -----------------------
 if [ "${1:-}" = --inside ]; then
-	run_only=$2
+	run_only=$2 tests=${3:-}
 	cd /root/ipp-c || exit 1
 	export HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -46,7 +49,8 @@ if [ "${1:-}" = --inside ]; then
 	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	if [ "$run_only" = 0 ]; then
 		echo "=== check-fresh: the test command (./test.sh)"
-		./test.sh 2>&1 | tee /root/test.log
+		# shellcheck disable=SC2086
+		./test.sh $tests 2>&1 | tee /root/test.log
 		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	fi
 	exit $rc
@@ -54,22 +58,25 @@ fi
 
 # --- in a private mount namespace: bind mounts, chroot, unmount --------------
 if [ "${1:-}" = --mounted ]; then
-	root=$2 run_only=$3
+	root=$2 run_only=$3 tests=${4:-}
 	mount --make-rprivate / || exit 1
 	umount_all() {
 		local m
 		# deepest first; lazily if a straggler still holds one
-		for m in $(findmnt -rno TARGET | grep "^$root/" | sort -r); do
+		for m in $(findmnt -rno TARGET | grep -E "^$root(/|\$)" | sort -r); do
 			umount "$m" 2>/dev/null || umount -l "$m"
 		done
 	}
 	trap umount_all EXIT
-	mount -t proc proc "$root/proc" &&
+	# the root a mount point of its own, as / is on a machine ("ip netns"
+	# makes / a slave mount)
+	mount --bind "$root" "$root" &&
+	    mount -t proc proc "$root/proc" &&
 	    mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" &&
 	    mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" ||
 	    { echo "check-fresh: cannot mount /proc /sys /dev in $root"; exit 1; }
 	[ -c "$root/dev/fuse" ] || echo "check-fresh: warning: no /dev/fuse"
-	chroot "$root" /root/ipp-c/scripts/check-fresh.sh --inside "$run_only"
+	chroot "$root" /root/ipp-c/scripts/check-fresh.sh --inside "$run_only" "$tests"
 	rc=$?
 	# processes left in the root (there should be none) go before unmounting
 	for p in /proc/[0-9]*; do
@@ -81,12 +88,14 @@ if [ "${1:-}" = --mounted ]; then
 fi
 
 # --- outside: make the root, run, report -------------------------------------
-for a in "$@"; do
-	case $a in
+while [ $# -gt 0 ]; do
+	case $1 in
 	--run-only) run_only=1 ;;
 	--keep) keep=1 ;;
+	--tests) tests=${2:?}; shift ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
+	shift
 done
 [ "$(id -u)" -eq 0 ] || { echo "check-fresh: needs root" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,7 +115,7 @@ done
 [ ${#sources[@]} -gt 0 ] || { echo "check-fresh: no Debian apt sources found"; exit 2; }
 
 cleanup() {
-	if findmnt -rno TARGET | grep -q "^$root/"; then
+	if findmnt -rno TARGET | grep -Eq "^$root(/|\$)"; then
 		echo "check-fresh: still mounted under $root, not removing it"
 	elif [ $keep = 1 ]; then
 		echo "check-fresh: kept $work"
@@ -128,13 +137,16 @@ fi
 [ -s "$root/etc/resolv.conf" ] || cp /etc/resolv.conf "$root/etc/resolv.conf"
 [ -s "$root/etc/hosts" ] ||
     printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# and its own name resolves, as the Debian installer sets it up
+grep -qw "$(hostname)" "$root/etc/hosts" ||
+    printf '127.0.1.1\t%s\n' "$(hostname)" >>"$root/etc/hosts"
 
 git clone -q "$top" "$root/root/ipp-c" && git -C "$root/root/ipp-c" checkout -q --detach "$sha" ||
     { echo "check-fresh: FAIL: git clone"; exit 1; }
 echo "check-fresh: root ready in $(( $(date +%s) - t0 ))s; running the README's commands"
 
 unshare --mount --propagation private -- "$top/scripts/check-fresh.sh" \
-    --mounted "$root" "$run_only" >"$work/check.log" 2>&1
+    --mounted "$root" "$run_only" "$tests" >"$work/check.log" 2>&1
 rc=$?
 
 echo "--- check-fresh: the run command (README.md, doc/ippfs.1 examples):"
