@@ -2,6 +2,7 @@
 #   make            build everything
 #   make check      unit tests and scenario tests (tests/run)
 #   make check-batch the launch tests against real batch systems
+#   make check-fresh the README's commands on a fresh Debian 12 root
 #   make bench      benchmarks (ours and ipyparallel's side by side)
 #   make install PREFIX=/usr/local
 include config.mk
@@ -135,6 +136,11 @@ check-batch: all
 bench: all
 	bench/run
 
+# the README's two commands in a fresh Debian 12 root (mmdebstrap, ~30 min;
+# needs root): scripts/check-fresh.sh
+check-fresh:
+	scripts/check-fresh.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
@@ -152,7 +158,7 @@ clean:
 # ipyparallel's own test suite against our programs (tests/ipp-suite/)
 include tests/ipp-suite/ipp-suite.mk
 
-.PHONY: all check check-batch bench install clean
+.PHONY: all check check-batch check-fresh bench install clean
 .SECONDARY:
 
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)

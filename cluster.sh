@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-n N] [--profile NAME] [--mount DIR]" >&2; exit 2 ;;
 	esac
 done
-scripts/deps.sh all
+scripts/deps.sh run
 make -j2 >/dev/null
 mkdir -p "$mnt"
 cat <<MSG

@@ -15,6 +15,7 @@
  * is printed with the tail of the log of the process that failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,12 @@ struct waitctx {
 	double		 next_poll;
 };
 
-/* SIGINT and friends stop a start half-way too, cleanly. */
+/*
+ * SIGINT and friends stop a start half-way too, cleanly.  SIGPIPE is
+ * ignored: a Ctrl-C on "cluster.sh | tee log" ends tee too, and what we
+ * say while stopping must not end us before the cluster is stopped
+ * (proc.c gives children the default back).
+ */
 static void
 catch_stop_signals(void)
 {
@@ -62,6 +68,55 @@ catch_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Each message to the terminal (errors ignored: it may be gone) and to
+ * the log file. */
+static ssize_t
+tee_write(void *cookie, const char *buf, size_t len)
+{
+	int fd = *(int *)cookie;
+
+	if (write(STDERR_FILENO, buf, len) == -1) {
+		/* EPIPE, EIO: the reader left; the log keeps it */
+	}
+	if (fd != -1 && write(fd, buf, len) == -1) {
+		/* nowhere left to say it */
+	}
+	return (ssize_t)len;
+}
+
+/*
+ * Our messages (stderr, and log.c's lines, which go to stderr) are also
+ * appended to PROFILE/log/ipcluster[-ID].log, so that they outlive a
+ * terminal or pipe that went away.  Unbuffered, as stderr is.  On failure
+ * stderr stays as it was.
+ */
+static void
+log_messages(struct cluster *c)
+{
+	cookie_io_functions_t io = { .write = tee_write };
+	char path[1200];
+	int *fd;
+	FILE *fp;
+
+	cluster_logpath(c, "ipcluster", path, sizeof(path));
+	fd = xcalloc(1, sizeof(*fd));
+	if ((*fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) == -1) {
+		log_warn("cannot keep messages in '%s'", path);
+		free(fd);
+		return;
+	}
+	if ((fp = fopencookie(fd, "w", io)) == NULL) {
+		close(*fd);
+		free(fd);
+		return;
+	}
+	setvbuf(fp, NULL, _IONBF, 0);
+	stderr = fp;
 }
 
 static int
@@ -328,6 +383,7 @@ cluster_start(struct cluster *c)
 
 	cluster_statefile(&c->prof, c->id, c->statefile, sizeof(c->statefile));
 	catch_stop_signals();
+	log_messages(c);
 	if ((old = cluster_load_state(c->statefile)) != NULL) {
 		if (cluster_running(old)) {
 			snprintf(c->why, sizeof(c->why), "cluster '%s' is "

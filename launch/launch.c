@@ -528,6 +528,7 @@ cmd_clean(struct cluster *c)
 			    strcmp(d->d_name + len - 4, ".log") == 0 &&
 			    (strncmp(d->d_name, "ipengine", 8) == 0 ||
 			    strncmp(d->d_name, "ipcontroller", 12) == 0 ||
+			    strncmp(d->d_name, "ipcluster", 9) == 0 ||
 			    strncmp(d->d_name, "ippfs", 5) == 0)) {
 				snprintf(path, sizeof(path), "%s/%s",
 				    c->prof.log, d->d_name);

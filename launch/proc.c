@@ -178,6 +178,8 @@ proc_spawn(const struct argv *a, const char *logpath, const char *const *env)
 	}
 	if (pid == 0) {
 		setsid();
+		/* launch ignores SIGPIPE; its children start as usual */
+		signal(SIGPIPE, SIG_DFL);
 		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
 			dup2(fd, 0);
 			close(fd);
@@ -269,6 +271,7 @@ proc_run(const struct argv *a, const char *cwd, const char *stdin_path,
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
 		if (cwd != NULL && chdir(cwd) == -1)
 			_exit(126);
 		fd = open(stdin_path ? stdin_path : "/dev/null", O_RDONLY);

@@ -2,7 +2,8 @@
 # t3050-launch-slurm: engines as a Slurm job (sbatch, squeue, scancel) on
 # a private single-node Slurm that the test starts and stops
 # (tests/setup/slurm-up.sh); then the same through the PBS commands of
-# slurm-wlm-torque when installed.  Skipped without slurm-wlm and munge.
+# slurm-wlm-torque when installed (else that part is reported skipped).
+# Skipped without slurm-wlm and munge.
 # timeout: 300
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
@@ -52,5 +53,6 @@ if [ -x /usr/bin/qsub ] && grep -qi slurm /usr/bin/qsub 2>/dev/null; then
 	wait_for 10 no_engines || { echo "not ok - pbs engines left"; exit 1; }
 	echo "ok - PBS commands (slurm-wlm-torque): start, task, stop"
 else
-	echo "# slurm-wlm-torque not installed: PBS part skipped"
+	# a part skipped is reported as such (tests/run shows it), not as passed
+	echo "SKIP: PBS part: no qsub of slurm-wlm-torque (scripts/deps.sh test installs it; Grid Engine's replaces it)"
 fi
