@@ -177,6 +177,19 @@ test_decode(void)
 	    "keyless session accepts any signature");
 	ok(ipp_msg_decode(&un, &m, NULL, 0) == 0,
 	    "keyless session keeps no replay history");
+	/* clear: empty for the next receive, the parts array kept */
+	{
+		zmq_msg_t *parts = m.fr.f;
+
+		ipp_msg_clear(&m);
+		ok(m.fr.n == 0 && m.header == NULL && m.content == NULL &&
+		    m.msg_type == NULL && m.msg_id == NULL && m.fr.f == parts,
+		    "ipp_msg_clear drops parts and JSON, keeps the array");
+		hand_msg(&m, &un, "x", "{\"msg_id\":\"c\",\"msg_type\":\"t\"}",
+		    "{}", "{}", "{}");
+		ok(ipp_msg_decode(&un, &m, NULL, 0) == 0 &&
+		    strcmp(m.msg_id, "c") == 0, "a cleared message is reused");
+	}
 	ipp_session_release(&un);
 
 	ipp_msg_release(&m);
