@@ -12,7 +12,8 @@
  * does (execute, apply, the data path, clear) and the reply it gets are
  * pyreq.c's; message buffers to and from Python are pybuf.c's.
  * control.c is the main thread's side of the requests: the control
- * channel, the shell queue, statuses and message building.
+ * channel, the shell queue and statuses.  Every message is built by
+ * libipp (ipp_msg_build_text, from JSON text).
  *
  * The two pass pointers to struct job and struct out through two queues
  * under one mutex (pyexec.c): main -> python "run this" (a condition
@@ -209,9 +210,6 @@ void	 shell_announce(struct eng *);
 void	 send_aborted(struct eng *, void *sock, struct ipp_msg *);
 void	 publish_status(struct eng *, const json_t *parent, const char *state);
 json_t	*eng_metadata(struct eng *, const json_t *req_metadata);
-int	 eng_msg_build(struct ipp_session *, struct ipp_frames *,
-	    const struct ipp_buf *ids, int nids, const char *msg_type,
-	    const char *parent, const char *md, const char *content);
 char	*eng_dump(json_t *);
 void	 eng_iopub(struct eng *, const char *kind, const char *type,
 	    const char *parent, const char *md, const char *content);

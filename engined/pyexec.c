@@ -127,7 +127,7 @@ py_pub(struct ipp_session *s, void *direct, const char *kind,
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
-	if (eng_msg_build(s, &fr, &topic, 1, type, parent, md != NULL ? md :
+	if (ipp_msg_build_text(s, &fr, &topic, 1, type, parent, md != NULL ? md :
 	    P.E->md_engine, content) == 0) {
 		if (direct != NULL)
 			ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
@@ -253,7 +253,7 @@ py_publish(PyObject *self, PyObject *args)
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	ctxt = eng_dump(content);
-	rc = eng_msg_build(&P.psess, &fr, &topic, 1, type, P.cur_job ?
+	rc = ipp_msg_build_text(&P.psess, &fr, &topic, 1, type, P.cur_job ?
 	    P.cur_job->parent : NULL, P.E->md_engine, ctxt);
 	free(ctxt);
 	if (rc == -1) {

@@ -85,7 +85,7 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 	md = eng_dump(md_new);
 	content = eng_dump(content_new);
 	ipp_frames_init(&fr);
-	if (eng_msg_build(&P.psess, &fr, ids, k, type, j->parent, md,
+	if (ipp_msg_build_text(&P.psess, &fr, ids, k, type, j->parent, md,
 	    content) == -1)
 		fatalx("cannot build %s", type);
 	free(md);
@@ -387,7 +387,7 @@ py_run_job(struct job *j)
 			ids[k].len = ipp_frame_len(&j->req.fr, k);
 		}
 		ipp_frames_init(&fr);
-		if (eng_msg_build(&P.psess, &fr, ids, k, "clear_reply", p,
+		if (ipp_msg_build_text(&P.psess, &fr, ids, k, "clear_reply", p,
 		    P.E->md_engine, "{\"status\":\"ok\"}") == 0)
 			py_post(OUT_CONTROL, &fr, NULL, 1);
 		ipp_frames_release(&fr);
