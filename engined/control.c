@@ -80,110 +80,6 @@ reply(struct eng *e, void *sock, struct ipp_msg *m, json_t *content_new,
 }
 
 /*
- * JSON string literal of s, quotes included.  Escapes what JSON requires
- * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
- * it does not fit.
- */
-static int
-json_quote(char *buf, size_t len, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	unsigned char c;
-
-	if (len < 3)
-		return -1;
-	buf[o++] = '"';
-	for (; (c = (unsigned char)*s) != '\0'; s++) {
-		if (o + 7 > len)
-			return -1;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20) {
-			buf[o++] = '\\';
-			switch (c) {
-			case '\b': buf[o++] = 'b'; break;
-			case '\f': buf[o++] = 'f'; break;
-			case '\n': buf[o++] = 'n'; break;
-			case '\r': buf[o++] = 'r'; break;
-			case '\t': buf[o++] = 't'; break;
-			default:
-				memcpy(buf + o, "u00", 3);
-				buf[o + 3] = hex[c >> 4];
-				buf[o + 4] = hex[c & 15];
-				o += 5;
-			}
-		} else
-			buf[o++] = (char)c;
-	}
-	if (o + 2 > len)
-		return -1;
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return 0;
-}
-
-/*
- * ipp_msg_build from JSON text: what this engine sends per request is
- * mostly the same few texts (the request's header as parent, our
- * {"engine": uuid}, a status), so they are dumped once, or never, rather
- * than built as jansson trees and dumped for every message.  The header
- * is written here with the keys, order and formats of ipp_header_new();
- * parent, md and content NULL mean {}.
- */
-int
-eng_msg_build(struct ipp_session *s, struct ipp_frames *out,
-    const struct ipp_buf *ids, int nids, const char *msg_type,
-    const char *parent, const char *md, const char *content)
-{
-	char id[160], date[40], hdr[2048], sig[IPP_SIG_HEXLEN + 1];
-	char qid[sizeof(id) * 6 + 3], qtype[128 * 6 + 3];
-	char quser[sizeof(s->username) * 6 + 3];
-	char qsess[sizeof(s->session) * 6 + 3];
-	const void *parts[4];
-	size_t lens[4];
-	int i, n;
-
-	ipp_frames_clear(out);
-	ipp_session_msg_id(s, id, sizeof(id));
-	ipp_iso_now(date, sizeof(date));
-	if (json_quote(qid, sizeof(qid), id) == -1 ||
-	    json_quote(qtype, sizeof(qtype), msg_type) == -1 ||
-	    json_quote(quser, sizeof(quser), s->username) == -1 ||
-	    json_quote(qsess, sizeof(qsess), s->session) == -1)
-		goto toolong;
-	n = snprintf(hdr, sizeof(hdr), "{\"msg_id\":%s,\"msg_type\":%s,"
-	    "\"username\":%s,\"session\":%s,\"date\":\"%s\","
-	    "\"version\":\"%s\"}", qid, qtype, quser, qsess, date,
-	    IPP_PROTOCOL_VERSION);
-	if (n < 0 || (size_t)n >= sizeof(hdr))
-		goto toolong;
-	parts[0] = hdr;
-	parts[1] = parent != NULL ? parent : "{}";
-	parts[2] = md != NULL ? md : "{}";
-	parts[3] = content != NULL ? content : "{}";
-	for (i = 0; i < 4; i++)
-		lens[i] = strlen(parts[i]);
-	ipp_sign(s, parts, lens, sig);
-	for (i = 0; i < nids; i++)
-		if (ipp_frames_add(out, ids[i].data, ids[i].len) == -1)
-			goto fail;
-	if (ipp_frames_add(out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
-	    ipp_frames_add(out, sig, IPP_SIG_HEXLEN) == -1)
-		goto fail;
-	for (i = 0; i < 4; i++)
-		if (ipp_frames_add(out, parts[i], lens[i]) == -1)
-			goto fail;
-	return 0;
-toolong:
-	errno = ENAMETOOLONG;
-fail:
-	ipp_frames_clear(out);
-	return -1;
-}
-
-/*
  * Dump and decref a JSON part.  NULL (a json_pack that failed) is {}, as
  * ipp_msg_build takes it; never NULL, so a caller need not check.
  */
@@ -209,7 +105,7 @@ eng_iopub(struct eng *e, const char *kind, const char *type,
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&out);
-	if (eng_msg_build(&e->sess, &out, &topic, 1, type, parent,
+	if (ipp_msg_build_text(&e->sess, &out, &topic, 1, type, parent,
 	    md != NULL ? md : e->md_engine, content) == 0)
 		ipp_frames_send(e->iopub, &out, 0, ZMQ_DONTWAIT);
 	ipp_frames_release(&out);

@@ -7,7 +7,13 @@
  * on iopub.  It never touches Python, so a long computation can never
  * make the engine look dead.  The Python thread (pyexec.c) initialises
  * the embedded interpreter (so it is Python's "main thread" and receives
- * SIGINT as KeyboardInterrupt) and runs one request at a time.
+ * SIGINT as KeyboardInterrupt), provides the _engined module engine.py
+ * writes output through, and runs one request at a time: what a request
+ * does (execute, apply, the data path, clear) and the reply it gets are
+ * pyreq.c's; message buffers to and from Python are pybuf.c's.
+ * control.c is the main thread's side of the requests: the control
+ * channel, the shell queue and statuses.  Every message is built by
+ * libipp (ipp_msg_build_text, from JSON text).
  *
  * The two pass pointers to struct job and struct out through two queues
  * under one mutex (pyexec.c): main -> python "run this" (a condition
@@ -21,9 +27,10 @@
  * the first thing that follows them (control.c, shell_announce).
  *
  * State: the main thread's hangs off struct eng, made in main() and
- * passed down; the Python thread's is one documented singleton in
- * pyexec.c (CPython calls our functions without a context).  Nothing
- * else is mutable at file level (tests/t0140-static-state.sh).
+ * passed down; the Python thread's is one documented singleton, P
+ * (struct pythread below, defined in pyexec.c; CPython calls our
+ * functions without a context).  Nothing else is mutable at file level
+ * (tests/t0140-static-state.sh).
  */
 #ifndef ENGINED_H
 #define ENGINED_H
@@ -147,10 +154,48 @@ void	 py_stop(struct eng *);
 void	 pyexec_flush(struct eng *);
 
 /*
- * pybuf.c: message buffers to and from Python (the Python thread); for
- * the files that include Python.h.
+ * The Python thread's private part, for the files that include Python.h
+ * (pyexec.c, pyreq.c, pybuf.c).
  */
 #ifdef Py_PYTHON_H
+/*
+ * The Python thread's state: one documented singleton, defined in
+ * pyexec.c, since CPython calls _engined's functions (write, publish...)
+ * with no context of ours.  The queues and output buffers are shared
+ * with the main thread under their mutexes; the rest is touched by the
+ * Python thread only.
+ */
+struct pythread {
+	struct eng	*E;		/* this thread's view of the engine */
+	struct ipp_session psess;
+	PyObject	*mod;		/* engine.py's namespace */
+	PyObject	*jsonmod;	/* Python's json, for user_expressions */
+	struct job	*cur_job;	/* the request running now */
+	/* the two queues, main -> python (jobs), python -> main (outs) */
+	pthread_mutex_t	 qmtx;
+	pthread_cond_t	 jobcv;
+	struct jobq	 jobs;
+	struct outq	 outs;
+	int		 outs_woken;	/* py_fd written since the last py_take */
+	/* output shared with the main thread, index 1 stdout, 2 stderr */
+	pthread_mutex_t	 outmtx;
+	char		*obuf[3];
+	size_t		 olen[3], ocap[3];
+};
+extern struct pythread P;
+
+/* pyexec.c: the Python thread's outputs to the main thread */
+void	 py_post(enum out_kind, struct ipp_frames *, struct job *, int wake);
+void	 py_pub(struct ipp_session *, void *direct, const char *kind,
+	    const char *type, const char *parent, const char *md,
+	    const char *content, int wake);
+void	 py_flush_streams(struct ipp_session *, void *direct,
+	    const char *parent);
+
+/* pyreq.c: run one job (the Python thread, GIL held) */
+void	 py_run_job(struct job *);
+
+/* pybuf.c: message buffers to and from Python (the Python thread) */
 int	 pybuf_init(PyObject *module);
 PyObject *pybuf_request(const struct ipp_frames *, int);
 int	 pybuf_add(struct ipp_frames *, PyObject *);
@@ -165,9 +210,6 @@ void	 shell_announce(struct eng *);
 void	 send_aborted(struct eng *, void *sock, struct ipp_msg *);
 void	 publish_status(struct eng *, const json_t *parent, const char *state);
 json_t	*eng_metadata(struct eng *, const json_t *req_metadata);
-int	 eng_msg_build(struct ipp_session *, struct ipp_frames *,
-	    const struct ipp_buf *ids, int nids, const char *msg_type,
-	    const char *parent, const char *md, const char *content);
 char	*eng_dump(json_t *);
 void	 eng_iopub(struct eng *, const char *kind, const char *type,
 	    const char *parent, const char *md, const char *content);

@@ -1,6 +1,9 @@
 /*
- * pyexec.c - the Python thread: the embedded interpreter and the running
- * of one request at a time.
+ * pyexec.c - the Python thread's life: the embedded interpreter, the
+ * queues to and from the main thread, and the _engined module.  What
+ * each request does is pyreq.c's (py_run_job); this file starts the
+ * thread and the interpreter, takes jobs one at a time, and carries what
+ * they produce back to the main thread.
  *
  * The interpreter is initialised on this thread, which makes it Python's
  * main thread: SIGINT (blocked everywhere else) is delivered here, wakes
@@ -37,28 +40,10 @@
 #include "engine_py.h"		/* engine.py as a C string, made by make */
 
 /*
- * The Python thread's state: one documented singleton, since CPython
- * calls _engined's functions (write, publish...) with no context of ours.
- * The queues and output buffers are shared with the main thread under
- * their mutexes; the rest is touched by the Python thread only.
+ * The Python thread's state, the documented singleton (engined.h says
+ * what it holds and who touches what).
  */
-static struct pythread {
-	struct eng	*E;		/* this thread's view of the engine */
-	struct ipp_session psess;
-	PyObject	*mod;		/* engine.py's namespace */
-	PyObject	*jsonmod;	/* Python's json, for user_expressions */
-	struct job	*cur_job;	/* the request running now */
-	/* the two queues, main -> python (jobs), python -> main (outs) */
-	pthread_mutex_t	 qmtx;
-	pthread_cond_t	 jobcv;
-	struct jobq	 jobs;
-	struct outq	 outs;
-	int		 outs_woken;	/* py_fd written since the last py_take */
-	/* output shared with the main thread, index 1 stdout, 2 stderr */
-	pthread_mutex_t	 outmtx;
-	char		*obuf[3];
-	size_t		 olen[3], ocap[3];
-} P = {
+struct pythread P = {
 	.qmtx = PTHREAD_MUTEX_INITIALIZER,
 	.jobcv = PTHREAD_COND_INITIALIZER,
 	.jobs = TAILQ_HEAD_INITIALIZER(P.jobs),
@@ -70,8 +55,8 @@ static struct pythread {
  * Queue frames for the main thread.  With wake, make sure it looks soon;
  * without, they go with the next wake-up (at the latest "done").
  */
-static void
-post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
+void
+py_post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
 {
 	struct out *o = xcalloc(1, sizeof(*o));
 	uint64_t one = 1;
@@ -129,9 +114,10 @@ py_submit(struct eng *e, struct job *j)
  * this thread (direct NULL) it is posted; from the main thread it is
  * sent directly with the main thread's session.
  */
-static void
-pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
-    const char *parent, const char *md, const char *content, int wake)
+void
+py_pub(struct ipp_session *s, void *direct, const char *kind,
+    const char *type, const char *parent, const char *md,
+    const char *content, int wake)
 {
 	struct ipp_frames fr;
 	struct ipp_buf topic;
@@ -141,12 +127,12 @@ pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
-	if (eng_msg_build(s, &fr, &topic, 1, type, parent, md != NULL ? md :
+	if (ipp_msg_build_text(s, &fr, &topic, 1, type, parent, md != NULL ? md :
 	    P.E->md_engine, content) == 0) {
 		if (direct != NULL)
 			ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
 		else
-			post(OUT_IOPUB, &fr, NULL, wake);
+			py_post(OUT_IOPUB, &fr, NULL, wake);
 	}
 	ipp_frames_release(&fr);
 }
@@ -157,8 +143,8 @@ pub(struct ipp_session *s, void *direct, const char *kind, const char *type,
  * them); from the main thread they are sent directly on iopub with the
  * main thread's session.
  */
-static void
-flush_streams(struct ipp_session *s, void *direct, const char *parent)
+void
+py_flush_streams(struct ipp_session *s, void *direct, const char *parent)
 {
 	static const char *names[3] = { NULL, "stdout", "stderr" };
 	char *text, *c;
@@ -177,7 +163,7 @@ flush_streams(struct ipp_session *s, void *direct, const char *parent)
 		pthread_mutex_unlock(&P.outmtx);
 		c = eng_dump(json_pack("{s:s, s:s}", "name", names[i], "text",
 		    text));
-		pub(s, direct, names[i], "stream", parent, NULL, c, 0);
+		py_pub(s, direct, names[i], "stream", parent, NULL, c, 0);
 		free(c);
 		free(text);
 	}
@@ -204,7 +190,7 @@ pyexec_flush(struct eng *e)
 	    STREAM_EVERY / 1000.0)
 		shell_announce(e);
 	if (output)
-		flush_streams(&e->sess, e->iopub, e->running->parent);
+		py_flush_streams(&e->sess, e->iopub, e->running->parent);
 }
 
 static PyObject *
@@ -260,13 +246,14 @@ py_publish(PyObject *self, PyObject *args)
 		return NULL;
 	}
 	/* output written so far goes first */
-	flush_streams(&P.psess, NULL, P.cur_job ? P.cur_job->parent : NULL);
+	py_flush_streams(&P.psess, NULL, P.cur_job ? P.cur_job->parent :
+	    NULL);
 	eng_topic(P.E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	ctxt = eng_dump(content);
-	rc = eng_msg_build(&P.psess, &fr, &topic, 1, type, P.cur_job ?
+	rc = ipp_msg_build_text(&P.psess, &fr, &topic, 1, type, P.cur_job ?
 	    P.cur_job->parent : NULL, P.E->md_engine, ctxt);
 	free(ctxt);
 	if (rc == -1) {
@@ -279,7 +266,7 @@ py_publish(PyObject *self, PyObject *args)
 			ipp_frames_release(&fr);
 			return NULL;
 		}
-	post(OUT_IOPUB, &fr, NULL, 1);	/* display output: now */
+	py_post(OUT_IOPUB, &fr, NULL, 1);	/* display output: now */
 	ipp_frames_release(&fr);
 	Py_RETURN_NONE;
 }
@@ -306,411 +293,6 @@ init_engined_module(void)
 	return m;
 }
 
-/* Call engine.py's function `name` with a tuple of args (stolen). */
-static PyObject *
-call(const char *name, PyObject *args)
-{
-	PyObject *fn = PyDict_GetItemString(P.mod, name), *r;
-
-	if (fn == NULL || args == NULL) {
-		Py_XDECREF(args);
-		return NULL;
-	}
-	r = PyObject_CallObject(fn, args);
-	Py_DECREF(args);
-	if (r == NULL) {
-		PyErr_Print();
-		return NULL;
-	}
-	return r;
-}
-
-/* A stray SIGINT that arrived between requests must not hit the next. */
-static void
-drop_pending_interrupt(void)
-{
-	if (PyErr_CheckSignals() == -1)
-		PyErr_Clear();
-}
-
-static json_t *
-error_content(PyObject *err, const char *method)
-{
-	PyObject *tb = PyTuple_GetItem(err, 2);
-	json_t *c, *lines = json_array();
-	Py_ssize_t i;
-
-	for (i = 0; tb != NULL && i < PyList_Size(tb); i++)
-		json_array_append_new(lines, json_string(PyUnicode_AsUTF8(
-		    PyList_GetItem(tb, i))));
-	c = json_pack("{s:s, s:s, s:s, s:o, s:{s:s, s:i, s:s}}", "status",
-	    "error", "ename", PyUnicode_AsUTF8(PyTuple_GetItem(err, 0)),
-	    "evalue", PyUnicode_AsUTF8(PyTuple_GetItem(err, 1)), "traceback",
-	    lines, "engine_info", "engine_uuid", P.E->uuid, "engine_id", P.E->id,
-	    "method", method);
-	return c;
-}
-
-/* The reply to j, with the parts of bufs (may be NULL) as its buffers. */
-static void
-reply_shell(struct job *j, json_t *content_new, json_t *md_new,
-    struct ipp_frames *bufs)
-{
-	struct ipp_buf ids[IPP_MAX_IDS];
-	struct ipp_frames fr;
-	char type[128], *md, *content;
-	size_t n = strlen(j->req.msg_type);
-	int i, k;
-
-	for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
-		ids[k].data = ipp_frame_data(&j->req.fr, k);
-		ids[k].len = ipp_frame_len(&j->req.fr, k);
-	}
-	snprintf(type, sizeof(type), "%.*s_reply", (int)(n > 8 ? n - 8 : n),
-	    j->req.msg_type);
-	md = eng_dump(md_new);
-	content = eng_dump(content_new);
-	ipp_frames_init(&fr);
-	if (eng_msg_build(&P.psess, &fr, ids, k, type, j->parent, md,
-	    content) == -1)
-		fatalx("cannot build %s", type);
-	free(md);
-	free(content);
-	for (i = 0; bufs != NULL && i < bufs->n; i++)
-		if (ipp_frames_add_msg(&fr, &bufs->f[i]) == -1)
-			fatal("cannot build %s", type);
-	post(OUT_SHELL, &fr, NULL, 0);	/* goes with "done" */
-}
-
-static void
-finish_md(json_t *md, const char *status, json_t *content)
-{
-	const char *en = json_string_value(json_object_get(content, "ename"));
-
-	json_object_set_new(md, "status", json_string(status));
-	if (strcmp(status, "error") == 0) {
-		json_object_set_new(md, "engine_info", json_pack("{s:s, s:i}",
-		    "engine_uuid", P.E->uuid, "engine_id", P.E->id));
-		if (en != NULL && strcmp(en, "UnmetDependency") == 0)
-			json_object_set_new(md, "dependencies_met",
-			    json_false());
-	}
-}
-
-/*
- * The error reply when a result could not be made into message parts
- * (pybuf_add failed: the Python exception says why).
- */
-static json_t *
-buffer_error(const char *method)
-{
-	PyObject *t, *v, *tb, *s;
-	json_t *c;
-
-	PyErr_Fetch(&t, &v, &tb);
-	s = v != NULL ? PyObject_Str(v) : NULL;
-	c = ipp_error_content("SystemError", "engined cannot send a result "
-	    "buffer: %s", s != NULL ? PyUnicode_AsUTF8(s) : "unknown error");
-	json_object_set_new(c, "engine_info", json_pack("{s:s, s:i, s:s}",
-	    "engine_uuid", P.E->uuid, "engine_id", P.E->id, "method", method));
-	Py_XDECREF(s);
-	Py_XDECREF(t);
-	Py_XDECREF(v);
-	Py_XDECREF(tb);
-	PyErr_Clear();
-	return c;
-}
-
-/*
- * The data path (doc/data-path.md): an execute_request whose metadata
- * carries "ipp_data" reads or writes one name in the namespace as raw
- * bytes or JSON, without pickle.  Its code raises NotImplementedError, so
- * an engine that does not know the extension answers with that error.
- */
-static void
-do_data(struct job *j, json_t *spec)
-{
-	const char *op = json_string_value(json_object_get(spec, "op"));
-	const char *name = json_string_value(json_object_get(spec, "name"));
-	const char *fmt = json_string_value(json_object_get(spec, "format"));
-	json_t *md = eng_metadata(P.E, j->req.metadata), *rc;
-	PyObject *raw = Py_None, *r;
-	struct ipp_frames out;
-	char *val = NULL;
-
-	if (op == NULL)
-		op = "";
-	if (name == NULL)
-		name = "";
-	if (fmt == NULL)
-		fmt = "json";
-	if (json_object_get(spec, "value") != NULL)
-		val = json_dumps(json_object_get(spec, "value"),
-		    JSON_ENCODE_ANY | JSON_COMPACT);
-	if (ipp_msg_nbufs(&j->req) > 0)
-		raw = pybuf_request(&j->req.fr, j->req.buf0);
-	else
-		Py_INCREF(raw);
-	r = raw == NULL ? NULL : call("data_op", Py_BuildValue("(ssszN)", op,
-	    name, fmt, val, raw));
-	free(val);
-	if (r == NULL)
-		rc = ipp_error_content("SystemError", "engined internal error");
-	else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0) {
-		PyObject *js = PyTuple_GetItem(r, 1);
-		json_t *d = json_pack("{s:s, s:s}", "op", op, "name", name);
-
-		if (js != Py_None)
-			json_object_set_new(d, "value", json_loads(
-			    PyUnicode_AsUTF8(js), JSON_DECODE_ANY, NULL));
-		rc = json_pack("{s:s, s:i, s:{}, s:[], s:o}", "status", "ok",
-		    "execution_count", j->exec_count, "user_expressions",
-		    "payload", "ipp_data", d);
-	} else {
-		rc = error_content(PyTuple_GetItem(r, 3), "execute");
-		j->failed = 1;
-	}
-	ipp_frames_init(&out);
-	if (r != NULL && PyTuple_GetItem(r, 2) != Py_None &&
-	    pybuf_add(&out, PyTuple_GetItem(r, 2)) == -1) {
-		json_decref(rc);
-		rc = buffer_error("execute");
-		j->failed = 1;
-	}
-	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, &out);
-	ipp_frames_release(&out);
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	Py_XDECREF(r);
-}
-
-/*
- * user_expressions to Python and back.  Almost every request has none:
- * then there is no round trip through JSON text at all.
- */
-static PyObject *
-uexprs_in(json_t *ue)
-{
-	PyObject *r;
-	char *txt;
-
-	if (json_object_size(ue) == 0 || P.jsonmod == NULL)
-		Py_RETURN_NONE;
-	if ((txt = ipp_json_dump(ue)) == NULL)
-		Py_RETURN_NONE;
-	r = PyObject_CallMethod(P.jsonmod, "loads", "s", txt);
-	free(txt);
-	if (r == NULL) {
-		PyErr_Clear();
-		Py_RETURN_NONE;
-	}
-	return r;
-}
-
-static json_t *
-uexprs_out(PyObject *d)
-{
-	PyObject *dumped;
-	json_t *v;
-
-	if (d == NULL || !PyDict_Check(d) || PyDict_Size(d) == 0 ||
-	    P.jsonmod == NULL)
-		return json_object();
-	if ((dumped = PyObject_CallMethod(P.jsonmod, "dumps", "O", d)) == NULL)
-		return json_object();
-	v = json_loads(PyUnicode_AsUTF8(dumped), 0, NULL);
-	Py_DECREF(dumped);
-	return v != NULL ? v : json_object();
-}
-
-/* The count and execute_input were done by the main thread. */
-static void
-do_execute(struct job *j)
-{
-	json_t *c = j->req.content, *md, *rc;
-	const char *code = json_string_value(json_object_get(c, "code"));
-	PyObject *r;
-	char *txt;
-
-	md = eng_metadata(P.E, j->req.metadata);
-	if (code == NULL)
-		code = "";
-	r = call("run_execute", Py_BuildValue("(siiN)", code, j->exec_count,
-	    j->silent, uexprs_in(json_object_get(c, "user_expressions"))));
-	flush_streams(&P.psess, NULL, j->parent);
-	if (r == NULL) {
-		rc = ipp_error_content("SystemError", "engined internal error "
-		    "running the request");
-	} else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0) {
-		PyObject *res = PyTuple_GetItem(r, 1);
-		json_t *bundle = res != Py_None ? json_loads(PyUnicode_AsUTF8(
-		    res), 0, NULL) : NULL;
-
-		if (bundle != NULL) {
-			json_object_set_new(bundle, "execution_count",
-			    json_integer(j->exec_count));
-			txt = eng_dump(bundle);
-			pub(&P.psess, NULL, "execute_result", "execute_result",
-			    j->parent, "{}", txt, 0);
-			free(txt);
-		}
-		rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok",
-		    "execution_count", j->exec_count, "user_expressions",
-		    uexprs_out(PyTuple_GetItem(r, 3)), "payload");
-	} else {
-		rc = error_content(PyTuple_GetItem(r, 2), "execute");
-		json_object_set_new(rc, "execution_count",
-		    json_integer(j->exec_count));
-		txt = ipp_json_dump(rc);
-		pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
-		free(txt);
-		j->failed = 1;
-	}
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	Py_XDECREF(r);
-	/* the shell's post_execute: inline figures follow the result */
-	Py_XDECREF(call("post_execute", PyTuple_New(0)));
-	flush_streams(&P.psess, NULL, j->parent);
-	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, NULL);
-}
-
-/*
- * The request's buffers go to Python as memoryviews that keep them alive
- * (pybuf.c: the function's arguments and what it stores may be built on
- * them without a copy); the result's buffers come back copied once into
- * the reply.
- */
-static void
-do_apply(struct job *j)
-{
-	PyObject *bufs, *r = NULL, *b;
-	json_t *md = eng_metadata(P.E, j->req.metadata), *rc;
-	struct ipp_frames out;
-	int i, n = ipp_msg_nbufs(&j->req);
-	Py_ssize_t k;
-
-	bufs = PyList_New(n);
-	for (i = 0; bufs != NULL && i < n; i++) {
-		if ((b = pybuf_request(&j->req.fr, j->req.buf0 + i)) == NULL) {
-			PyErr_Print();
-			Py_CLEAR(bufs);
-			break;
-		}
-		PyList_SET_ITEM(bufs, i, b);
-	}
-	if (bufs != NULL)
-		r = call("run_apply", Py_BuildValue("(N)", bufs));
-	flush_streams(&P.psess, NULL, j->parent);
-	if (r == NULL)
-		rc = ipp_error_content("SystemError", "engined internal error "
-		    "running the request");
-	else if (strcmp(PyUnicode_AsUTF8(PyTuple_GetItem(r, 0)), "ok") == 0)
-		rc = json_pack("{s:s}", "status", "ok");
-	else {
-		char *txt;
-
-		rc = error_content(PyTuple_GetItem(r, 2), "apply");
-		txt = ipp_json_dump(rc);
-		pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
-		free(txt);
-		j->failed = 1;
-	}
-	ipp_frames_init(&out);
-	for (k = 0; !j->failed && r != NULL && k < PyList_Size(
-	    PyTuple_GetItem(r, 1)); k++)
-		if (pybuf_add(&out, PyList_GetItem(PyTuple_GetItem(r, 1),
-		    k)) == -1) {
-			ipp_frames_release(&out);
-			json_decref(rc);
-			rc = buffer_error("apply");
-			j->failed = 1;
-		}
-	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, &out);
-	ipp_frames_release(&out);
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	Py_XDECREF(r);
-}
-
-/*
- * Run one job.  Everything posted here waits for "done", with these
- * exceptions: clear_request's messages, which frame code of the user's
- * (__del__ methods) and so must not wait for it, and display output.
- * A shell job's busy and idle statuses are the main thread's.
- */
-static void
-run_job(struct job *j)
-{
-	const char *t = j->req.msg_type;
-	char *p;
-
-	drop_pending_interrupt();
-	P.cur_job = j;
-	switch (j->kind) {
-	case JOB_STARTUP: {
-		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,
-		    j->is_file));
-
-		flush_streams(&P.psess, NULL, NULL);
-		Py_XDECREF(r);
-		break;
-	}
-	case JOB_CLEAR: {
-		struct ipp_buf ids[IPP_MAX_IDS];
-		struct ipp_frames fr;
-		int k;
-
-		p = ipp_json_dump(j->req.header);
-		pub(&P.psess, NULL, "status", "status", p, NULL,
-		    "{\"execution_state\":\"busy\"}", 1);
-		Py_XDECREF(call("clear", PyTuple_New(0)));
-		for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
-			ids[k].data = ipp_frame_data(&j->req.fr, k);
-			ids[k].len = ipp_frame_len(&j->req.fr, k);
-		}
-		ipp_frames_init(&fr);
-		if (eng_msg_build(&P.psess, &fr, ids, k, "clear_reply", p,
-		    P.E->md_engine, "{\"status\":\"ok\"}") == 0)
-			post(OUT_CONTROL, &fr, NULL, 1);
-		ipp_frames_release(&fr);
-		pub(&P.psess, NULL, "status", "status", p, NULL,
-		    "{\"execution_state\":\"idle\"}", 1);
-		free(p);
-		break;
-	}
-	case JOB_SHELL:
-		switch (j->what) {
-		case SH_DATA:
-			do_data(j, json_object_get(j->req.metadata,
-			    "ipp_data"));
-			break;
-		case SH_EXECUTE:
-			do_execute(j);
-			break;
-		case SH_APPLY:
-			do_apply(j);
-			break;
-		case SH_OTHER:
-			if (strcmp(t + (strlen(t) > 8 ? strlen(t) - 8 : 0),
-			    "_request") == 0)
-				reply_shell(j, ipp_error_content(
-				    "NotImplementedError",
-				    "engined does not handle '%s'", t),
-				    json_pack("{s:s, s:s}", "engine", P.E->uuid,
-				    "status", "error"), NULL);
-			break;
-		}
-		break;
-	case JOB_QUIT:
-		break;
-	}
-	P.cur_job = NULL;
-	post(OUT_DONE, NULL, j, 1);
-}
 
 static void *
 py_main(void *arg)
@@ -758,7 +340,7 @@ py_main(void *arg)
 	/* now SIGINT and the user signals may come: they are Python's */
 	engined_user_signals(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	post(OUT_DONE, NULL, NULL, 1);	/* ready */
+	py_post(OUT_DONE, NULL, NULL, 1);	/* ready */
 	for (;;) {
 		/* a signal handler may run meanwhile: Python only notes it */
 		Py_BEGIN_ALLOW_THREADS
@@ -769,10 +351,10 @@ py_main(void *arg)
 		pthread_mutex_unlock(&P.qmtx);
 		Py_END_ALLOW_THREADS
 		if (j->kind == JOB_QUIT) {
-			post(OUT_DONE, NULL, j, 1);
+			py_post(OUT_DONE, NULL, j, 1);
 			break;
 		}
-		run_job(j);
+		py_run_job(j);
 	}
 	engined_user_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);

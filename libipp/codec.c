@@ -8,7 +8,10 @@
  * daemon sees past ipp_msg_decode() is well-formed in that sense; the
  * meaning of the content is still the daemon's to check.
  *
- * Building signs exactly the bytes that are sent.
+ * Building signs exactly the bytes that are sent.  Two builders: from
+ * jansson trees (ipp_msg_build), and from JSON text with the header
+ * written directly (ipp_msg_build_text, for engined's hot path); the
+ * second is byte for byte the first (tests/unit/t_encode.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,6 +211,126 @@ ipp_header_new(struct ipp_session *s, const char *msg_type)
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "msg_id", id,
 	    "msg_type", msg_type, "username", s->username, "session",
 	    s->session, "date", date, "version", IPP_PROTOCOL_VERSION);
+}
+
+/*
+ * JSON string literal of s, quotes included.  Escapes what JSON requires
+ * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
+ * it does not fit.
+ */
+static int
+json_quote(char *buf, size_t len, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";	/* as jansson */
+	size_t o = 0;
+	unsigned char c;
+
+	if (len < 3)
+		return -1;
+	buf[o++] = '"';
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if (o + 7 > len)
+			return -1;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20) {
+			buf[o++] = '\\';
+			switch (c) {
+			case '\b': buf[o++] = 'b'; break;
+			case '\f': buf[o++] = 'f'; break;
+			case '\n': buf[o++] = 'n'; break;
+			case '\r': buf[o++] = 'r'; break;
+			case '\t': buf[o++] = 't'; break;
+			default:
+				memcpy(buf + o, "u00", 3);
+				buf[o + 3] = hex[c >> 4];
+				buf[o + 4] = hex[c & 15];
+				o += 5;
+			}
+		} else
+			buf[o++] = (char)c;
+	}
+	if (o + 2 > len)
+		return -1;
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return 0;
+}
+
+/*
+ * The header of a new message as JSON text: the keys, order and formats
+ * of ipp_header_new() dumped by ipp_json_dump(), byte for byte
+ * (tests/unit/t_encode.c checks it), without a jansson tree.
+ */
+int
+ipp_header_text(struct ipp_session *s, const char *msg_type, char *buf,
+    size_t len)
+{
+	char id[160], date[40];
+	char qid[sizeof(id) * 6 + 3], qtype[128 * 6 + 3];
+	char quser[sizeof(s->username) * 6 + 3];
+	char qsess[sizeof(s->session) * 6 + 3];
+	int n;
+
+	ipp_session_msg_id(s, id, sizeof(id));
+	ipp_iso_now(date, sizeof(date));
+	if (json_quote(qid, sizeof(qid), id) == -1 ||
+	    json_quote(qtype, sizeof(qtype), msg_type) == -1 ||
+	    json_quote(quser, sizeof(quser), s->username) == -1 ||
+	    json_quote(qsess, sizeof(qsess), s->session) == -1)
+		goto toolong;
+	n = snprintf(buf, len, "{\"msg_id\":%s,\"msg_type\":%s,"
+	    "\"username\":%s,\"session\":%s,\"date\":\"%s\","
+	    "\"version\":\"%s\"}", qid, qtype, quser, qsess, date,
+	    IPP_PROTOCOL_VERSION);
+	if (n < 0 || (size_t)n >= len)
+		goto toolong;
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+/*
+ * ipp_msg_build from JSON text: a sender whose messages are mostly the
+ * same few texts (engined: the request's header as parent, its
+ * {"engine": uuid}, a status) dumps them once, or never, rather than
+ * building jansson trees and dumping them for every message.
+ */
+int
+ipp_msg_build_text(struct ipp_session *s, struct ipp_frames *out,
+    const struct ipp_buf *ids, int nids, const char *msg_type,
+    const char *parent, const char *md, const char *content)
+{
+	char hdr[2048], sig[IPP_SIG_HEXLEN + 1];
+	const void *parts[4];
+	size_t lens[4];
+	int i;
+
+	ipp_frames_clear(out);
+	if (ipp_header_text(s, msg_type, hdr, sizeof(hdr)) == -1)
+		return -1;
+	parts[0] = hdr;
+	parts[1] = parent != NULL ? parent : "{}";
+	parts[2] = md != NULL ? md : "{}";
+	parts[3] = content != NULL ? content : "{}";
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(parts[i]);
+	ipp_sign(s, parts, lens, sig);
+	for (i = 0; i < nids; i++)
+		if (ipp_frames_add(out, ids[i].data, ids[i].len) == -1)
+			goto fail;
+	if (ipp_frames_add(out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
+	    ipp_frames_add(out, sig, IPP_SIG_HEXLEN) == -1)
+		goto fail;
+	for (i = 0; i < 4; i++)
+		if (ipp_frames_add(out, parts[i], lens[i]) == -1)
+			goto fail;
+	return 0;
+fail:
+	ipp_frames_clear(out);
+	return -1;
 }
 
 /*

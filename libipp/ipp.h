@@ -259,6 +259,20 @@ int	 ipp_msg_build(struct ipp_session *, struct ipp_frames *out,
 	    json_t *content_new);
 /* Header object of a new message. */
 json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
+/*
+ * The same header as JSON text in buf, byte for byte what ipp_json_dump
+ * makes of ipp_header_new's object; -1 ENAMETOOLONG when it does not fit.
+ */
+int	 ipp_header_text(struct ipp_session *, const char *msg_type,
+	    char *buf, size_t len);
+/*
+ * ipp_msg_build with parent, metadata and content given as JSON text
+ * (borrowed; NULL means {}), sent as they are, and the header made by
+ * ipp_header_text: no jansson tree is built.
+ */
+int	 ipp_msg_build_text(struct ipp_session *, struct ipp_frames *out,
+	    const struct ipp_buf *ids, int nids, const char *msg_type,
+	    const char *parent, const char *md, const char *content);
 /* Re-sign a decoded message after its header/metadata changed: rewrites
  * parts sig..sig+4 of m->fr from the json objects. */
 int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
