@@ -126,6 +126,10 @@ tests/unit/t_sched: tests/unit/t_sched.o tests/unit/tap.o $(SCHED_OBJS) libipp/l
 tests/unit/t_%: tests/unit/t_%.o tests/unit/tap.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o libipp/libipp.a $(LDLIBS)
 
+# libipp's sources, for builds outside make (tests/fuzz/run-fuzz.sh)
+lib-srcs:
+	@echo $(LIB_SRCS)
+
 check: all
 	tests/run
 
@@ -161,7 +165,7 @@ clean:
 # ipyparallel's own test suite against our programs (tests/ipp-suite/)
 include tests/ipp-suite/ipp-suite.mk
 
-.PHONY: all check check-batch check-fresh bench install clean
+.PHONY: all lib-srcs check check-batch check-fresh bench install clean
 .SECONDARY:
 
 -include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)

@@ -41,9 +41,8 @@ fi
 "$CLANG" -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$top/libipp" $cflags -o "$out/fuzz_decode" "$here/fuzz_decode.c" \
-    "$top"/libipp/frame.c "$top"/libipp/codec.c "$top"/libipp/session.c \
-    "$top"/libipp/connfile.c "$top"/libipp/profile.c "$top"/libipp/log.c \
-    "$top"/libipp/util.c "$top"/libipp/map.c $libs -lm ||
+    $(printf "$top/%s " $(make -s --no-print-directory -C "$top" lib-srcs)) \
+    $libs -lm ||
     { echo "building fuzz_decode failed"; exit 1; }
 
 # Seeds: well-formed messages, signed with the target's key, with and
