@@ -31,7 +31,8 @@ PY_CFLAGS  := $(subst -I,-isystem ,$(shell pkg-config --cflags python3-embed))
 PY_LIBS    := $(shell pkg-config --libs python3-embed)
 
 # ippfs: the FUSE file system (libfuse3 low-level API)
-IPPFS_SRCS = ippfs/ippfs.c ippfs/tree.c ippfs/files.c ippfs/hub.c \
+IPPFS_SRCS = ippfs/ippfs.c ippfs/tree.c ippfs/files.c ippfs/gen.c \
+	     ippfs/hub.c ippfs/fast.c \
 	     ippfs/tasks.c ippfs/ctl.c ippfs/ns.c ippfs/names.c \
 	     ippfs/vis.c ippfs/timeline.c ippfs/metrics.c ippfs/waitall.c
 IPPFS_OBJS = $(IPPFS_SRCS:.c=.o)

@@ -2,8 +2,10 @@
  * ippfs.h - private structures of ippfs, the file system that mounts a
  * cluster.
  *
- * ippfs is a client of the controller (hub.c) that shows what it learns
- * as files (tree.c, files.c) through the libfuse low-level API.  One
+ * ippfs is a client of the controller (hub.c, its iopub and reply fast
+ * path in fast.c) that shows what it learns as files (tree.c; files.c
+ * for reads and writes, gen.c for the text of snapshot files) through
+ * the libfuse low-level API.  One
  * thread runs one loop (ippfs.c): poll(2) over the controller's sockets
  * and the FUSE device.  A FUSE request that cannot be answered at once
  * (a read that blocks until a task ends, a ctl write waiting for the
@@ -257,15 +259,18 @@ void	 ns_known_reset(int engine);
 void	 ns_known_dir(struct fh *, int engine);
 
 /* files.c */
-int	 file_gen(struct fh *, struct buf *);
 int	 file_ready(struct fh *);
 int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
 int	 file_flush(struct fh *);
 int	 task_errno(const struct task *);
-int	 engine_busy(int id);
-void	 file_stat(enum qtype, int obj, off_t *size, double *when);
 void	 file_open(struct fh *);
+
+/* gen.c */
+int	 file_gen(struct fh *, struct buf *);
+void	 file_stat(enum qtype, int obj, off_t *size, double *when);
+void	 gen_taskline(struct buf *, struct task *);
+int	 engine_busy(int id);
 
 /* hub.c */
 int	 hub_start(const char *connfile);
@@ -291,6 +296,11 @@ int	 engines_up(void);
 int	 hub_sync_query(const char *msg_type, json_t *content_new,
 	    struct ipp_msg *, double timeout);
 const char *reply_error(struct ipp_msg *, char *buf, size_t len);
+void	 engine_output(int engine, json_t *content);
+
+/* fast.c */
+int	 iopub_fast(struct ipp_msg *);
+int	 reply_fast(struct ipp_msg *);
 
 /* tasks.c */
 struct task *task_new(const char *msg_id, int engine, int lb,
