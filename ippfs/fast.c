@@ -6,7 +6,9 @@
  * and every reply on a DEALER to reply_fast() before decoding it; what
  * these leave (return 0) hub.c decodes whole.  They feed the same tables
  * as the slow path: task_reply, task_status and task_iopub (tasks.c),
- * engine_output and the engine's running request (hub.c).
+ * engine_output and the engine's running request (hub.c).  The frames
+ * are read only through libipp (ipp_msg_locate, ipp_msg_peek,
+ * ipp_msg_part_object), which knows where each part lies.
  */
 #include <string.h>
 
@@ -19,7 +21,7 @@
  * allocations, was the largest part of ippfs's user time in a
  * tasks/batch run.  Yet a task needs little of them: the header's
  * msg_type, the parent's msg_id, the engine's uuid and a status or
- * execution_state, all top-level strings that ipp_json_peek reads off
+ * execution_state, all top-level strings that ipp_msg_peek reads off
  * the text, and the content of the few messages that carry output.  So
  * messages are read raw first: one about no task here (execute_input
  * echoes, requests of other clients) is dropped unverified, as nothing
@@ -28,42 +30,27 @@
  * else, and whatever the peeks cannot read, is decoded whole as before.
  */
 
-/* The string "key" of part i (0 header ... 3 content) after delimiter d. */
-static int
-peek(const struct ipp_frames *fr, int d, int i, const char *key, char *out,
-    size_t len)
-{
-	return ipp_json_peek(ipp_frame_data(fr, d + 2 + i),
-	    ipp_frame_len(fr, d + 2 + i), key, out, len);
-}
-
 /* The content part as an object; NULL (logged) when it is not one. */
 static json_t *
-content(const struct ipp_frames *fr, int d)
+content(const struct ipp_msg *m)
 {
-	json_error_t jerr;
+	char why[256];
 	json_t *v;
 
-	v = json_loadb(ipp_frame_data(fr, d + 5), ipp_frame_len(fr, d + 5),
-	    JSON_ALLOW_NUL, &jerr);
-	if (v == NULL || !json_is_object(v)) {
-		log_warnx("dropping a message: content is not a JSON "
-		    "object%s%s", v == NULL ? ": " : "", v == NULL ? jerr.text :
-		    "");
-		json_decref(v);
-		return NULL;
-	}
+	if ((v = ipp_msg_part_object(m, 3, why, sizeof(why))) == NULL)
+		log_warnx("dropping a message: %s", why);
 	return v;
 }
 
 /* Engine slot named by metadata.engine, else (iopub) header.session. */
 static int
-peek_engine(const struct ipp_frames *fr, int d, int session)
+peek_engine(const struct ipp_msg *m, int session)
 {
 	char uuid[64];
 
-	if (peek(fr, d, 2, "engine", uuid, sizeof(uuid)) == 0 ||
-	    (session && peek(fr, d, 0, "session", uuid, sizeof(uuid)) == 0))
+	if (ipp_msg_peek(m, 2, "engine", uuid, sizeof(uuid)) == 0 ||
+	    (session && ipp_msg_peek(m, 0, "session", uuid, sizeof(uuid)) ==
+	    0))
 		return engine_byuuid(uuid);
 	return -1;
 }
@@ -87,20 +74,20 @@ verified(struct ipp_msg *m)
  * busy and idle while one runs: they do not count.
  */
 static void
-engine_state(struct ipp_msg *m, int d)
+engine_state(struct ipp_msg *m)
 {
 	char state[16], ptype[64], pid[160];
 	struct engine *e;
 
-	if ((e = engine_get(peek_engine(&m->fr, d, 1))) == NULL ||
-	    peek(&m->fr, d, 3, "execution_state", state, sizeof(state)) ==
-	    -1 || peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == -1)
+	if ((e = engine_get(peek_engine(m, 1))) == NULL ||
+	    ipp_msg_peek(m, 3, "execution_state", state, sizeof(state)) ==
+	    -1 || ipp_msg_peek(m, 1, "msg_id", pid, sizeof(pid)) == -1)
 		return;
 	/* not our own ns/ requests: their idle may come after the reply */
 	if (strcmp(state, "idle") == 0 && strcmp(e->running, pid) == 0)
 		e->running[0] = '\0';
 	else if (strcmp(state, "busy") == 0 &&
-	    ipp_map_get(fs.pending, pid) == NULL && peek(&m->fr, d, 1,
+	    ipp_map_get(fs.pending, pid) == NULL && ipp_msg_peek(m, 1,
 	    "msg_type", ptype, sizeof(ptype)) == 0 &&
 	    (strcmp(ptype, "execute_request") == 0 ||
 	    strcmp(ptype, "apply_request") == 0))
@@ -115,14 +102,14 @@ iopub_fast(struct ipp_msg *m)
 	struct engine *e;
 	struct task *t = NULL;
 	json_t *c;
-	int d = ipp_frames_delim(&m->fr), eng = -1;
+	int eng = -1;
 
-	if (d == -1 || peek(&m->fr, d, 0, "msg_type", type,
+	if (ipp_msg_locate(m) == -1 || ipp_msg_peek(m, 0, "msg_type", type,
 	    sizeof(type)) == -1)
 		return 0;
 	if (strcmp(type, "execute_input") == 0)
 		return 1;
-	if (peek(&m->fr, d, 1, "msg_id", pid, sizeof(pid)) == 0)
+	if (ipp_msg_peek(m, 1, "msg_id", pid, sizeof(pid)) == 0)
 		t = task_bymsg(pid);
 	if (t == NULL) {
 		/*
@@ -133,8 +120,8 @@ iopub_fast(struct ipp_msg *m)
 		if (strcmp(type, "status") == 0) {
 			if (!verified(m))
 				return 1;
-			engine_state(m, d);
-			e = engine_get(peek_engine(&m->fr, d, 1));
+			engine_state(m);
+			e = engine_get(peek_engine(m, 1));
 			if (e != NULL && e->host[0] == '\0' && !e->asked)
 				engine_where(e, NULL);
 			return 1;
@@ -144,8 +131,8 @@ iopub_fast(struct ipp_msg *m)
 			return 1;
 		if (!verified(m))
 			return 1;
-		if ((eng = peek_engine(&m->fr, d, 1)) >= 0 &&
-		    (c = content(&m->fr, d)) != NULL) {
+		if ((eng = peek_engine(m, 1)) >= 0 &&
+		    (c = content(m)) != NULL) {
 			engine_output(eng, c);
 			json_decref(c);
 		}
@@ -154,15 +141,15 @@ iopub_fast(struct ipp_msg *m)
 	if (!verified(m))
 		return 1;
 	if (strcmp(type, "status") == 0)
-		engine_state(m, d);
+		engine_state(m);
 	if (t->engine < 0)
-		eng = peek_engine(&m->fr, d, 1);
-	if (strcmp(type, "status") == 0 && peek(&m->fr, d, 3,
+		eng = peek_engine(m, 1);
+	if (strcmp(type, "status") == 0 && ipp_msg_peek(m, 3,
 	    "execution_state", state, sizeof(state)) == 0) {
 		task_status(t, state, eng);
 		return 1;
 	}
-	if ((c = content(&m->fr, d)) != NULL) {
+	if ((c = content(m)) != NULL) {
 		task_iopub(t, type, c, eng);
 		json_decref(c);
 	}
@@ -176,20 +163,20 @@ reply_fast(struct ipp_msg *m)
 	char type[64], pid[160], st[16];
 	struct task *t;
 	json_t *c;
-	int d = ipp_frames_delim(&m->fr), eng;
+	int eng;
 
-	if (d == -1 || peek(&m->fr, d, 0, "msg_type", type,
+	if (ipp_msg_locate(m) == -1 || ipp_msg_peek(m, 0, "msg_type", type,
 	    sizeof(type)) == -1 || (strcmp(type, "execute_reply") != 0 &&
-	    strcmp(type, "apply_reply") != 0) || peek(&m->fr, d, 1, "msg_id",
+	    strcmp(type, "apply_reply") != 0) || ipp_msg_peek(m, 1, "msg_id",
 	    pid, sizeof(pid)) == -1 || (t = task_bymsg(pid)) == NULL)
 		return 0;
 	if (!verified(m))
 		return 1;
-	eng = peek_engine(&m->fr, d, 0);
-	if (peek(&m->fr, d, 3, "status", st, sizeof(st)) == 0 &&
+	eng = peek_engine(m, 0);
+	if (ipp_msg_peek(m, 3, "status", st, sizeof(st)) == 0 &&
 	    strcmp(st, "ok") == 0)
 		task_reply(t, NULL, eng);
-	else if ((c = content(&m->fr, d)) != NULL) {
+	else if ((c = content(m)) != NULL) {
 		task_reply(t, c, eng);
 		json_decref(c);
 	}

@@ -118,19 +118,21 @@ ipp_msg_verify(struct ipp_session *s, struct ipp_msg *m, char *why,
 	return 0;
 }
 
+/* What the four JSON parts are called in why texts. */
+static const char *const part_names[4] = { "header", "parent_header",
+    "metadata", "content" };
+
 int
 ipp_msg_parse(struct ipp_msg *m, char *why, size_t whylen)
 {
-	static const char *names[4] = { "header", "parent_header", "metadata",
-	    "content" };
 	json_t *obj[4] = { NULL, NULL, NULL, NULL };
 	json_t *t, *id;
 	int i;
 
 	msg_drop_json(m);
 	for (i = 0; i < 4; i++) {
-		if ((obj[i] = parse_object(&m->fr, m->sig + 1 + i, names[i],
-		    why, whylen)) == NULL)
+		if ((obj[i] = parse_object(&m->fr, m->sig + 1 + i,
+		    part_names[i], why, whylen)) == NULL)
 			goto bad;
 	}
 	t = json_object_get(obj[0], "msg_type");
@@ -169,6 +171,59 @@ ipp_msg_decode(struct ipp_session *s, struct ipp_msg *m, char *why,
 	if (ipp_msg_verify(s, m, why, whylen) == -1)
 		return -1;
 	return ipp_msg_parse(m, why, whylen);
+}
+
+/*
+ * Where the parts of m lie, without checking the signature, for paths
+ * that peek at a message to decide whether it is worth verifying: sets
+ * nids, sig and buf0 as ipp_msg_verify does.  -1/EPROTO (m unchanged)
+ * without a delimiter followed by 5 parts.
+ */
+int
+ipp_msg_locate(struct ipp_msg *m)
+{
+	int d;
+
+	if ((d = ipp_frames_delim(&m->fr)) == -1)
+		return -1;
+	m->nids = d;
+	m->sig = d + 1;
+	m->buf0 = d + 6;
+	return 0;
+}
+
+/* ipp_json_peek of part (0 header ... 3 content) of a located m. */
+int
+ipp_msg_peek(const struct ipp_msg *m, int part, const char *key, char *out,
+    size_t outlen)
+{
+	if (part < 0 || part > 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ipp_json_peek(ipp_msg_part(m, part), ipp_msg_partlen(m, part),
+	    key, out, outlen);
+}
+
+/*
+ * One JSON part (0 header ... 3 content) of a located m parsed alone,
+ * when a peek will not do; NULL/EBADMSG, with why, when it is not a JSON
+ * object.
+ */
+json_t *
+ipp_msg_part_object(const struct ipp_msg *m, int part, char *why,
+    size_t whylen)
+{
+	json_t *v;
+
+	if (part < 0 || part > 3) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((v = parse_object(&m->fr, m->sig + 1 + part, part_names[part],
+	    why, whylen)) == NULL)
+		errno = EBADMSG;
+	return v;
 }
 
 int

@@ -238,6 +238,18 @@ int	 ipp_msg_parse(struct ipp_msg *, char *why, size_t whylen);
 /* Part i (0 header, 1 parent, 2 metadata, 3 content) of a verified m. */
 #define ipp_msg_part(m, i)	ipp_frame_data(&(m)->fr, (m)->sig + 1 + (i))
 #define ipp_msg_partlen(m, i)	ipp_frame_len(&(m)->fr, (m)->sig + 1 + (i))
+/*
+ * Paths that look at a message before deciding to verify it: locate sets
+ * nids, sig and buf0 from the delimiter alone (no signature check;
+ * -1/EPROTO); then, on a located or verified m, peek reads a top-level
+ * string of part i (ipp_json_peek) and part_object parses part i alone
+ * (NULL/EBADMSG with why when it is not a JSON object).
+ */
+int	 ipp_msg_locate(struct ipp_msg *);
+int	 ipp_msg_peek(const struct ipp_msg *, int i, const char *key,
+	    char *out, size_t outlen);
+json_t	*ipp_msg_part_object(const struct ipp_msg *, int i, char *why,
+	    size_t whylen);
 /* Receive and decode; on failure the frames are dropped. */
 int	 ipp_msg_recv(struct ipp_session *, void *sock, struct ipp_msg *,
 	    int flags, char *why, size_t whylen);

@@ -390,6 +390,87 @@ test_error_content(void)
 	json_decref(c);
 }
 
+/*
+ * ipp_msg_locate / ipp_msg_peek / ipp_msg_part_object: what a fast path
+ * reads before verifying must be what the full decoder reads.
+ */
+static void
+test_msg_peek(void)
+{
+	static const struct ipp_buf ids[2] = {
+		{ "engine-uuid", 11 }, { "\0\1\2", 3 }
+	};
+	struct ipp_session snd, rcv;
+	struct ipp_msg m;
+	char out[160], why[256];
+	json_t *parent, *c;
+
+	ipp_msg_init(&m);
+	ipp_session_init(&snd, "k3y", "sender");
+	ipp_session_init(&rcv, "k3y", "receiver");
+	parent = json_pack("{s:s, s:s}", "msg_id", "p1", "msg_type",
+	    "execute_request");
+
+	/* no delimiter: nothing located, m unchanged */
+	ipp_frames_add(&m.fr, "a", 1);
+	ipp_frames_add(&m.fr, "b", 1);
+	m.sig = 42;
+	errno = 0;
+	ok(ipp_msg_locate(&m) == -1 && errno == EPROTO && m.sig == 42,
+	    "locate: no delimiter, -1/EPROTO, m unchanged");
+
+	ok(ipp_msg_build(&snd, &m.fr, ids, 2, "status", NULL, parent,
+	    json_pack("{s:s}", "engine", "e-1"), json_pack("{s:s, s:[i]}",
+	    "execution_state", "busy", "x", 1)) == 0, "build");
+	ipp_frames_add(&m.fr, "buf", 3);
+	ok(ipp_msg_locate(&m) == 0 && m.nids == 2 && m.sig == 3 &&
+	    m.buf0 == 8, "locate: nids, sig and buf0 from the delimiter");
+	ok(ipp_msg_peek(&m, 0, "msg_type", out, sizeof(out)) == 0 &&
+	    strcmp(out, "status") == 0, "peek header msg_type");
+	ok(ipp_msg_peek(&m, 1, "msg_id", out, sizeof(out)) == 0 &&
+	    strcmp(out, "p1") == 0, "peek parent msg_id");
+	ok(ipp_msg_peek(&m, 2, "engine", out, sizeof(out)) == 0 &&
+	    strcmp(out, "e-1") == 0, "peek metadata engine");
+	ok(ipp_msg_peek(&m, 3, "execution_state", out, sizeof(out)) == 0 &&
+	    strcmp(out, "busy") == 0, "peek content execution_state");
+	errno = 0;
+	ok(ipp_msg_peek(&m, 4, "msg_type", out, sizeof(out)) == -1 &&
+	    errno == EINVAL, "peek: part out of range, -1/EINVAL");
+	c = ipp_msg_part_object(&m, 3, why, sizeof(why));
+
+	/* the same answers as the full decoder's */
+	ok(ipp_msg_decode(&rcv, &m, why, sizeof(why)) == 0, "decode (%s)",
+	    why);
+	ok(c != NULL && json_equal(c, m.content),
+	    "part_object(content) equals the decoded content");
+	json_decref(c);
+	ok(ipp_msg_peek(&m, 0, "msg_id", out, sizeof(out)) == 0 &&
+	    strcmp(out, m.msg_id) == 0, "peek msg_id equals the decoded one");
+	c = ipp_msg_part_object(&m, 1, why, sizeof(why));
+	ok(c != NULL && json_equal(c, m.parent), "part_object(parent)");
+	json_decref(c);
+
+	/* a content that is not an object, or not JSON */
+	ipp_frames_remove(&m.fr, m.sig + 4);
+	ipp_frames_insert(&m.fr, m.sig + 4, "[1]", 3);
+	errno = 0;
+	ok(ipp_msg_part_object(&m, 3, why, sizeof(why)) == NULL &&
+	    errno == EBADMSG && strstr(why, "content is not a JSON object") !=
+	    NULL, "part_object: array content (%s)", why);
+	ipp_frames_remove(&m.fr, m.sig + 4);
+	ipp_frames_insert(&m.fr, m.sig + 4, "{bad", 4);
+	ok(ipp_msg_part_object(&m, 3, why, sizeof(why)) == NULL &&
+	    strstr(why, "content is not JSON") != NULL,
+	    "part_object: broken content (%s)", why);
+	ok(ipp_msg_part_object(&m, -1, why, sizeof(why)) == NULL &&
+	    errno == EINVAL, "part_object: part out of range");
+
+	json_decref(parent);
+	ipp_msg_release(&m);
+	ipp_session_release(&snd);
+	ipp_session_release(&rcv);
+}
+
 int
 main(void)
 {
@@ -397,5 +478,6 @@ main(void)
 	test_peek();
 	test_build();
 	test_error_content();
+	test_msg_peek();
 	return tap_done();
 }
