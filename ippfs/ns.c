@@ -529,7 +529,7 @@ on_where(void *arg, struct ipp_msg *m, int err)
  * a name; its metadata keeps it out of tasks/ as ns/ operations are.
  * A question that timed out behind a long task is asked again when the
  * engine is seen free (a task of ippfs ends there, tasks.c, or iopub
- * gives the status of another client's request, hub.c); info NULL is
+ * gives the status of another client's request, fast.c); info NULL is
  * such a retry.
  */
 void

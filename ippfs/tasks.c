@@ -192,7 +192,7 @@ finish(struct task *t, json_t *content)
 /*
  * The execute_reply (or the scheduler's apply_reply) of t, from engine
  * (-1: not said).  content is borrowed; NULL stands for a reply whose
- * status is "ok", which hub.c reads without parsing the message.
+ * status is "ok", which fast.c reads without parsing the message.
  */
 void
 task_reply(struct task *t, json_t *content, int engine)
