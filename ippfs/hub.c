@@ -422,14 +422,7 @@ hub_drain(void *sock)
 		if (sock == fs.iopub ? !iopub_fast(m) : sock == fs.notif ||
 		    !reply_fast(m))
 			decode(sock, m);
-		/* what ipp_msg_release does, but keeping the array of parts */
-		json_decref(m->header);
-		json_decref(m->parent);
-		json_decref(m->metadata);
-		json_decref(m->content);
-		m->header = m->parent = m->metadata = m->content = NULL;
-		m->msg_type = m->msg_id = NULL;
-		ipp_frames_clear(&m->fr);
+		ipp_msg_clear(m);	/* keeps the array of parts */
 	}
 	return 1;
 }
