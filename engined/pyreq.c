@@ -141,6 +141,19 @@ buffer_error(const char *method)
  * bytes or JSON, without pickle.  Its code raises NotImplementedError, so
  * an engine that does not know the extension answers with that error.
  */
+/* The end of a handler: status into md, the reply out, r released. */
+static void
+reply_done(struct job *j, json_t *rc, json_t *md, struct ipp_frames *out,
+    PyObject *r)
+{
+	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
+	reply_shell(j, rc, md, out);
+	ipp_frames_release(out);
+	if (PyErr_Occurred())
+		PyErr_Clear();
+	Py_XDECREF(r);
+}
+
 static void
 do_data(struct job *j, json_t *spec)
 {
@@ -191,12 +204,7 @@ do_data(struct job *j, json_t *spec)
 		rc = buffer_error("execute");
 		j->failed = 1;
 	}
-	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, &out);
-	ipp_frames_release(&out);
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	Py_XDECREF(r);
+	reply_done(j, rc, md, &out, r);
 }
 
 /*
@@ -342,12 +350,7 @@ do_apply(struct job *j)
 			rc = buffer_error("apply");
 			j->failed = 1;
 		}
-	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, &out);
-	ipp_frames_release(&out);
-	if (PyErr_Occurred())
-		PyErr_Clear();
-	Py_XDECREF(r);
+	reply_done(j, rc, md, &out, r);
 }
 
 /*

@@ -148,19 +148,27 @@ ids_of(struct taskq *tq, int queue, int verbose, long *count)
 	return a;
 }
 
+/* The engines a query names (*v, *n) and its reply so far, or NULL. */
+static json_t *
+targets_reply(struct query_ctx *q, struct engine ***v, int *n)
+{
+	if ((*v = query_targets(q, n)) == NULL)
+		return NULL;
+	return json_pack("{s:s}", "status", "ok");
+}
+
 static void
 q_queue(struct query_ctx *q)
 {
+	int verbose = json_is_true(json_object_get(q->m->content, "verbose"));
 	struct engine **v;
 	json_t *c, *x;
-	int verbose = json_is_true(json_object_get(q->m->content, "verbose"));
 	char key[32];
 	long nq, nt;
 	int n, i;
 
-	if ((v = query_targets(q, &n)) == NULL)
+	if ((c = targets_reply(q, &v, &n)) == NULL)
 		return;
-	c = json_pack("{s:s}", "status", "ok");
 	for (i = 0; i < n; i++) {
 		json_t *qa = ids_of(&v[i]->mux_pending, -1, verbose, &nq);
 		json_t *ta = ids_of(&v[i]->task_pending, -1, verbose, &nt);
@@ -195,9 +203,8 @@ q_load(struct query_ctx *q)
 	long nq, nt;
 	int n, i;
 
-	if ((v = query_targets(q, &n)) == NULL)
+	if ((c = targets_reply(q, &v, &n)) == NULL)
 		return;
-	c = json_pack("{s:s}", "status", "ok");
 	for (i = 0; i < n; i++) {
 		ids_of(&v[i]->mux_pending, -1, 0, &nq);
 		ids_of(&v[i]->task_pending, -1, 0, &nt);

@@ -178,6 +178,13 @@ mount_ippfs() {
 	    { cat "$T_DIR/ippfs.log"; exit 1; }
 }
 
+# interop_suites: the controller interop suite, then engine behaviour,
+# driven by the real Python Client against the test profile's cluster.
+interop_suites() {
+	$PY "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full || exit 1
+	$PY "$T_TOP/tests/py/interop_engine.py" "$PROFILE" || exit 1
+}
+
 # ms: milliseconds now.  submit FILE CODE: write CODE to an ippfs code
 # file (exec, tasks/new, ...) on one fd and print the task id read back.
 ms() { echo $(($(date +%s%N) / 1000000)); }

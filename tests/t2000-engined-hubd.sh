@@ -7,8 +7,7 @@ need_python_ipp
 start_hubd
 start_engined 2
 wait_engines 2 20 || exit 1
-$PY "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full || exit 1
-$PY "$T_TOP/tests/py/interop_engine.py" "$PROFILE" || exit 1
+interop_suites
 # engine ids follow registration order, not start order: one of the two
 # processes must be gone, the other still up
 alive() {

@@ -6,5 +6,4 @@ need_python_ipp
 start_ipcontroller
 start_engined 2
 wait_engines 2 30 || exit 1
-$PY "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full || exit 1
-$PY "$T_TOP/tests/py/interop_engine.py" "$PROFILE" || exit 1
+interop_suites
