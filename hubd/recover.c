@@ -133,8 +133,10 @@ ring_open(struct hub *h, const char *path)
 	void *p = MAP_FAILED;
 	int fd;
 
+	/* blocks allocated now, so a full disk is no SIGBUS later */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd != -1 && ftruncate(fd, 0) == 0 && ftruncate(fd, len) == 0)
+	if (fd != -1 && ftruncate(fd, 0) == 0 && ftruncate(fd, len) == 0 &&
+	    (errno = posix_fallocate(fd, 0, (off_t)len)) == 0)
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		log_warn("cannot set up delivery ring '%s'", path);

@@ -543,7 +543,9 @@ engine_where(struct engine *e, json_t *info)
 		e->pid = (long)json_integer_value(p);
 		return;
 	}
-	if (e->host[0] != '\0' || e->asked || e->state != E_UP)
+	/* not while iopub says a request runs there: it would wait behind */
+	if (e->host[0] != '\0' || e->asked || e->state != E_UP ||
+	    e->running[0] != '\0')
 		return;
 	e->asked = 1;
 	if (hub_request(fs.mux, e->uuid, "execute_request", json_pack(

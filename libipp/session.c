@@ -135,6 +135,14 @@ replay_map(struct ipp_replay *r, const char *path, int keep)
 		    ftruncate(fd, (off_t)r->flen) == -1)
 			goto fail;
 	}
+	/*
+	 * Every block allocated now: a store into a hole of a mapped file
+	 * on a full disk is a SIGBUS, here it is a clear error at start.
+	 */
+	if ((e = posix_fallocate(fd, 0, (off_t)r->flen)) != 0) {
+		errno = e;
+		goto fail;
+	}
 	p = mmap(NULL, r->flen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		goto fail;
