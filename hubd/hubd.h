@@ -207,7 +207,6 @@ struct hub {
 	int		 ntimeouts;	/* waiting tasks with a timeout */
 	struct ipp_map	*bcasts;	/* original msg_id -> struct bcast */
 	struct notify_replies replies;	/* notify.c */
-	long		 ntasks_done;
 	/* DB */
 	struct hubdb	*db;
 	/* what peers send that hubd drops, logged at a bounded rate */

@@ -204,7 +204,6 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 		t->engine->ncompleted++;
 		t->engine = NULL;
 	}
-	h->ntasks_done++;
 	linger(h, t);
 }
 

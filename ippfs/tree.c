@@ -207,7 +207,7 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	    fs.enginefile : fs.connfile, &sb) == 0)
 		st->st_size = sb.st_size;
 	if (vis_sized(t))
-		st->st_size = vis_size(t, (int)(ino >> 8 & 0xffffff));
+		st->st_size = vis_size(t, obj);
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
