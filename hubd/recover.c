@@ -301,6 +301,31 @@ by_session(json_t *lost)
 	return m;
 }
 
+/*
+ * Name the lost tasks whose result went to libzmq before the stop: not
+ * answered again, they are the ones a client may still wait for, when
+ * the kill came while the reply sat in libzmq's queue, before its I/O
+ * thread wrote it to the connection (hubd(8), CRASH RECOVERY).
+ */
+static void
+log_handed(json_t *lost)
+{
+	size_t i, n = 0;
+	json_t *e;
+
+	json_array_foreach(lost, i, e) {
+		if (!json_is_true(json_object_get(e, "sent")))
+			continue;
+		if (n++ < 100)
+			log_info("task %s: its result was handed to libzmq "
+			    "before the stop, so it is not sent again",
+			    json_string_value(json_object_get(e, "msg_id")));
+	}
+	if (n > 100)
+		log_info("and %zu more tasks whose results were handed to "
+		    "libzmq before the stop", n - 100);
+}
+
 int
 recover_lost_tasks(struct hub *h, const struct db_ops *ops,
     const struct db_config *cfg, char *why, size_t whylen)
@@ -339,6 +364,7 @@ recover_lost_tasks(struct hub *h, const struct db_ops *ops,
 	json_array_foreach(r.keep, i, v)
 		recover_delivered(h, json_string_value(v));
 	json_decref(r.keep);
+	log_handed(r.lost);
 	if (json_array_size(r.lost) > 0) {
 		log_warnx("%zu tasks were unfinished when the last hubd "
 		    "stopped: recorded as TaskAborted%s",

@@ -69,7 +69,7 @@ for i, a in enumerate(ars):
         bad += 1
 print("# of 2000: %d results, %d errors %s, %d wrong, %d still pending" %
       (res, err, enames, bad, len(pending)))
-print(("ok" if not pending else "not ok") + " - every task ended at the client")
+put("pending", "".join(m + "\n" for m in pending))
 print(("ok" if bad == 0 else "not ok") + " - no wrong result")
 print(("ok" if res > 0 and err > 0 else "not ok") +
       " - tasks finished before the crash kept their results, lost ones failed")
@@ -103,5 +103,17 @@ client_done "$CLIENT_PID" 120
 # delivered before the kill, so were not answered twice)
 grep -ho "[0-9]* tasks were unfinished\|sent [0-9]* TaskAborted" \
     "$T_DIR/hubd2.log" | sed 's/^/# hubd: /'
-grep -q "^ok - every task ended" "$T_DIR/client.log" || fail=1
+# Every task ends at the client, but for a reply libzmq still held in
+# its queue at the kill: hubd had handed it over, so it names the task at
+# the restart and does not answer it twice (hubd(8), CRASH RECOVERY).
+test -f "$T_DIR/pending" || { no "the client reported its pending tasks"; exit 1; }
+unexplained=0
+while read -r id; do
+	grep -q "task $id: its result was handed to libzmq" "$T_DIR/hubd2.log" ||
+	    unexplained=$((unexplained + 1))
+done <"$T_DIR/pending"
+[ -s "$T_DIR/pending" ] && echo "# $(wc -l <"$T_DIR/pending") replies" \
+    "held by libzmq at the kill did not reach the client; hubd named them"
+is "every task ended at the client, or hubd named it as handed over" \
+    0 echo "$unexplained"
 exit $fail
