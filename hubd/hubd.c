@@ -10,6 +10,7 @@
  * between polls.  Signal handlers only set hub->quit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "hubd.h"
@@ -579,6 +581,41 @@ db_unusable(const struct db_ops *dbo, const struct db_config *dbc,
 	    "another --db-path", why, dbc->path, dbc->path);
 }
 
+/*
+ * One hubd per profile and cluster id: a second would rewrite the
+ * connection files under the first, remove them when it stops, and
+ * truncate the replay history and delivery ring the first has mapped
+ * (its next store into them would die of SIGBUS).  The lock is an flock
+ * held by an open descriptor until we exit, however we exit, so a hubd
+ * killed with -9 leaves nothing to clean up.  The file holds the pid, for
+ * the error.
+ */
+static void
+lock_profile(struct hub *h)
+{
+	char path[1100], pid[32] = "";
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/hubd%s%s.lock", h->prof.security,
+	    h->cfg.cluster_id[0] ? "-" : "", h->cfg.cluster_id);
+	if ((h->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("cannot open lock file '%s'", path);
+	if (flock(h->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			fatal("cannot lock '%s'", path);
+		if ((n = read(h->lock_fd, pid, sizeof(pid) - 1)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		fatalx("profile '%s'%s%s is in use by hubd pid %s (%s): stop "
+		    "it, or give another --cluster-id", h->prof.dir,
+		    h->cfg.cluster_id[0] ? ", cluster id " : "",
+		    h->cfg.cluster_id, pid[0] ? pid : "unknown", path);
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(h->lock_fd, 0) == -1 ||
+	    pwrite(h->lock_fd, pid, strlen(pid), 0) == -1)
+		log_warn("cannot write the pid into '%s'", path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -600,6 +637,7 @@ main(int argc, char **argv)
 	if (ipp_profile_init(&h->prof, h->cfg.profile_dir, h->cfg.profile,
 	    h->cfg.cluster_id, 1) == -1)
 		fatal("cannot set up profile directory");
+	lock_profile(h);
 	if (h->cfg.log_to_file) {
 		snprintf(logpath, sizeof(logpath), "%s/hubd-%s-%ld.log",
 		    h->prof.log, h->cfg.cluster_id, (long)getpid());

@@ -166,6 +166,7 @@ struct hub {
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
 	char		 digests_file[1100];	/* replay history, see main() */
+	int		 lock_fd;	/* flock on the profile, see lock_profile() */
 	int		 key_reused;	/* --reuse found the old key */
 	/* engines */
 	struct ipp_map	*engines_by_uuid;
