@@ -21,8 +21,9 @@
 #   --tests P   the test command with these arguments (./test.sh P: some
 #               tests only), for checking a fix
 #   --keep      keep the root and its logs (printed at the end)
-# Environment: CHECK_FRESH_DIR (work directory, default a new one under
-# /var/tmp), CHECK_FRESH_SUITE (default bookworm).
+# Environment: CHECK_FRESH_DIR (where to make the work directory, a new
+# check-fresh.XXXXXX, default /var/tmp), CHECK_FRESH_SUITE (default
+# bookworm).
 #
 # Internally it re-runs itself: "--mounted ROOT" inside a private mount
 # namespace (unshare -m) binds /proc /sys /dev and chroots; "--inside" is
@@ -101,9 +102,10 @@ done
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh" fresh || exit 2
 sha=$(git -C "$top" rev-parse HEAD) || exit 2
-work=${CHECK_FRESH_DIR:-$(mktemp -d /var/tmp/check-fresh.XXXXXX)}
+# a directory of our own, even inside a given one: cleanup removes it whole
+mkdir -p "${CHECK_FRESH_DIR:-/var/tmp}" || exit 2
+work=$(mktemp -d "${CHECK_FRESH_DIR:-/var/tmp}/check-fresh.XXXXXX") || exit 2
 root=$work/root
-mkdir -p "$work"
 echo "check-fresh: commit $sha, work directory $work"
 
 # apt's Debian sources as configured here (deb822 .sources or one-line .list)
