@@ -35,11 +35,12 @@
 # Knobs (dev: FS_RTT=200 FS_TASKS=1000 FS_PUSH_MB=20 FS_STAT=2000):
 # FS_RTT (2000), FS_TASKS (10000), FS_REPEAT (3), FS_PUSH_MB (100),
 # FS_PUSH_N (5), FS_STAT (20000), FS_ROUNDS (20), PY_RTT (500),
-# FS_SKIP_PEER (set: ours only), HUBD_ARGS, IPPFS_ARGS.
+# FS_SKIP_PEER (set: ours only), HUBD_ARGS, IPPFS_ARGS; HUBD, ENGINED,
+# IPPFS (other binaries, as bench/compare.sh gives).
 . "$(dirname "$0")/lib.sh"
 
-ENGINED=$TOP/engined/engined
-IPPFS=$TOP/ippfs/ippfs
+ENGINED=${ENGINED:-$TOP/engined/engined}
+IPPFS=${IPPFS:-$TOP/ippfs/ippfs}
 FSBENCH=$TOP/tools/fsbench
 HELLOFS=$TOP/tools/hellofs
 RTT=${FS_RTT:-2000}
