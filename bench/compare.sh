@@ -76,7 +76,7 @@ done
 
 echo "== old $old_rev against new $(git rev-parse HEAD)$(git diff --quiet HEAD ||
     echo ' (with uncommitted changes)'), medians of $rounds rounds"
-printf '%-36s %12s %12s %8s %s\n' figure old new new/old better
+printf '%-36s %12s %12s %8s %-6s  %s\n' figure old new new/old better "each round"
 for s in "${scripts[@]}"; do
 	cat "$scratch"/old-"$s"-*.out "$scratch"/new-"$s"-*.out 2>/dev/null |
 	    awk '/^RESULT/ { print $2 "_" $3 }' | sort -u |
@@ -98,8 +98,9 @@ for s in "${scripts[@]}"; do
 		*_us|*_us_*|*_s) better=lower ;;
 		*) better=higher ;;
 		esac
-		printf '%-36s %12s %12s %8s %s\n' "$key" "$mo" "$mw" \
-		    "$(awk -v a="$mw" -v b="$mo" 'BEGIN { if (b + 0 == 0)
-		    print "nan"; else printf "%.3g", a / b }')" "$better"
+		printf '%-36s %12s %12s %8s %-6s  old: %s  new: %s\n' "$key" \
+		    "$mo" "$mw" "$(awk -v a="$mw" -v b="$mo" 'BEGIN {
+		    if (b + 0 == 0) print "nan"; else printf "%.3g", a / b }')" \
+		    "$better" "${o[*]}" "${w[*]}"
 	done
 done
