@@ -489,6 +489,31 @@ on_python(struct eng *e)
 	shell_next(e);
 }
 
+/*
+ * The controller was lost (or may have dropped us): register again, up
+ * to max_reconnects times; -1 when giving up (exit status 1).
+ */
+static int
+reregister(struct eng *e)
+{
+	if (e->cfg.max_reconnects >= 0 &&
+	    e->reconnects >= e->cfg.max_reconnects) {
+		log_warnx("giving up after %d re-registrations",
+		    e->reconnects);
+		e->exit_status = 1;
+		return -1;
+	}
+	e->reconnects++;
+	e->registered = 0;
+	while (!got_term && do_register(e) == -1) {
+		ipp_tunnel_check(&e->tun, ipp_monotonic());
+		sleep(1);
+	}
+	if (!got_term)
+		connect_channels(e);
+	return 0;
+}
+
 static void
 run(struct eng *e)
 {
@@ -525,26 +550,23 @@ run(struct eng *e)
 				;
 		pyexec_flush(e);
 		now = ipp_monotonic();
-		ipp_tunnel_check(&e->tun, now);
-		if (e->cfg.hb_misses > 0 &&
+		if (ipp_tunnel_check(&e->tun, now) == 1) {
+			/*
+			 * The controller saw our connections close when the
+			 * ssh died and drops an engine it thinks dead; it
+			 * refuses our uuid until it has, so register again
+			 * until it takes us back.
+			 */
+			log_warnx("registering again after the ssh tunnel "
+			    "was re-opened");
+			if (reregister(e) == -1)
+				break;
+		} else if (e->cfg.hb_misses > 0 &&
 		    now - e->last_ping > period * e->cfg.hb_misses) {
 			log_warnx("no heartbeat from the controller for %.1f s",
 			    now - e->last_ping);
-			if (e->cfg.max_reconnects >= 0 &&
-			    e->reconnects >= e->cfg.max_reconnects) {
-				log_warnx("giving up after %d re-registrations",
-				    e->reconnects);
-				e->exit_status = 1;
+			if (reregister(e) == -1)
 				break;
-			}
-			e->reconnects++;
-			e->registered = 0;
-			while (!got_term && do_register(e) == -1) {
-				ipp_tunnel_check(&e->tun, ipp_monotonic());
-				sleep(1);
-			}
-			if (!got_term)
-				connect_channels(e);
 		}
 	}
 }
