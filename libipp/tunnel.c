@@ -128,20 +128,18 @@ port_taken(int port)
 static int
 find_ssh(char *buf, size_t len)
 {
-	const char *path = getenv("PATH"), *p, *end;
+	const char *p = getenv("PATH");
+	size_t n;
 
-	for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		snprintf(buf, len, "%.*s/ssh", (int)(end - p), end == p ? "." :
-		    p);
-		if (end == p)
-			snprintf(buf, len, "./ssh");
+	for (p = p != NULL ? p : "/usr/bin:/bin"; ; p += n + 1) {
+		n = strcspn(p, ":");
+		/* an empty entry is the current directory */
+		snprintf(buf, len, "%.*s/ssh", n > 0 ? (int)n : 1, n > 0 ? p :
+		    ".");
 		if (access(buf, X_OK) == 0)
 			return 0;
-		if (*end == ':')
-			end++;
+		if (p[n] == '\0')
+			break;
 	}
 	errno = ENOENT;
 	return -1;
