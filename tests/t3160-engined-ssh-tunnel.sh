@@ -9,7 +9,8 @@
 # started again; hubd killed with SIGKILL and started again with --reuse
 # gets both engines back.  Ended with SIGTERM and SIGKILL, the engines
 # leave no ssh process behind.  Skipped without root, ip netns or
-# openssh-server.
+# openssh-server.  Also: --sshserver overrides the file, and an ssh that
+# cannot connect ends the engine with status 1.
 # timeout: 240
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
@@ -40,6 +41,13 @@ reg=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"
     "$PROFILE/security/ipcontroller-engine.json")
 check "the controller cannot be reached directly from here" \
     bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$reg' 2>/dev/null"
+
+# --sshserver wins over the file; an ssh that fails ends the engine
+PATH=$SSHPATH timeout 40 "$ENGINED" --profile-dir="$PROFILE" \
+    --sshserver=127.0.0.1:1 >"$T_DIR/bad.log" 2>&1
+is "an unreachable --sshserver: exit status 1" 1 echo $?
+check "saying why" grep -q "cannot reach the controller .* through ssh to '127.0.0.1:1'" \
+    "$T_DIR/bad.log"
 
 for i in 1 2; do
 	spawn "engined$i" env PATH="$SSHPATH" "$ENGINED" \
