@@ -28,6 +28,8 @@
 
 #include "engined.h"
 
+#define TUNNEL_WAIT	30	/* seconds for ssh to log in and forward */
+
 static volatile sig_atomic_t got_term;
 
 static void
@@ -49,6 +51,8 @@ SETSTR(set_startup_script, startup_script)
 SETSTR(set_startup_command, startup_command)
 SETSTR(set_mpi, mpi)
 SETSTR(set_mpi_init, mpi_init)
+SETSTR(set_sshserver, sshserver)
+SETSTR(set_sshkey, sshkey)
 
 /* ipyparallel 7's IPEngine.use_mpi: MPI through mpi4py */
 static void
@@ -147,6 +151,13 @@ static const struct ipp_option options[] = {
 	{ "max-reconnects", IPP_OPT_ARG, set_reconnects,
 	    "N  re-register after losing the controller, -1 forever "
 	    "(default 10)" },
+	{ "sshserver", IPP_OPT_ARG, set_sshserver,
+	    "[USER@]HOST[:PORT]  reach the controller through ssh to HOST "
+	    "(default: the connection file's \"ssh\")" },
+	{ "ssh", IPP_OPT_ARG, set_sshserver, NULL },
+	{ "sshkey", IPP_OPT_ARG, set_sshkey,
+	    "FILE  the private key for --sshserver (alone: ssh to the "
+	    "controller's host)" },
 	{ "ipython-dir", IPP_OPT_ARG, set_ipython_dir, NULL },
 	{ "help", IPP_OPT_FLAG, help, "this text" },
 	{ "h", IPP_OPT_FLAG, help, NULL },
@@ -166,6 +177,8 @@ static const struct ipp_trait traits[] = {
 	{ "IPEngine.work_dir", "work-dir" },
 	{ "IPEngine.startup_script", "startup-script" },
 	{ "IPEngine.startup_command", "startup-command" },
+	{ "IPEngine.sshserver", "sshserver" },
+	{ "IPEngine.sshkey", "sshkey" },
 	{ "BaseParallelApplication.cluster_id", "cluster-id" },
 	{ "BaseParallelApplication.work_dir", "work-dir" },
 	{ "BaseParallelApplication.log_to_file", "log-to-file" },
@@ -219,6 +232,30 @@ load_connection(struct eng *e)
 	if (ipp_conninfo_load(path, &e->ci, why, sizeof(why)) == -1)
 		fatalx("%s", why);
 	log_debug("using connection file '%s'", path);
+	/* as ipengine: the option wins over the file's "ssh" */
+	if (e->cfg.sshserver[0] == '\0')
+		snprintf(e->cfg.sshserver, sizeof(e->cfg.sshserver), "%s",
+		    e->ci.ssh);
+}
+
+/*
+ * Through the ssh server, when there is one: before any thread exists,
+ * so that the ssh child is forked from a one-thread process.
+ */
+static void
+open_tunnel(struct eng *e)
+{
+	char url[512];
+
+	ipp_tunnel_init(&e->tun);
+	if (e->cfg.sshserver[0] == '\0' && e->cfg.sshkey[0] == '\0')
+		return;
+	ipp_conninfo_url(&e->ci, e->ci.registration, url, sizeof(url));
+	if (ipp_tunnel_open(&e->tun, e->cfg.sshserver, e->cfg.sshkey, &e->ci,
+	    TUNNEL_WAIT) == -1)
+		fatalx("cannot reach the controller at %s through ssh to "
+		    "'%s'", url, e->cfg.sshserver[0] ? e->cfg.sshserver :
+		    "its host");
 }
 
 static void *
@@ -452,6 +489,31 @@ on_python(struct eng *e)
 	shell_next(e);
 }
 
+/*
+ * The controller was lost (or may have dropped us): register again, up
+ * to max_reconnects times; -1 when giving up (exit status 1).
+ */
+static int
+reregister(struct eng *e)
+{
+	if (e->cfg.max_reconnects >= 0 &&
+	    e->reconnects >= e->cfg.max_reconnects) {
+		log_warnx("giving up after %d re-registrations",
+		    e->reconnects);
+		e->exit_status = 1;
+		return -1;
+	}
+	e->reconnects++;
+	e->registered = 0;
+	while (!got_term && do_register(e) == -1) {
+		ipp_tunnel_check(&e->tun, ipp_monotonic());
+		sleep(1);
+	}
+	if (!got_term)
+		connect_channels(e);
+	return 0;
+}
+
 static void
 run(struct eng *e)
 {
@@ -488,23 +550,23 @@ run(struct eng *e)
 				;
 		pyexec_flush(e);
 		now = ipp_monotonic();
-		if (e->cfg.hb_misses > 0 &&
+		if (ipp_tunnel_check(&e->tun, now) == 1) {
+			/*
+			 * The controller saw our connections close when the
+			 * ssh died and drops an engine it thinks dead; it
+			 * refuses our uuid until it has, so register again
+			 * until it takes us back.
+			 */
+			log_warnx("registering again after the ssh tunnel "
+			    "was re-opened");
+			if (reregister(e) == -1)
+				break;
+		} else if (e->cfg.hb_misses > 0 &&
 		    now - e->last_ping > period * e->cfg.hb_misses) {
 			log_warnx("no heartbeat from the controller for %.1f s",
 			    now - e->last_ping);
-			if (e->cfg.max_reconnects >= 0 &&
-			    e->reconnects >= e->cfg.max_reconnects) {
-				log_warnx("giving up after %d re-registrations",
-				    e->reconnects);
-				e->exit_status = 1;
+			if (reregister(e) == -1)
 				break;
-			}
-			e->reconnects++;
-			e->registered = 0;
-			while (!got_term && do_register(e) == -1)
-				sleep(1);
-			if (!got_term)
-				connect_channels(e);
 		}
 	}
 }
@@ -598,6 +660,7 @@ main(int argc, char **argv)
 	log_setlevel(e->cfg.log_level);
 	mpi_rank_id(e);
 	load_connection(e);
+	open_tunnel(e);
 	ipp_new_id(e->uuid, sizeof(e->uuid));
 	snprintf(e->md_engine, sizeof(e->md_engine), "{\"engine\":\"%s\"}",
 	    e->uuid);		/* a uuid needs no JSON escapes */
@@ -645,8 +708,11 @@ main(int argc, char **argv)
 
 	while (!got_term && do_register(e) == -1) {
 		if (e->cfg.max_reconnects >= 0 &&
-		    ++e->reconnects > e->cfg.max_reconnects)
+		    ++e->reconnects > e->cfg.max_reconnects) {
+			ipp_tunnel_close(&e->tun);
 			fatalx("could not register with the controller");
+		}
+		ipp_tunnel_check(&e->tun, ipp_monotonic());
 		sleep(1);
 	}
 	if (!got_term && py_start(e) == -1)
@@ -665,5 +731,6 @@ main(int argc, char **argv)
 	close_sock(&e->hb_sub);
 	close_sock(&e->hb_dealer);
 	zmq_ctx_term(e->zctx);
+	ipp_tunnel_close(&e->tun);
 	return e->exit_status;
 }

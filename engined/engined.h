@@ -103,6 +103,8 @@ struct engine_config {
 	char	 startup_command[4096];
 	char	 mpi[32];
 	char	 mpi_init[4096];	/* "": the default MPI start-up code */
+	char	 sshserver[256];	/* "": the connection file's "ssh" */
+	char	 sshkey[1024];
 	int	 log_level;
 	int	 log_to_file;
 	int	 id;			/* requested id, -1 none */
@@ -116,6 +118,7 @@ struct eng {
 	struct engine_config cfg;
 	struct ipp_conninfo ci;
 	struct ipp_session sess;
+	struct ipp_tunnel tun;		/* n == 0: the controller is direct */
 	char		 uuid[64];
 	int		 id;
 	int		 hb_period;	/* ms, from registration */

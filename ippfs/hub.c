@@ -26,6 +26,7 @@
 #include "ippfs.h"
 
 #define BATCH	256
+#define TUNNEL_WAIT	30	/* seconds for ssh to log in and forward */
 
 struct pending {
 	char	 msg_id[160];
@@ -475,6 +476,7 @@ hub_timers(double now)
 	struct expired x;
 	int i;
 
+	ipp_tunnel_check(&fs.tun, now);
 	x.now = now;
 	x.uuid = NULL;
 	x.n = 0;
@@ -549,6 +551,36 @@ sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
 	return -1;
 }
 
+/*
+ * Through ssh, as ipyparallel's Client: with --sshserver or --sshkey,
+ * else with the file's "ssh" unless the controller listens on loopback
+ * at a location that is this host (then it is ours, no tunnel needed).
+ * Opened before the ZeroMQ context exists: ssh is forked from a
+ * one-thread process.
+ */
+static int
+hub_tunnel(const char *connfile)
+{
+	const char *ip = fs.ci.interface + strcspn(fs.ci.interface, ":") + 3;
+	const char *server = fs.sshserver;
+
+	ipp_tunnel_init(&fs.tun);
+	if (server[0] == '\0' && fs.sshkey[0] == '\0') {
+		if (fs.ci.ssh[0] == '\0' || ((strncmp(ip, "127.", 4) == 0 ||
+		    strcmp(ip, "localhost") == 0) &&
+		    ipp_host_is_local(fs.ci.location)))
+			return 0;
+		server = fs.ci.ssh;
+	}
+	if (ipp_tunnel_open(&fs.tun, server, fs.sshkey, &fs.ci,
+	    TUNNEL_WAIT) == -1) {
+		log_warnx("cannot reach the controller of '%s' through ssh "
+		    "to '%s'", connfile, server[0] ? server : "its host");
+		return -1;
+	}
+	return 0;
+}
+
 int
 hub_start(const char *connfile)
 {
@@ -561,6 +593,8 @@ hub_start(const char *connfile)
 		log_warn("cannot create the session");
 		return -1;
 	}
+	if (hub_tunnel(connfile) == -1)
+		return -1;
 	if ((fs.zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
 	fs.query = connect_sock(ZMQ_DEALER, fs.ci.registration, "query");
@@ -580,6 +614,7 @@ hub_start(const char *connfile)
 	if (sync_query("connection_request", json_object(), &m, 10) == -1) {
 		log_warnx("no answer to connection_request from the "
 		    "controller at '%s' (from '%s')", url, connfile);
+		ipp_tunnel_close(&fs.tun);
 		return -1;
 	}
 	engines = json_object_get(m.content, "engines");
@@ -612,5 +647,6 @@ hub_stop(void)
 			zmq_close(fs.socks[i]);
 	if (fs.zctx != NULL)
 		zmq_ctx_term(fs.zctx);
+	ipp_tunnel_close(&fs.tun);
 	ipp_session_release(&fs.sess);
 }

@@ -65,6 +65,19 @@ opt_file(void *c, const char *v)
 	ipp_opt_copy(((struct config *)c)->file, 1024, v, "--file");
 }
 
+/* ssh settings go straight to fs: hub_start is their one reader */
+static void
+opt_sshserver(void *c, const char *v)
+{
+	ipp_opt_copy(fs.sshserver, sizeof(fs.sshserver), v, "--sshserver");
+}
+
+static void
+opt_sshkey(void *c, const char *v)
+{
+	ipp_opt_copy(fs.sshkey, sizeof(fs.sshkey), v, "--sshkey");
+}
+
 static void
 opt_o(void *c, const char *v)
 {
@@ -106,6 +119,9 @@ static const struct ipp_option options[] = {
 	{ "profile-dir", IPP_OPT_ARG, opt_profile_dir, "profile directory" },
 	{ "cluster-id", IPP_OPT_ARG, opt_cluster_id, "cluster id" },
 	{ "file", IPP_OPT_ARG, opt_file, "ipcontroller-client.json to use" },
+	{ "sshserver", IPP_OPT_ARG, opt_sshserver,
+	    "[user@]host[:port] to tunnel through (default: the file's ssh)" },
+	{ "sshkey", IPP_OPT_ARG, opt_sshkey, "private key for the tunnel" },
 	{ "f", IPP_OPT_FLAG, opt_f, "stay in the foreground" },
 	{ "d", IPP_OPT_FLAG, opt_d, "FUSE debugging (implies -f)" },
 	{ "o", IPP_OPT_ARG, opt_o, "mount options, comma separated" },
@@ -575,7 +591,7 @@ usage(int status)
 {
 	ipp_opts_usage(status ? stderr : stdout,
 	    "usage: ippfs [--profile P | --profile-dir D | --cluster-id ID | "
-	    "--file F] [-f] [-o opts] MOUNTPOINT", options, NULL,
+	    "--file F] [--sshserver S] [--sshkey K] [-f] [-o opts] MOUNTPOINT", options, NULL,
 	    "\nThe cluster's files: see ippfs(1).\n");
 	exit(status);
 }

@@ -178,6 +178,9 @@ struct ippfs {
 	struct ipp_conninfo ci;
 	char		 connfile[1024];
 	char		 enginefile[1024];
+	char		 sshserver[256];	/* --sshserver, --sshkey */
+	char		 sshkey[1024];
+	struct ipp_tunnel tun;		/* n == 0: the controller is direct */
 	struct ipp_session sess;
 	void		*zctx;
 	void		*query, *mux, *task, *control, *iopub, *notif;

@@ -11,7 +11,8 @@
  *                       replay protection, the four JSON parts, buffers.
  *   session (session.c) keys, msg_id and date generation, message building.
  *
- * Around them: connection files (connfile.c), profile directories
+ * Around them: connection files (connfile.c), ssh tunnels to a
+ * controller (tunnel.c), profile directories
  * (profile.c), logging (log.c), waiting for sockets with poll(2) (zpoll.c)
  * and small helpers (util.c).
  *
@@ -330,6 +331,59 @@ int	 ipp_conninfo_save(const char *path, const struct ipp_conninfo *,
 /* "tcp://127.0.0.1:5555" (or "ipc://path-5555") into buf. */
 void	 ipp_conninfo_url(const struct ipp_conninfo *, int port, char *buf,
 	    size_t len);
+
+/* --------------------------------------------------------------- tunnel.c */
+
+/*
+ * A controller reached through an ssh server: one ssh child process
+ * forwarding a local port per controller port (tunnel.c says why so).
+ */
+#define IPP_TUNNEL_MAX	24
+
+struct ipp_tunnel {
+	char		 server[256];	/* "[user@]host[:port]" */
+	char		 keyfile[1024];	/* ssh -i; "" for ssh's own keys */
+	char		 rhost[256];	/* the controller, seen from the server */
+	int		 n;		/* forwards; 0: no tunnel */
+	int		 rport[IPP_TUNNEL_MAX];
+	int		 lport[IPP_TUNNEL_MAX];
+	pid_t		 pid;		/* the ssh; 0 when none runs */
+	double		 started;	/* monotonic, its last start */
+	double		 next_try;	/* monotonic, 0: no re-open planned */
+	double		 retry;		/* seconds before the next re-open */
+};
+
+void	 ipp_tunnel_init(struct ipp_tunnel *);
+/*
+ * Start ssh to server (NULL or "": the controller's own host, as
+ * ipyparallel does with a key alone) forwarding every port of ci, wait
+ * up to timeout seconds for the forwards to listen, then point ci at
+ * them (tcp://127.0.0.1, local ports).  -1 with errno (ECONNREFUSED:
+ * ssh failed, its messages on stderr; ETIMEDOUT), nothing left running.
+ */
+int	 ipp_tunnel_open(struct ipp_tunnel *, const char *server,
+	    const char *keyfile, struct ipp_conninfo *ci, double timeout);
+/*
+ * Call now and then: reaps an ssh that ended (logged) and starts it
+ * again on the same local ports after a growing delay (1 s to 30 s).
+ * 1 when it started one, 0 nothing to do, -1 it could not.
+ */
+int	 ipp_tunnel_check(struct ipp_tunnel *, double now);
+/* End the ssh (SIGTERM, then SIGKILL after 2 s) and forget the tunnel. */
+void	 ipp_tunnel_close(struct ipp_tunnel *);
+/*
+ * Is host (a name or an address) this machine?  As ipyparallel's Client
+ * decides whether a controller listening on loopback is ours or needs
+ * the file's ssh server.  0 when it cannot tell.
+ */
+int	 ipp_host_is_local(const char *host);
+/*
+ * The ssh command line, in argv (NULL-terminated, at most maxargs
+ * entries) pointing into store; argc, or -1 with errno (EINVAL: a
+ * server that reads as an option; E2BIG).  For tests and the log.
+ */
+int	 ipp_tunnel_args(const struct ipp_tunnel *, char *store,
+	    size_t storelen, char **argv, int maxargs);
 
 /* -------------------------------------------------------------- profile.c */
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# t3160-engined-ssh-tunnel: engines reach a controller only through ssh.
+# hubd listens on the loopback of a network namespace "host" (netns_up)
+# that this host reaches only through that host's sshd, and writes the
+# ssh server into ipcontroller-engine.json (--enginessh).  Two engined
+# engines on this host each open an ssh tunnel (a child ssh process),
+# register through it and run tasks for a real Python Client (run inside
+# the namespace, where the controller is local).  An ssh killed is
+# started again; hubd killed with SIGKILL and started again with --reuse
+# gets both engines back.  Ended with SIGTERM and SIGKILL, the engines
+# leave no ssh process behind.  Skipped without root, ip netns or
+# openssh-server.  Also: --sshserver overrides the file, and an ssh that
+# cannot connect ends the engine with status 1.
+# timeout: 240
+. "$(dirname "$0")/lib.sh"
+need_python_ipp
+netns_sshd
+# the private sshd's client settings (port, key, no known_hosts) for the
+# engines' ssh: a wrapper first on PATH, as a user's ~/.ssh/config would
+mkdir -p "$T_DIR/bin"
+printf '#!/bin/sh\nexec /usr/bin/ssh -F "%s" "$@"\n' "$S/ssh_config" >"$T_DIR/bin/ssh"
+chmod +x "$T_DIR/bin/ssh"
+SSHPATH=$T_DIR/bin:$PATH
+in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
+
+hubd_ns() {
+	local name=$1
+	shift
+	spawn "$name" nsenter --net="/run/netns/$NS" "$HUBD" \
+	    --profile-dir="$PROFILE" --ip=127.0.0.1 --location="$NSA" \
+	    --enginessh="$NSA:$SSH_PORT" --ping=200 "$@"
+	HUB_PID=$SPAWNED
+	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
+	    { cat "$T_DIR/$name.log"; echo "not ok - $name"; exit 1; }
+}
+hubd_ns hubd --log-level=info
+is "the engine file names the ssh server" "$NSA:$SSH_PORT" $PY -c \
+    'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' \
+    "$PROFILE/security/ipcontroller-engine.json"
+reg=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"])' \
+    "$PROFILE/security/ipcontroller-engine.json")
+check "the controller cannot be reached directly from here" \
+    bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$reg' 2>/dev/null"
+
+# --sshserver wins over the file; an ssh that fails ends the engine
+PATH=$SSHPATH timeout 40 "$ENGINED" --profile-dir="$PROFILE" \
+    --sshserver=127.0.0.1:1 >"$T_DIR/bad.log" 2>&1
+is "an unreachable --sshserver: exit status 1" 1 echo $?
+check "saying why" grep -q "cannot reach the controller .* through ssh to '127.0.0.1:1'" \
+    "$T_DIR/bad.log"
+
+for i in 1 2; do
+	spawn "engined$i" env PATH="$SSHPATH" "$ENGINED" \
+	    --profile-dir="$PROFILE" --log-level=info
+	ENGINE_PIDS+=("$SPAWNED")
+done
+# tunnel PID: the ssh child of engine PID
+tunnel() { ps -o pid= --ppid "$1" | tr -d ' '; }
+for p in "${ENGINE_PIDS[@]}"; do
+	wait_for 30 test -n "$(tunnel "$p")" || no "engine $p has an ssh child"
+done
+SSH1=$(tunnel "${ENGINE_PIDS[0]}") SSH2=$(tunnel "${ENGINE_PIDS[1]}")
+check "the child is ssh forwarding to the controller's loopback" \
+    grep -q "127.0.0.1:[0-9]*:127.0.0.1:$reg" "/proc/$SSH1/cmdline"
+
+# tasks N WHAT: a Client in the namespace sees N engines, the engined
+# processes, and runs a task on each
+tasks() {
+	in_ns $PY - "$PROFILE" "$1" "${ENGINE_PIDS[*]}" "$2" <<'PYEOF'
+import os, sys, ipyparallel as ipp
+c = ipp.Client(profile_dir=sys.argv[1], timeout=20)
+c.wait_for_engines(int(sys.argv[2]), timeout=60)
+r = c[:].apply_sync(lambda x: (__import__("os").getpid(), x * 7), 6)
+pids = sorted(p for p, _ in r)
+assert pids == sorted(map(int, sys.argv[3].split())), (pids, sys.argv[3])
+assert all(v == 42 for _, v in r), r
+print("ok - %s: %d engines ran tasks through their tunnels" % (sys.argv[4], len(r)))
+c.close()
+PYEOF
+}
+tasks 2 "first start" || no "tasks through the tunnels"
+
+# an ssh that dies is started again, on the same local ports
+kill -KILL "$SSH1"
+wait_for 20 eval 'p=$(tunnel ${ENGINE_PIDS[0]}); [ -n "$p" ] && [ "$p" != "$SSH1" ]' &&
+    ok "a killed tunnel is opened again" || no "a killed tunnel is opened again"
+check "the engine logged it" grep -q "ssh tunnel to .* killed by signal 9" \
+    "$T_DIR/engined1.log"
+SSH1B=$(tunnel "${ENGINE_PIDS[0]}")
+tasks 2 "tunnel re-opened" || no "tasks after the tunnel was re-opened"
+
+# the controller goes away and comes back on the same ports
+kill -KILL "$HUB_PID"
+wait_for 5 gone "$HUB_PID" || no "hubd killed"
+hubd_ns hubd2 --reuse
+tasks 2 "controller restarted" || no "both engines back after hubd --reuse"
+
+# stop: SIGTERM for one engine, SIGKILL for the other (its ssh dies with it)
+SSH2=$(tunnel "${ENGINE_PIDS[1]}")
+kill -TERM "${ENGINE_PIDS[0]}"
+kill -KILL "${ENGINE_PIDS[1]}"
+check "the engines ended" wait_for 15 pids_gone "${ENGINE_PIDS[@]}"
+check "no ssh process is left" wait_for 10 pids_gone "$SSH1" "$SSH1B" "$SSH2"
+check "the SIGTERMed engine closed its tunnel" grep -q "ssh tunnel to .* closed" \
+    "$T_DIR/engined1.log"
+exit $fail
