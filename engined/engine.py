@@ -3,8 +3,8 @@
 Loaded by pyexec.c into the embedded interpreter (compiled into the
 binary).  The C side calls run_execute() (then post_execute()),
 run_apply(), clear() and startup(); everything on the wire stays in C.
-Of ipyparallel only its serialisation is imported, at the first
-apply_request (_serialize_alone: the whole package pulls in IPython, zmq
+Of ipyparallel only its serialisation is imported, when the interpreter
+starts (warm, _serialize_alone: the whole package pulls in IPython, zmq
 and tornado, 0.7 s and 60 MiB), so an engine stays small and its first
 apply fast; the rest loads when something uses it.  Output written to
 sys.stdout/sys.stderr goes to the C side (_engined.write), which streams
@@ -556,6 +556,16 @@ _FIXUPS = {
     "IPython": [_fix_ipython],
 }
 sys.meta_path.insert(0, _AfterImport())
+
+
+def warm():
+    """At start, before any request: import what an apply needs (the C
+    side runs this at idle priority, so that the first apply finds it
+    done).  Without ipyparallel, run_apply says so when asked."""
+    try:
+        _load_ipyparallel()
+    except Exception:
+        pass
 
 
 def run_apply(bufs):

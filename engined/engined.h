@@ -124,6 +124,7 @@ struct eng {
 	int		 py_fd;		/* eventfd: the Python thread posted */
 	pthread_t	 py_thread;
 	int		 py_launched;	/* the thread exists */
+	int		 py_hurried;	/* at normal priority (py_hurry) */
 	int		 py_ready;
 	char		 py_version[32];
 	char		 md_engine[128];	/* {"engine":uuid} as JSON text */
@@ -146,6 +147,7 @@ void	 engined_user_signals(sigset_t *);
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);
 int	 py_launch(struct eng *);
+void	 py_hurry(struct eng *);
 void	 py_submit(struct eng *, struct job *);
 void	 py_take(struct eng *, struct outq *);
 void	 py_interrupt(struct eng *);
