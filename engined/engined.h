@@ -179,6 +179,8 @@ struct pythread {
 	struct jobq	 jobs;
 	struct outq	 outs;
 	int		 outs_woken;	/* py_fd written since the last py_take */
+	int		 idle;		/* the thread is at SCHED_IDLE */
+	int		 hurried;	/* a request waits: no SCHED_IDLE */
 	/* output shared with the main thread, index 1 stdout, 2 stderr */
 	pthread_mutex_t	 outmtx;
 	char		*obuf[3];

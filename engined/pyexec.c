@@ -295,6 +295,19 @@ init_engined_module(void)
 }
 
 
+/* The Python thread: idle priority, unless a request already waits. */
+static void
+py_idle(int on)
+{
+	struct sched_param sp = { 0 };
+
+	pthread_mutex_lock(&P.qmtx);
+	if (!on || !P.hurried)
+		P.idle = pthread_setschedparam(pthread_self(), on ? SCHED_IDLE :
+		    SCHED_OTHER, &sp) == 0 && on;
+	pthread_mutex_unlock(&P.qmtx);
+}
+
 /* engine.py's warm(): import what the first apply needs. */
 static PyObject *
 call_warm(PyObject *g)
@@ -313,13 +326,13 @@ py_main(void *arg)
 {
 	struct eng *e = arg;
 	PyConfig config;
-	struct sched_param sp = { 0 };
 	PyObject *code, *g;
 	PyStatus st;
 	sigset_t set;
 	struct job *j;
 
 	P.E = e;
+	py_idle(1);
 	/*
 	 * A shell starts background jobs with SIGINT ignored, and Python
 	 * leaves an ignored SIGINT alone; we want its KeyboardInterrupt.
@@ -351,7 +364,7 @@ py_main(void *arg)
 	P.mod = g;
 	/* what the first apply needs, now rather than in its time */
 	Py_XDECREF(call_warm(g));
-	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	py_idle(0);
 	P.jsonmod = PyImport_ImportModule("json");	/* engine.py has it */
 	if (P.jsonmod == NULL)
 		PyErr_Clear();
@@ -408,8 +421,6 @@ py_start(struct eng *e)
 int
 py_launch(struct eng *e)
 {
-	struct sched_param sp = { 0 };
-	pthread_attr_t attr;
 	sigset_t term, old;
 	int rc;
 
@@ -423,13 +434,7 @@ py_launch(struct eng *e)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &term, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
-	pthread_attr_setschedpolicy(&attr, SCHED_IDLE);
-	pthread_attr_setschedparam(&attr, &sp);
-	if ((rc = pthread_create(&e->py_thread, &attr, py_main, e)) == EPERM)
-		rc = pthread_create(&e->py_thread, NULL, py_main, e);
-	pthread_attr_destroy(&attr);
+	rc = pthread_create(&e->py_thread, NULL, py_main, e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		errno = rc;
@@ -439,7 +444,11 @@ py_launch(struct eng *e)
 	return 0;
 }
 
-/* Main thread: a request waits, the interpreter's start is urgent now. */
+/*
+ * Main thread: a request waits, the interpreter's start is urgent now.
+ * (glibc takes no SCHED_IDLE in a thread's attributes, so the thread
+ * lowers itself, py_main: whichever of the two comes first decides.)
+ */
 void
 py_hurry(struct eng *e)
 {
@@ -448,8 +457,13 @@ py_hurry(struct eng *e)
 	if (!e->py_launched || e->py_hurried)
 		return;
 	e->py_hurried = 1;
-	pthread_setschedparam(e->py_thread, SCHED_OTHER, &sp);
+	pthread_mutex_lock(&P.qmtx);
+	if (P.idle)
+		pthread_setschedparam(e->py_thread, SCHED_OTHER, &sp);
+	P.hurried = 1;
+	pthread_mutex_unlock(&P.qmtx);
 }
+
 
 /* SIGINT to the Python thread, only while it runs user code. */
 void
