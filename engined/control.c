@@ -243,8 +243,11 @@ shell_next(struct eng *e)
 {
 	struct job *j;
 
-	if (!e->py_launched && !TAILQ_EMPTY(&e->queue) && py_launch(e) == -1)
-		fatal("cannot start the Python interpreter's thread");
+	if (!TAILQ_EMPTY(&e->queue)) {
+		if (py_launch(e) == -1)
+			fatal("cannot start the Python interpreter's thread");
+		py_hurry(e);	/* a request waits for the interpreter */
+	}
 	while (e->running == NULL && e->py_ready &&
 	    (j = TAILQ_FIRST(&e->queue)) != NULL) {
 		TAILQ_REMOVE(&e->queue, j, q);

@@ -2,13 +2,16 @@
 
 Loaded by pyexec.c into the embedded interpreter (compiled into the
 binary).  The C side calls run_execute() (then post_execute()),
-run_apply(), clear() and startup(); everything on the wire stays in C.  ipyparallel is imported
-only when the first apply_request arrives (its import pulls in IPython,
-zmq and tornado), so an idle engine stays small.  Output written to
+run_apply(), clear() and startup(); everything on the wire stays in C.
+Of ipyparallel only its serialisation is imported, when the interpreter
+starts (warm, _serialize_alone: the whole package pulls in IPython, zmq
+and tornado, 0.7 s and 60 MiB), so an engine stays small and its first
+apply fast; the rest loads when something uses it.  Output written to
 sys.stdout/sys.stderr goes to the C side (_engined.write), which streams
 it on iopub while the code runs.
 """
 import builtins
+import importlib.machinery
 import json
 import sys
 from types import CodeType as _CodeType
@@ -332,22 +335,237 @@ def run_execute(code, count, silent, user_expressions):
     return "ok", result, None, exprs
 
 
+class _StandIn:
+    """A module's few names, in sys.modules only while
+    ipyparallel.serialize loads (_serialize_alone)."""
+
+    def __init__(self, name, **names):
+        self.__name__ = name
+        self.__dict__.update(names)
+
+
+def _call_real(module, name):
+    """A function that imports `module` and calls its `name`: what
+    ipyparallel.serialize binds in place of the real one, so that the
+    real module loads when (if ever) it is needed."""
+    def call(*args, **kwargs):
+        import importlib
+        return getattr(importlib.import_module(module), name)(*args,
+                                                               **kwargs)
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+_lazy = {}     # package -> its spec, while its __init__.py has not run
+
+
+def _lazy_package(name):
+    """The package `name` as a module that has not run its __init__.py
+    yet, so that name.serialize can load alone.  The rest of the package
+    may rely on __init__.py's order of imports (ipyparallel's does), so
+    it runs as soon as anything else is wanted: the first look-up of a
+    name the module lacks (`ipyparallel.Client`, `from ipyparallel import
+    *`) or the import of any other submodule (_AfterImport)."""
+    import importlib.util
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise ImportError("No module named %r" % name, name=name)
+    pkg = importlib.util.module_from_spec(spec)
+
+    def __getattr__(attr):
+        if attr.startswith("__") and attr not in ("__all__", "__version__"):
+            raise AttributeError(attr)      # probes: hasattr(m, "__x__")
+        _complete(name)
+        return object.__getattribute__(pkg, attr)
+
+    pkg.__getattr__ = __getattr__
+    sys.modules[name] = pkg
+    _lazy[name] = spec
+    return pkg
+
+
+def _complete(name):
+    """Run a _lazy_package's __init__.py (once)."""
+    spec = _lazy.pop(name, None)
+    if spec is not None:
+        pkg = sys.modules[name]
+        del pkg.__getattr__
+        spec.loader.exec_module(pkg)
+
+
+def _serialize_alone():
+    """ipyparallel.serialize without the rest of ipyparallel.
+
+    Importing it the ordinary way runs ipyparallel/__init__.py, which
+    loads the client, the cluster tools and IPython: the 0.7 s and
+    60 MiB that made an engine's first apply slow and its process big.
+    An apply needs only serialize (and codeutil, canning), which need of
+    jupyter_client.session two constants and of traitlets two functions;
+    while serialize loads, those stand in for the real modules (0.2 s and
+    20 MiB more) and are taken out again, so whoever imports jupyter_client
+    or traitlets later gets the real ones.  The package itself is
+    _lazy_package's: a function pickled by reference from ipyparallel.util
+    (push, pull) imports that module, and any use of the package's own
+    names loads the package."""
+    if "ipyparallel" not in sys.modules:
+        _lazy_package("ipyparallel")
+    stand_ins = {
+        # jupyter_client.session's values; tests/t2050 checks they agree
+        "jupyter_client.session": _StandIn("jupyter_client.session",
+                                           MAX_ITEMS=64, MAX_BYTES=1024),
+        "traitlets": _StandIn("traitlets", import_item=_call_real(
+            "traitlets", "import_item")),
+        "traitlets.log": _StandIn("traitlets.log", get_logger=_call_real(
+            "traitlets.log", "get_logger")),
+    }
+    placed = [n for n in stand_ins if n not in sys.modules]
+    for n in placed:
+        sys.modules[n] = stand_ins[n]
+    try:
+        from ipyparallel.serialize import canning
+        from ipyparallel.serialize import serialize_object
+        from ipyparallel.serialize import unpack_apply_message
+    finally:
+        for n in placed:
+            if sys.modules.get(n) is stand_ins[n]:
+                del sys.modules[n]
+    for module, (key, attr) in _CAN_LATER.items():
+        _can_when_loaded(canning.can_map, key, module, attr)
+    return unpack_apply_message, serialize_object
+
+
+# can_map's types named by string, the module that defines each and its
+# name there.  canning resolves them all at its first can(), importing
+# numpy (0.1 s, 10 MiB) and the whole of ipyparallel for a no-op apply.
+_CAN_LATER = {
+    "numpy": ("numpy.ndarray", "ndarray"),
+    "ipyparallel.controller.dependency": ("ipyparallel.dependent",
+                                          "dependent"),
+}
+
+
+def _can_when_loaded(can_map, key, module, attr):
+    """Put the type can_map names by `key` in the map when `module`, which
+    defines it, is loaded (now, if it is): until then there can be no
+    object of that type to can.  Same canner, same result."""
+    if key not in can_map:
+        return
+    canner = can_map.pop(key)
+
+    def resolve(m):
+        can_map[getattr(m, attr)] = canner
+
+    if module in sys.modules:
+        resolve(sys.modules[module])
+    else:
+        _FIXUPS.setdefault(module, []).append(resolve)
+
+
 def _load_ipyparallel():
     global _ipp
     if _ipp is None:
-        import ipyparallel.datapub
-        import ipyparallel.engine.datapub
-        import ipyparallel.util
-        from ipyparallel.serialize import serialize_object
-        from ipyparallel.serialize import unpack_apply_message
-        # _push/_pull/_execute look the namespace up through get_ipython()
-        ipyparallel.util.get_ipython = get_ipython
-        ipyparallel.datapub.publish_data = _publish_data
-        ipyparallel.engine.datapub.publish_data = _publish_data
-        _ipp = (unpack_apply_message, serialize_object)
-        # ipyparallel has loaded IPython already: display() needs a shell
-        _ensure_shell()
+        _ipp = _serialize_alone()
     return _ipp
+
+
+class _AfterImport:
+    """On sys.meta_path: lets the modules engined adjusts (_FIXUPS) load
+    as usual, whoever imports them and whenever, and adjusts each as soon
+    as it has run, before anything can use it; and completes a
+    _lazy_package before any submodule but serialize loads."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in _lazy and name != top + ".serialize" and \
+                not name.startswith(top + ".serialize."):
+            _complete(top)
+            if name in sys.modules:         # its __init__.py imported it
+                return _Present.spec(sys.modules[name])
+        fix = _FIXUPS.get(name)
+        if not fix:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenFix(spec.loader, fix)
+        return spec
+
+
+class _ThenFix:
+    """A module's own loader, and engined's adjustments after it."""
+
+    def __init__(self, loader, fix):
+        self.loader = loader
+        self.fix = fix
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        # the module sees its own loader, as if we had never been here
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        for fix in self.fix:
+            fix(module)
+
+
+class _Present:
+    """The loader of a module that has been loaded meanwhile, for the
+    import that asked for it: it gets the module as it is.  (The import
+    system, finding the module there after the finders ran, would load
+    it from its spec once more: a second module object.)"""
+
+    def __init__(self, module):
+        self.module = module
+        self.loader = module.__spec__.loader
+
+    @classmethod
+    def spec(cls, module):
+        module.__spec__.loader = cls(module)
+        return module.__spec__
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module):
+        module.__spec__.loader = self.loader
+
+
+def _fix_util(m):
+    # _push/_pull/_execute look the namespace up through get_ipython()
+    m.get_ipython = get_ipython
+
+
+def _fix_datapub(m):
+    m.publish_data = _publish_data
+
+
+def _fix_ipython(m):
+    # display() and friends publish through a shell when IPython is
+    # there (as in ipengine, where it always is); a shell that cannot be
+    # made must not fail the import that brought IPython in
+    try:
+        _ensure_shell()
+    except Exception as e:
+        sys.__stderr__.write("engined: no IPython shell: %s\n" % e)
+
+
+_FIXUPS = {
+    "ipyparallel.util": [_fix_util],
+    "ipyparallel.datapub": [_fix_datapub],
+    "ipyparallel.engine.datapub": [_fix_datapub],
+    "IPython": [_fix_ipython],
+}
+sys.meta_path.insert(0, _AfterImport())
+
+
+def warm():
+    """At start, before any request: import what an apply needs (the C
+    side runs this at idle priority, so that the first apply finds it
+    done).  Without ipyparallel, run_apply says so when asked."""
+    try:
+        _load_ipyparallel()
+    except Exception:
+        pass
 
 
 def run_apply(bufs):

@@ -6,10 +6,13 @@
  * registration socket, then connect the shell ROUTER to mux, task and our
  * broadcast leaf, the control ROUTER, iopub and the heart, all with our
  * uuid as identity.  The Python thread starts once registration has
- * succeeded, as ipengine builds its kernel after the registration reply:
- * the interpreter's start-up (20-30 ms of CPU) then does not compete
- * with the registration of the other engines of a cluster starting on
- * the same cores, and requests arriving meanwhile wait in the queue.
+ * succeeded, as ipengine builds its kernel after the registration reply,
+ * and at idle priority until a request needs it (pyexec.c, py_launch):
+ * the interpreter's start-up (60-80 ms of CPU with what the first apply
+ * needs) then does not compete with the registration of the other
+ * engines of a cluster starting on the same cores, yet is done by the
+ * time a client sends its first request.  Requests arriving meanwhile
+ * wait in the queue.
  *
  * The loop: pings are echoed at once (pure C); shell requests queue and
  * go to the Python thread one at a time; control requests are answered
@@ -721,6 +724,8 @@ main(int argc, char **argv)
 	shell_next(e);		/* startup code starts Python at once */
 	if (!got_term) {
 		connect_channels(e);
+		if (py_launch(e) == -1)
+			fatal("cannot start the Python interpreter's thread");
 		run(e);
 	}
 	py_stop(e);

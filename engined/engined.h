@@ -127,6 +127,7 @@ struct eng {
 	int		 py_fd;		/* eventfd: the Python thread posted */
 	pthread_t	 py_thread;
 	int		 py_launched;	/* the thread exists */
+	int		 py_hurried;	/* at normal priority (py_hurry) */
 	int		 py_ready;
 	char		 py_version[32];
 	char		 md_engine[128];	/* {"engine":uuid} as JSON text */
@@ -149,6 +150,7 @@ void	 engined_user_signals(sigset_t *);
 /* pyexec.c: the Python thread */
 int	 py_start(struct eng *);
 int	 py_launch(struct eng *);
+void	 py_hurry(struct eng *);
 void	 py_submit(struct eng *, struct job *);
 void	 py_take(struct eng *, struct outq *);
 void	 py_interrupt(struct eng *);
@@ -180,6 +182,8 @@ struct pythread {
 	struct jobq	 jobs;
 	struct outq	 outs;
 	int		 outs_woken;	/* py_fd written since the last py_take */
+	int		 idle;		/* the thread is at SCHED_IDLE */
+	int		 hurried;	/* a request waits: no SCHED_IDLE */
 	/* output shared with the main thread, index 1 stdout, 2 stderr */
 	pthread_mutex_t	 outmtx;
 	char		*obuf[3];

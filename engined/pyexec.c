@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,32 @@ init_engined_module(void)
 }
 
 
+/* The Python thread: idle priority, unless a request already waits. */
+static void
+py_idle(int on)
+{
+	struct sched_param sp = { 0 };
+
+	pthread_mutex_lock(&P.qmtx);
+	if (!on || !P.hurried)
+		P.idle = pthread_setschedparam(pthread_self(), on ? SCHED_IDLE :
+		    SCHED_OTHER, &sp) == 0 && on;
+	pthread_mutex_unlock(&P.qmtx);
+}
+
+/* engine.py's warm(): import what the first apply needs. */
+static PyObject *
+call_warm(PyObject *g)
+{
+	PyObject *fn = PyDict_GetItemString(g, "warm"), *r;
+
+	if (fn == NULL)
+		return NULL;
+	if ((r = PyObject_CallNoArgs(fn)) == NULL)
+		PyErr_Print();
+	return r;
+}
+
 static void *
 py_main(void *arg)
 {
@@ -305,6 +332,7 @@ py_main(void *arg)
 	struct job *j;
 
 	P.E = e;
+	py_idle(1);
 	/*
 	 * A shell starts background jobs with SIGINT ignored, and Python
 	 * leaves an ignored SIGINT alone; we want its KeyboardInterrupt.
@@ -334,6 +362,9 @@ py_main(void *arg)
 	}
 	Py_DECREF(code);
 	P.mod = g;
+	/* what the first apply needs, now rather than in its time */
+	Py_XDECREF(call_warm(g));
+	py_idle(0);
 	P.jsonmod = PyImport_ImportModule("json");	/* engine.py has it */
 	if (P.jsonmod == NULL)
 		PyErr_Clear();
@@ -375,12 +406,17 @@ py_start(struct eng *e)
 }
 
 /*
- * Start the interpreter's thread.  The main thread does this when the
- * first job is ready to run, not at start: starting Python is most of an
- * engine's start-up CPU (about 25 ms here), and a hundred engines coming
- * up at once on a few cores register far sooner when none of them spends
- * it before it is needed.  Registration, heartbeats, kernel_info and
- * control requests are all answered in C meanwhile.
+ * Start the interpreter's thread, once the engine has registered.  It
+ * starts at SCHED_IDLE: starting Python and importing what the first
+ * apply needs is most of an engine's start-up CPU (60-80 ms here), and
+ * a hundred engines coming up at once on a few cores register far
+ * sooner when none of them spends it while anything else wants the CPU.
+ * Yet a client's first request, which comes a little after (a client
+ * takes far longer to connect), finds the interpreter ready instead of
+ * paying for it.  The thread goes back to normal priority when it is
+ * ready, or at once when a request is waiting (py_hurry).  Registration,
+ * heartbeats, kernel_info and control requests are all answered in C
+ * meanwhile.
  */
 int
 py_launch(struct eng *e)
@@ -407,6 +443,27 @@ py_launch(struct eng *e)
 	e->py_launched = 1;
 	return 0;
 }
+
+/*
+ * Main thread: a request waits, the interpreter's start is urgent now.
+ * (glibc takes no SCHED_IDLE in a thread's attributes, so the thread
+ * lowers itself, py_main: whichever of the two comes first decides.)
+ */
+void
+py_hurry(struct eng *e)
+{
+	struct sched_param sp = { 0 };
+
+	if (!e->py_launched || e->py_hurried)
+		return;
+	e->py_hurried = 1;
+	pthread_mutex_lock(&P.qmtx);
+	if (P.idle)
+		pthread_setschedparam(e->py_thread, SCHED_OTHER, &sp);
+	P.hurried = 1;
+	pthread_mutex_unlock(&P.qmtx);
+}
+
 
 /* SIGINT to the Python thread, only while it runs user code. */
 void
