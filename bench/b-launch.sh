@@ -11,6 +11,9 @@
 #                every process of the cluster (all processes whose
 #                command line names the scratch profile, listed before
 #                the stop) is gone (exited or a zombie);
+#   first apply  the same start until a Python Client (ipyparallel
+#                imported beforehand) has c[:].apply_sync's answer from
+#                both engines (issue 13: <= 0.3 s);
 #   100 engines  the same start with -n 100 until the controller reports
 #                100 engines (loadgen --engines 100 --count 0), then the
 #                stop as above.
@@ -178,6 +181,52 @@ for kind in launch ipcluster; do
 	log "$kind first task (us): ${ft[*]}; stop (us): ${st[*]}; stop command (us): ${sc[*]}"
 done
 
+# The same start until a Python Client's first apply_sync on both engines
+# returns: the client has imported ipyparallel beforehand (that import is
+# the Client's cost, not the cluster's), starts the command itself, waits
+# for the client file, connects, waits for 2 engines and applies.
+cat >"$SCRATCH/first.py" <<'PYEOF'
+import os, subprocess, sys, time
+import ipyparallel as ipp
+d, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+p = subprocess.Popen(cmd, stdout=open(d + ".start.log", "w"),
+                     stderr=subprocess.STDOUT)
+f = os.path.join(d, "security", "ipcontroller-client.json")
+while not os.path.exists(f) or os.path.getsize(f) == 0:
+    time.sleep(0.002)
+c = ipp.Client(profile_dir=d, timeout=300)
+c.wait_for_engines(2, timeout=300)
+r = c[:].apply_sync(lambda: 6 * 7)
+t = time.monotonic() - t0
+assert r == [42, 42], r
+print("first_apply_us %d" % (t * 1e6))
+c.close()
+p.wait()
+PYEOF
+for kind in launch ipcluster; do
+	n=$REPEAT
+	[ "$kind" = ipcluster ] && n=$PEER_REPEAT
+	pa=()
+	for i in $(seq "$n"); do
+		d=$SCRATCH/$kind-py-$i
+		mkdir -p "$d"
+		if [ "$kind" = launch ]; then
+			set -- "$LAUNCH" start -n 2 --daemonize --profile-dir="$d" \
+			    --timeout=300
+		else
+			set -- "${IPCLUSTER[@]}" start -n 2 --daemonize \
+			    --profile-dir="$d"
+		fi
+		"$PY" "$SCRATCH/first.py" "$d" "$@" >"$d.py" 2>&1 ||
+		    { log "$kind: the Python client failed"; cat "$d.py" "$d.start.log" >&2; exit 1; }
+		pa+=("$(kv "$d.py" first_apply_us)")
+		down "$kind" "$d" || exit 1
+		log "$kind -n 2: first Python apply_sync $(secs "${pa[-1]}") s"
+	done
+	eval "pyfirst_$kind=$(secs "$(median "${pa[@]}")")"
+done
+
 for kind in launch ipcluster; do
 	n=$BIG_REPEAT
 	[ "$kind" = ipcluster ] && n=$BIG_PEER_REPEAT
@@ -198,8 +247,11 @@ done
 
 result 5 launch-first-task-s "$first_launch" "$first_ipcluster" "<=0.3" \
     "$(check "$first_launch" "<=" 0.3)"
+result 5 launch-first-py-apply-s "$pyfirst_launch" "$pyfirst_ipcluster" \
+    "<=0.3" "$(check "$pyfirst_launch" "<=" 0.3)"
 result 5 launch-stop-s "$stop_launch" "$stop_ipcluster" "<=0.3" \
     "$(check "$stop_launch" "<=" 0.3)"
+[ "$BIG_REPEAT" -gt 0 ] || exit 0	# LAUNCH_BIG_REPEAT=0: not measured
 result 5 launch-${BIG}-registered-s "$reg_launch" "$reg_ipcluster" "<=1" \
     "$(check "$reg_launch" "<=" 1)"
 result 5 launch-${BIG}-stop-s "$bstop_launch" "$bstop_ipcluster" "<=1" \
