@@ -46,7 +46,7 @@ content(const struct ipp_msg *m)
 static int
 peek_engine(const struct ipp_msg *m, int session)
 {
-	char uuid[64];
+	char uuid[IPP_UUID_MAX];
 
 	if (ipp_msg_peek(m, 2, "engine", uuid, sizeof(uuid)) == 0 ||
 	    (session && ipp_msg_peek(m, 0, "session", uuid, sizeof(uuid)) ==

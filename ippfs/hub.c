@@ -29,7 +29,7 @@
 
 struct pending {
 	char	 msg_id[160];
-	char	 uuid[64];	/* engine addressed, "" for the hub */
+	char	 uuid[IPP_UUID_MAX];	/* engine addressed, "" for the hub */
 	hub_cb	 cb;
 	void	*arg;
 	double	 deadline;
@@ -78,6 +78,13 @@ engine_up(int id, const char *uuid, json_t *info)
 
 	if (id < 0 || id > 1000000)
 		return;
+	/* cut down, it would address no engine (hubd refuses such uuids;
+	   ipcontroller does not) */
+	if (strlen(uuid) >= IPP_UUID_MAX) {
+		log_warnx("engine %d left out: its uuid is %zu bytes, at most "
+		    "%d are kept", id, strlen(uuid), IPP_UUID_MAX - 1);
+		return;
+	}
 	if (id >= fs.nengines) {
 		fs.engines = xrealloc(fs.engines, (size_t)id + 1,
 		    sizeof(*fs.engines));

@@ -64,7 +64,7 @@ enum estate { E_UP, E_DEAD };
 
 struct engine {
 	int		 id;
-	char		 uuid[64];
+	char		 uuid[IPP_UUID_MAX];
 	enum estate	 state;
 	int		 foreign;	/* 1: answers the data path with
 					   NotImplementedError (ipengine) */

@@ -41,6 +41,8 @@
 #define IPP_MAX_IDS		16	/* routing frames we accept before the delimiter */
 #define IPP_MAX_FRAMES		65536	/* bound on parts of one message */
 #define IPP_RID_MAX		255	/* a ZeroMQ routing id: 1-255 bytes */
+#define IPP_UUID_MAX		128	/* an engine uuid's buffer: hubd refuses
+					   uuids this long, ippfs leaves them out */
 
 /* ---------------------------------------------------------------- frame.c */
 
