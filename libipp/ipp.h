@@ -274,6 +274,13 @@ int	 ipp_msg_build(struct ipp_session *, struct ipp_frames *out,
 /* Header object of a new message. */
 json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
 /*
+ * The msg_type of the reply to a request of type req, into buf: the
+ * part before its last '_' with "_reply" ("apply_request" ->
+ * "apply_reply"), or all of req with "_reply" when it has no '_'.  -1
+ * ENAMETOOLONG when it does not fit.
+ */
+int	 ipp_reply_type(const char *req, char *buf, size_t len);
+/*
  * The same header as JSON text in buf, byte for byte what ipp_json_dump
  * makes of ipp_header_new's object; -1 ENAMETOOLONG when it does not fit.
  */
