@@ -297,6 +297,8 @@ int	 hub_sync_query(const char *msg_type, json_t *content_new,
 	    struct ipp_msg *, double timeout);
 const char *reply_error(struct ipp_msg *, char *buf, size_t len);
 void	 engine_output(int engine, json_t *content);
+void	 engine_status(int engine, const char *state, const char *parent_id,
+	    const char *parent_type);
 
 /* fast.c */
 int	 iopub_fast(struct ipp_msg *);
