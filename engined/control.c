@@ -48,17 +48,6 @@ req_ids(struct ipp_msg *m, struct ipp_buf *ids, int max)
 	return i;
 }
 
-static void
-reply_type(const char *req, char *buf, size_t len)
-{
-	size_t n = strlen(req);
-
-	if (n > 8 && strcmp(req + n - 8, "_request") == 0)
-		snprintf(buf, len, "%.*s_reply", (int)(n - 8), req);
-	else
-		snprintf(buf, len, "%s_reply", req);
-}
-
 /* Send a reply to request m on sock; content and metadata are stolen. */
 static void
 reply(struct eng *e, void *sock, struct ipp_msg *m, json_t *content_new,
@@ -69,7 +58,8 @@ reply(struct eng *e, void *sock, struct ipp_msg *m, json_t *content_new,
 	char type[128];
 	int n = req_ids(m, ids, IPP_MAX_IDS);
 
-	reply_type(m->msg_type, type, sizeof(type));
+	/* the request types engined answers are short: the type fits */
+	(void)ipp_reply_type(m->msg_type, type, sizeof(type));
 	if (md_new == NULL)
 		md_new = json_pack("{s:s}", "engine", e->uuid);
 	ipp_frames_init(&out);

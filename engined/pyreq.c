@@ -73,15 +73,13 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 	struct ipp_buf ids[IPP_MAX_IDS];
 	struct ipp_frames fr;
 	char type[128], *md, *content;
-	size_t n = strlen(j->req.msg_type);
 	int i, k;
 
 	for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
 		ids[k].data = ipp_frame_data(&j->req.fr, k);
 		ids[k].len = ipp_frame_len(&j->req.fr, k);
 	}
-	snprintf(type, sizeof(type), "%.*s_reply", (int)(n > 8 ? n - 8 : n),
-	    j->req.msg_type);
+	(void)ipp_reply_type(j->req.msg_type, type, sizeof(type));
 	md = eng_dump(md_new);
 	content = eng_dump(content_new);
 	ipp_frames_init(&fr);

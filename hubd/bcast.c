@@ -227,7 +227,7 @@ bcast_engine(struct hub *h, int leaf)
 {
 	struct ipp_msg m;
 	struct task *t;
-	char uuid[UUID_MAX];
+	char uuid[IPP_UUID_MAX];
 	size_t n;
 	int rc;
 

@@ -24,7 +24,6 @@
 
 #define HUB_MAX_LEAVES	2	/* broadcast leaf ports, as ipcontroller */
 #define HUB_PING_RING	8	/* recent pings whose echo counts */
-#define UUID_MAX	128	/* engine uuids are refused at this length */
 #define ENGINE_ID_MAX	65535	/* highest engine id a registration may ask */
 
 enum engine_state {
@@ -40,7 +39,7 @@ TAILQ_HEAD(taskq, task);
 struct engine {
 	TAILQ_ENTRY(engine) lru;	/* registered engines, LRU first */
 	int		 id;
-	char		 uuid[UUID_MAX];
+	char		 uuid[IPP_UUID_MAX];
 	char		 host[256];	/* as the engine reported, "" unknown */
 	long		 pid;		/* as reported, 0 unknown */
 	enum engine_state state;
@@ -82,7 +81,7 @@ struct task {
 	enum task_queue	 queue;
 	enum task_state	 state;
 	struct engine	*engine;	/* where it runs, or NULL */
-	char		 engine_uuid[UUID_MAX];
+	char		 engine_uuid[IPP_UUID_MAX];
 	char		 client_rid[IPP_RID_MAX];	/* routing id of the client */
 	size_t		 client_ridlen;
 	int		 has_client;

@@ -163,20 +163,6 @@ recover_delivered(struct hub *h, const char *msg_id)
 		h->ring[h->ring_next++ % RING_SLOTS] = ring_hash(msg_id);
 }
 
-/* "apply_request" -> "apply_reply", as task_fabricate_reply. */
-static void
-reply_type(const json_t *header, char *type, size_t len)
-{
-	const char *rt = json_string_value(json_object_get(header,
-	    "msg_type"));
-	size_t n;
-
-	snprintf(type, len, "%s", rt != NULL ? rt : "apply_request");
-	n = strlen(type);
-	if (n > 8 && strcmp(type + n - 8, "_request") == 0)
-		snprintf(type + n - 8, len - (n - 8), "_reply");
-}
-
 /*
  * One unfinished record: its error reply, as parts of a message (the
  * reply's header, the request's header as parent, metadata, content),
@@ -189,6 +175,7 @@ collect(void *arg, const struct db_record *rec)
 	const json_t *f = rec->fields;
 	json_t *hdr = json_object_get(f, "header"), *sess, *eng, *md, *e;
 	const char *id = json_string_value(json_object_get(f, "msg_id"));
+	const char *rt = json_string_value(json_object_get(hdr, "msg_type"));
 	char type[128];
 	int sent;
 
@@ -198,7 +185,10 @@ collect(void *arg, const struct db_record *rec)
 	sess = json_object_get(f, "client_uuid");
 	if (!json_is_string(sess))
 		sess = json_object_get(hdr, "session");
-	reply_type(hdr, type, sizeof(type));
+	/* as task_fabricate_reply; a type too long for a task is apply's */
+	if (ipp_reply_type(rt != NULL ? rt : "apply_request", type,
+	    sizeof(type)) == -1)
+		snprintf(type, sizeof(type), "apply_reply");
 	md = json_pack("{s:s, s:s}", "status", "error", "date", r->now);
 	eng = json_object_get(f, "engine_uuid");
 	if (md != NULL && json_is_string(eng))

@@ -129,7 +129,7 @@ load_engines_file(struct hub *h)
 
 		if (*end != '\0' || id < 0 || id > ENGINE_ID_MAX ||
 		    !json_is_string(v) || strlen(json_string_value(v)) >=
-		    UUID_MAX)
+		    IPP_UUID_MAX)
 			continue;
 		ipp_map_put(h->restored, json_string_value(v),
 		    (void *)(intptr_t)(id + 1));
@@ -284,7 +284,7 @@ registry_register(struct hub *h, const void *rid, size_t ridlen,
 	int i;
 
 	if (!json_is_string(juuid) || *json_string_value(juuid) == '\0' ||
-	    strlen(json_string_value(juuid)) >= UUID_MAX ||
+	    strlen(json_string_value(juuid)) >= IPP_UUID_MAX ||
 	    strlen(json_string_value(juuid)) != json_string_length(juuid)) {
 		hub_reply(h, h->reg, rid, ridlen, "registration_reply",
 		    m->header, ipp_error_content("ValueError",
@@ -400,7 +400,7 @@ registry_on_pong(struct hub *h, int arg)
 {
 	struct ipp_frames fr;
 	struct engine *e;
-	char uuid[UUID_MAX];
+	char uuid[IPP_UUID_MAX];
 	double t;
 	int fd;
 
@@ -409,7 +409,7 @@ registry_on_pong(struct hub *h, int arg)
 		ipp_frames_release(&fr);
 		return 0;
 	}
-	if (fr.n != 2 || ipp_frame_len(&fr, 0) >= UUID_MAX)
+	if (fr.n != 2 || ipp_frame_len(&fr, 0) >= IPP_UUID_MAX)
 		goto out;	/* not a heart: ignore */
 	snprintf(uuid, sizeof(uuid), "%.*s", (int)ipp_frame_len(&fr, 0),
 	    (const char *)ipp_frame_data(&fr, 0));

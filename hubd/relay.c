@@ -66,13 +66,13 @@ hub_recv(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
 
 /*
  * The engine a routing frame names.  Registration refuses uuids of
- * UUID_MAX bytes or more, so a longer frame names no engine; it is never
+ * IPP_UUID_MAX bytes or more, so a longer frame names no engine; it is never
  * cut down to one that might.
  */
 struct engine *
 engine_by_frame(struct hub *h, const struct ipp_frames *fr, int i)
 {
-	char uuid[UUID_MAX];
+	char uuid[IPP_UUID_MAX];
 	size_t n = ipp_frame_len(fr, i);
 
 	if (n >= sizeof(uuid) || memchr(ipp_frame_data(fr, i), '\0', n))

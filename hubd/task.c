@@ -302,11 +302,9 @@ task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
 
 	if (rt == NULL)
 		rt = "apply_request";
-	n = strlen(rt);
-	type = xmalloc(n + 7);
-	memcpy(type, rt, n + 1);
-	if (n > 8 && strcmp(type + n - 8, "_request") == 0)
-		memcpy(type + n - 8, "_reply", 7);
+	n = strlen(rt) + 7;	/* room for any "_reply" type */
+	type = xmalloc(n);
+	(void)ipp_reply_type(rt, type, n);
 	ipp_msg_init(&m);
 	if (ipp_msg_build(&h->sess, &m.fr, &id, 1, type, NULL, t->header,
 	    metadata_new, content_new) == -1 ||

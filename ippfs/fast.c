@@ -6,7 +6,7 @@
  * and every reply on a DEALER to reply_fast() before decoding it; what
  * these leave (return 0) hub.c decodes whole.  They feed the same tables
  * as the slow path: task_reply, task_status and task_iopub (tasks.c),
- * engine_output and the engine's running request (hub.c).  The frames
+ * engine_output and engine_status (hub.c).  The frames
  * are read only through libipp (ipp_msg_locate, ipp_msg_peek,
  * ipp_msg_part_object), which knows where each part lies.
  */
@@ -46,7 +46,7 @@ content(const struct ipp_msg *m)
 static int
 peek_engine(const struct ipp_msg *m, int session)
 {
-	char uuid[64];
+	char uuid[IPP_UUID_MAX];
 
 	if (ipp_msg_peek(m, 2, "engine", uuid, sizeof(uuid)) == 0 ||
 	    (session && ipp_msg_peek(m, 0, "session", uuid, sizeof(uuid)) ==
@@ -67,31 +67,18 @@ verified(struct ipp_msg *m)
 	return 1;
 }
 
-/*
- * An iopub status, of any request: which execute or apply request an
- * engine runs, whoever sent it, so that ns/ of a busy engine need not
- * wait behind it (engine_busy).  Control requests (abort, clear) say
- * busy and idle while one runs: they do not count.
- */
+/* An iopub status, read off the text, for engine_status (hub.c). */
 static void
 engine_state(struct ipp_msg *m)
 {
 	char state[16], ptype[64], pid[160];
-	struct engine *e;
 
-	if ((e = engine_get(peek_engine(m, 1))) == NULL ||
-	    ipp_msg_peek(m, 3, "execution_state", state, sizeof(state)) ==
+	if (ipp_msg_peek(m, 3, "execution_state", state, sizeof(state)) ==
 	    -1 || ipp_msg_peek(m, 1, "msg_id", pid, sizeof(pid)) == -1)
 		return;
-	/* not our own ns/ requests: their idle may come after the reply */
-	if (strcmp(state, "idle") == 0 && strcmp(e->running, pid) == 0)
-		e->running[0] = '\0';
-	else if (strcmp(state, "busy") == 0 &&
-	    ipp_map_get(fs.pending, pid) == NULL && ipp_msg_peek(m, 1,
-	    "msg_type", ptype, sizeof(ptype)) == 0 &&
-	    (strcmp(ptype, "execute_request") == 0 ||
-	    strcmp(ptype, "apply_request") == 0))
-		snprintf(e->running, sizeof(e->running), "%s", pid);
+	if (ipp_msg_peek(m, 1, "msg_type", ptype, sizeof(ptype)) == -1)
+		ptype[0] = '\0';
+	engine_status(peek_engine(m, 1), state, pid, ptype);
 }
 
 /* An iopub message: 1 when it was dealt with (or dropped) here. */

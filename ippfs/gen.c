@@ -72,7 +72,7 @@ engine_load(int id, int *queued)
 /*
  * Would a request to engine id (OBJ_ALL: any live one) wait behind a
  * task?  Ours running or queued there, or, whoever sent it, the execute
- * or apply request iopub says it runs (fast.c).
+ * or apply request iopub says it runs (engine_status, hub.c).
  */
 int
 engine_busy(int id)

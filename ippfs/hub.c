@@ -30,7 +30,7 @@
 
 struct pending {
 	char	 msg_id[160];
-	char	 uuid[64];	/* engine addressed, "" for the hub */
+	char	 uuid[IPP_UUID_MAX];	/* engine addressed, "" for the hub */
 	hub_cb	 cb;
 	void	*arg;
 	double	 deadline;
@@ -79,6 +79,13 @@ engine_up(int id, const char *uuid, json_t *info)
 
 	if (id < 0 || id > 1000000)
 		return;
+	/* cut down, it would address no engine (hubd refuses such uuids;
+	   ipcontroller does not) */
+	if (strlen(uuid) >= IPP_UUID_MAX) {
+		log_warnx("engine %d left out: its uuid is %zu bytes, at most "
+		    "%d are kept", id, strlen(uuid), IPP_UUID_MAX - 1);
+		return;
+	}
 	if (id >= fs.nengines) {
 		fs.engines = xrealloc(fs.engines, (size_t)id + 1,
 		    sizeof(*fs.engines));
@@ -342,6 +349,32 @@ engine_output(int eng, json_t *c)
 	buf_trim_front(&e->log, RETAIN_MAX);
 }
 
+/*
+ * An iopub status of any request on engine eng, from the fast path
+ * (fast.c) or the slow (on_iopub) alike, so that one the other reads
+ * cannot leave an engine busy: which execute or apply request (of type
+ * ptype) the engine runs, whoever sent it, so that ns/ of a busy engine
+ * need not wait behind it (engine_busy).  Control requests (abort,
+ * clear) say busy and idle while one runs: they do not count.
+ */
+void
+engine_status(int eng, const char *state, const char *pid,
+    const char *ptype)
+{
+	struct engine *e = engine_get(eng);
+
+	if (e == NULL || state == NULL || pid == NULL)
+		return;
+	/* not our own ns/ requests: their idle may come after the reply */
+	if (strcmp(state, "idle") == 0 && strcmp(e->running, pid) == 0)
+		e->running[0] = '\0';
+	else if (strcmp(state, "busy") == 0 &&
+	    ipp_map_get(fs.pending, pid) == NULL && ptype != NULL &&
+	    (strcmp(ptype, "execute_request") == 0 ||
+	    strcmp(ptype, "apply_request") == 0))
+		snprintf(e->running, sizeof(e->running), "%s", pid);
+}
+
 /* A decoded iopub message. */
 static void
 on_iopub(struct ipp_msg *m)
@@ -355,6 +388,10 @@ on_iopub(struct ipp_msg *m)
 		uuid = json_string_value(json_object_get(m->header,
 		    "session"));
 	eng = engine_byuuid(uuid);
+	if (strcmp(m->msg_type, "status") == 0)
+		engine_status(eng, json_string_value(json_object_get(
+		    m->content, "execution_state")), pid, json_string_value(
+		    json_object_get(m->parent, "msg_type")));
 	if (pid != NULL && (t = task_bymsg(pid)) != NULL)
 		task_iopub(t, m->msg_type, m->content, eng);
 	else if (strcmp(m->msg_type, "stream") == 0)

@@ -64,7 +64,7 @@ enum estate { E_UP, E_DEAD };
 
 struct engine {
 	int		 id;
-	char		 uuid[64];
+	char		 uuid[IPP_UUID_MAX];
 	enum estate	 state;
 	int		 foreign;	/* 1: answers the data path with
 					   NotImplementedError (ipengine) */
@@ -300,6 +300,8 @@ int	 hub_sync_query(const char *msg_type, json_t *content_new,
 	    struct ipp_msg *, double timeout);
 const char *reply_error(struct ipp_msg *, char *buf, size_t len);
 void	 engine_output(int engine, json_t *content);
+void	 engine_status(int engine, const char *state, const char *parent_id,
+	    const char *parent_type);
 
 /* fast.c */
 int	 iopub_fast(struct ipp_msg *);

@@ -269,6 +269,24 @@ ipp_header_new(struct ipp_session *s, const char *msg_type)
 }
 
 /*
+ * The rule ipykernel and ipyparallel's engine apply to the request they
+ * answer, so that a reply one of our programs makes, or makes up for a
+ * lost engine, is typed as theirs would be.
+ */
+int
+ipp_reply_type(const char *req, char *buf, size_t len)
+{
+	const char *us = strrchr(req, '_');
+	int n = us != NULL ? (int)(us - req) : (int)strlen(req);
+
+	if (snprintf(buf, len, "%.*s_reply", n, req) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * JSON string literal of s, quotes included.  Escapes what JSON requires
  * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
  * it does not fit.

@@ -42,6 +42,8 @@
 #define IPP_MAX_IDS		16	/* routing frames we accept before the delimiter */
 #define IPP_MAX_FRAMES		65536	/* bound on parts of one message */
 #define IPP_RID_MAX		255	/* a ZeroMQ routing id: 1-255 bytes */
+#define IPP_UUID_MAX		128	/* an engine uuid's buffer: hubd refuses
+					   uuids this long, ippfs leaves them out */
 
 /* ---------------------------------------------------------------- frame.c */
 
@@ -272,6 +274,13 @@ int	 ipp_msg_build(struct ipp_session *, struct ipp_frames *out,
 	    json_t *content_new);
 /* Header object of a new message. */
 json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
+/*
+ * The msg_type of the reply to a request of type req, into buf: the
+ * part before its last '_' with "_reply" ("apply_request" ->
+ * "apply_reply"), or all of req with "_reply" when it has no '_'.  -1
+ * ENAMETOOLONG when it does not fit.
+ */
+int	 ipp_reply_type(const char *req, char *buf, size_t len);
 /*
  * The same header as JSON text in buf, byte for byte what ipp_json_dump
  * makes of ipp_header_new's object; -1 ENAMETOOLONG when it does not fit.

@@ -9,11 +9,12 @@
  *   msg in  ROUTER tcp://127.0.0.1:40123 execute_request id=ID parent=PID
  *	 ids=2 parts=9 bytes=1234
  *
- * The message type and ids are read with ipp_json_peek() (the top-level
- * string values, no JSON tree), and nothing at all is done unless debug
- * logging is on, so the relay paths pay one comparison.  A multipart
- * message without the "<IDS|MSG>" delimiter (a heartbeat, a topic probe)
- * is printed as "raw" with its sizes.
+ * The message type and ids are read through the codec, which knows
+ * where each part lies (ipp_msg_locate, ipp_msg_peek: top-level string
+ * values, no JSON tree), and nothing at all is done unless debug logging
+ * is on, so the relay paths pay one comparison.  A multipart message
+ * without the "<IDS|MSG>" delimiter (a heartbeat, a topic probe) is
+ * printed as "raw" with its sizes.
  */
 #include <string.h>
 
@@ -39,13 +40,12 @@ sock_type(void *sock)
 	return names[type];
 }
 
-/* A top-level string of JSON part i of fr, or "-". */
+/* A top-level string of part i (0 header, 1 parent) of m, or "-". */
 static void
-peek(const struct ipp_frames *fr, int i, const char *key, char *out,
+peek(const struct ipp_msg *m, int i, const char *key, char *out,
     size_t outlen)
 {
-	if (i >= fr->n || ipp_json_peek(ipp_frame_data(fr, i),
-	    ipp_frame_len(fr, i), key, out, outlen) == -1)
+	if (ipp_msg_peek(m, i, key, out, outlen) == -1)
 		snprintf(out, outlen, "-");
 }
 
@@ -60,25 +60,26 @@ ipp_trace(const char *dir, void *sock, const struct ipp_frames *fr, int from)
 {
 	char ep[128] = "", type[64], id[128], parent[128];
 	size_t sz = sizeof(ep), bytes = 0;
-	int i, d;
+	struct ipp_msg m;
+	int i;
 
 	if (!ipp_trace_on())
 		return;
+	m = (struct ipp_msg){ .fr = *fr };	/* a view: fr stays the caller's */
 	if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &sz) == -1 ||
 	    ep[0] == '\0')
 		snprintf(ep, sizeof(ep), "-");
 	for (i = from; i < fr->n; i++)
 		bytes += ipp_frame_len(fr, i);
-	d = ipp_frames_delim(fr);
-	if (d < from) {
+	if (ipp_msg_locate(&m) == -1 || m.nids < from) {
 		log_debug("msg %-3s %s %s raw parts=%d bytes=%zu", dir,
 		    sock_type(sock), ep, fr->n - from, bytes);
 		return;
 	}
-	peek(fr, d + 2, "msg_type", type, sizeof(type));
-	peek(fr, d + 2, "msg_id", id, sizeof(id));
-	peek(fr, d + 3, "msg_id", parent, sizeof(parent));
+	peek(&m, 0, "msg_type", type, sizeof(type));
+	peek(&m, 0, "msg_id", id, sizeof(id));
+	peek(&m, 1, "msg_id", parent, sizeof(parent));
 	log_debug("msg %-3s %s %s %s id=%s parent=%s ids=%d parts=%d "
 	    "bytes=%zu", dir, sock_type(sock), ep, type, id, parent,
-	    d - from, fr->n - from, bytes);
+	    m.nids - from, fr->n - from, bytes);
 }

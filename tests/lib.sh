@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE=1
 export PYTHONPATH=$T_TOP/tests/py${PYTHONPATH:+:$PYTHONPATH}
 
 t_cleanup() {
-	local pid hook
+	local rc=$? pid hook
 	for hook in "${T_HOOKS[@]}"; do
 		eval "$hook" 2>/dev/null
 	done
@@ -36,6 +36,10 @@ t_cleanup() {
 		echo "# kept $T_DIR"
 	else
 		rm -rf "$T_DIR"
+	fi
+	# a test that reported "not ok" fails, however it exits
+	if [ "$rc" = 0 ] && [ "$fail" != 0 ]; then
+		exit 1
 	fi
 }
 trap t_cleanup EXIT
@@ -70,12 +74,21 @@ wait_for() {
 	done
 }
 
-# ok WHAT / no WHAT / check WHAT CMD...: report a check and go on; a test
-# built of them ends with "exit $fail", failing if any check did.
+# The one way a test reports (TAP lines; tests/t0150 checks that no test
+# prints its own).  ok WHAT / no WHAT / check WHAT CMD...: report a check
+# and go on; a test built of them ends with "exit $fail", and one that
+# said "not ok" fails however it exits (t_cleanup).  check and is return
+# the check's status, so a test can stop where later steps need it:
+#	check "started" launch_cmd start || { cat log; exit 1; }
+# or use "{ no WHAT; exit 1; }" where the failure is the branch taken.
 fail=0
 ok() { echo "ok - $*"; }
 no() { echo "not ok - $*"; fail=1; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else no "$what"; fi; }
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else no "$what"; return 1; fi
+}
 # is WHAT EXPECTED CMD...: check that the output of CMD (stdout and
 # stderr) equals EXPECTED, showing both when not
 is() {
@@ -83,7 +96,9 @@ is() {
 	shift 2
 	got=$("$@" 2>&1)
 	if [ "$got" = "$want" ]; then ok "$what"; else
-		no "$what"; echo "#   got:  '$got'"; echo "#   want: '$want'"; fi
+		no "$what"; echo "#   got:  '$got'"; echo "#   want: '$want'"
+		return 1
+	fi
 }
 
 need_python_ipp() {
@@ -232,9 +247,8 @@ batch_up() {
 	"$T_TOP/tests/setup/$sys-up.sh" "$BATCH_DIR" >"$T_DIR/$sys-up.log" 2>&1
 	rc=$?
 	[ $rc -eq 77 ] && skip "$(tail -1 "$T_DIR/$sys-up.log")"
-	# shellcheck disable=SC2064
-	trap "\"\$T_TOP/tests/setup/$sys-down.sh\" \"\$BATCH_DIR\"; t_cleanup" EXIT
-	[ $rc -eq 0 ] || { cat "$T_DIR/$sys-up.log"; echo "not ok - $sys-up"; exit 1; }
+	T_HOOKS+=("\"\$T_TOP/tests/setup/$sys-down.sh\" \"\$BATCH_DIR\"")
+	[ $rc -eq 0 ] || { cat "$T_DIR/$sys-up.log"; no "$sys-up"; exit 1; }
 }
 
 # job_task N SECONDS VAR WHAT: wait up to SECONDS for N engines, run a
@@ -263,7 +277,7 @@ first_job_id() {
 launch_stop() {
 	local pids
 	pids=$(launch_pids)
-	launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; return 1; }
+	launch_cmd stop >/dev/null 2>&1 || { no "stop"; return 1; }
 	# shellcheck disable=SC2086
 	pids_gone $pids
 }
@@ -275,7 +289,7 @@ batch_second_job() {
 	task 2 || return 1
 	launch_cmd engines -n 1 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; return 1; }
 	task 3 || return 1
-	echo "ok - engines -n 1 added a second job"
+	ok "engines -n 1 added a second job"
 }
 
 # gone PID: the process has exited (a zombie counts as gone).
@@ -350,7 +364,7 @@ netns_sshd() {
 	need_sshd
 	netns_up
 	S=$T_DIR/ssh
-	sshd_up "$S" "$NSA" "$NS" || { echo "not ok - sshd in $NS"; exit 1; }
+	sshd_up "$S" "$NSA" "$NS" || { no "sshd in $NS"; exit 1; }
 }
 
 # netns_up: a second "host" for ssh tests: a network namespace NS joined
@@ -377,8 +391,8 @@ netns_up() {
 	    ip addr add "$HOSTA/30" dev "$vh" && ip link set "$vh" up &&
 	    ip -n "$NS" addr add "$NSA/30" dev "$vn" &&
 	    ip -n "$NS" link set "$vn" up && ip -n "$NS" link set lo up ||
-	    { echo "not ok - veth pair"; exit 1; }
+	    { no "veth pair"; exit 1; }
 	# the namespace reaches the root side and nothing else
-	ip -n "$NS" route | grep -q default && { echo "not ok - default route"; exit 1; }
-	echo "ok - namespace $NS at $NSA, root side $HOSTA"
+	ip -n "$NS" route | grep -q default && { no "default route"; exit 1; }
+	ok "namespace $NS at $NSA, root side $HOSTA"
 }

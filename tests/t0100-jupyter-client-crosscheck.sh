@@ -10,38 +10,27 @@
 # jupyter_client.
 # The eval'd checks are single-quoted on purpose: they expand when run.
 # shellcheck disable=SC2016,SC2317
-set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-if [ -f "$top/tests/lib.sh" ]; then
-	. "$top/tests/lib.sh"
-	dir=$T_DIR
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/t0100.XXXXXX") || exit 1
-	trap 'rm -rf "$dir"' EXIT
-fi
+. "$(dirname "$0")/lib.sh"
+top=$T_TOP
+dir=$T_DIR
 IPPMSG=$top/tools/ippmsg
 
-$PY -c 'import jupyter_client.session' 2>/dev/null || {
-	echo "SKIP: jupyter_client is not importable by $PY"
-	exit 77
-}
-[ -x "$IPPMSG" ] || { echo "not ok - $IPPMSG not built (make tools/ippmsg)"; exit 1; }
+$PY -c 'import jupyter_client.session' 2>/dev/null ||
+    skip "jupyter_client is not importable by $PY"
+[ -x "$IPPMSG" ] || { no "$IPPMSG not built (make tools/ippmsg)"; exit 1; }
 
-# TAP goes to fd 3, so that a check's own redirections catch only the
-# command under test.  $dir/err collects what a failing check shows.
+# cross_check NAME CMD...: lib.sh's check for a CMD whose output the
+# caller redirects: the TAP line goes to fd 3 (the test's stdout), so
+# those redirections catch only CMD.  $dir/err collects what a failing
+# check shows.
 exec 3>&1
-n=0 failed=0
-pass() { n=$((n + 1)); echo "ok $n - $*" >&3; }
-fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*" >&3; }
-# check NAME CMD...: a test passes when CMD succeeds.
-check() {
+cross_check() {
 	local name=$1
 	shift
 	if "$@"; then
-		pass "$name"
+		ok "$name" >&3
 	else
-		fail "$name"
+		no "$name" >&3
 		sed 's/^/#   /' "$dir/err" >&3
 	fi
 	: >"$dir/err"
@@ -142,51 +131,51 @@ BUF2=$(head -c 60000 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 
 # (a) jupyter_client -> C
 jc make "$KEY" apply_request "$CONTENT" "$BUF1" "" "$BUF2" >"$dir/py.json"
-check "jupyter_client message with 3 buffers verifies in C" \
+cross_check "jupyter_client message with 3 buffers verifies in C" \
     "$IPPMSG" verify "$KEY" <"$dir/py.json" >"$dir/py.c.out" 2>"$dir/err"
 jc check "$KEY" <"$dir/py.json" >"$dir/py.py.out" 2>&1
-check "C decodes msg_type, content and buffers as jupyter_client does" \
+cross_check "C decodes msg_type, content and buffers as jupyter_client does" \
     same "$dir/py.c.out" "$dir/py.py.out"
-check "C sees all three buffers, the empty one included" \
+cross_check "C sees all three buffers, the empty one included" \
     test "$(grep -c '^buffer' "$dir/py.c.out")" = 3
 jc make "$KEY" execute_request '{}' --ids engine-1,client-2 >"$dir/ids.json"
-check "jupyter_client message with routing ids verifies in C" \
+cross_check "jupyter_client message with routing ids verifies in C" \
     "$IPPMSG" verify "$KEY" <"$dir/ids.json" >"$dir/out" 2>"$dir/err"
 jc make "$LONGKEY" apply_request "$CONTENT" "$BUF1" >"$dir/long.json"
-check "jupyter_client message, ${#LONGKEY}-byte key, verifies in C" \
+cross_check "jupyter_client message, ${#LONGKEY}-byte key, verifies in C" \
     "$IPPMSG" verify "$LONGKEY" <"$dir/long.json" >"$dir/out" 2>"$dir/err"
 
 # (b) C -> jupyter_client
 "$IPPMSG" sign "$KEY" apply_request "$CONTENT" "$BUF1" "" "$BUF2" \
-    >"$dir/c.json" 2>"$dir/err" || fail "ippmsg sign"
-check "C message with 3 buffers deserializes in jupyter_client" \
+    >"$dir/c.json" 2>"$dir/err" || no "ippmsg sign"
+cross_check "C message with 3 buffers deserializes in jupyter_client" \
     jc check "$KEY" <"$dir/c.json" >"$dir/c.py.out" 2>"$dir/err"
 "$IPPMSG" verify "$KEY" <"$dir/c.json" >"$dir/c.c.out" 2>&1
-check "jupyter_client decodes the C message as C does" \
+cross_check "jupyter_client decodes the C message as C does" \
     same "$dir/c.py.out" "$dir/c.c.out"
-check "and the same as the equivalent jupyter_client message" \
+cross_check "and the same as the equivalent jupyter_client message" \
     same "$dir/c.py.out" "$dir/py.py.out"
 "$IPPMSG" sign "$LONGKEY" apply_request "$CONTENT" >"$dir/clong.json"
-check "C message, ${#LONGKEY}-byte key, deserializes in jupyter_client" \
+cross_check "C message, ${#LONGKEY}-byte key, deserializes in jupyter_client" \
     jc check "$LONGKEY" <"$dir/clong.json" >"$dir/out" 2>"$dir/err"
 "$IPPMSG" sign "" apply_request '{}' >"$dir/cnokey.json"
-check "unsigned C message deserializes in a keyless jupyter_client" \
+cross_check "unsigned C message deserializes in a keyless jupyter_client" \
     jc check "" <"$dir/cnokey.json" >"$dir/out" 2>"$dir/err"
 
 # (c) tampering, wrong keys, missing signatures and replays: both refuse
 for part in content header sig; do
 	jc tamper - "$part" <"$dir/py.json" >"$dir/t.json"
 	if "$IPPMSG" verify "$KEY" <"$dir/t.json" >/dev/null 2>"$dir/err"; then
-		fail "C rejects a jupyter_client message with one $part byte changed"
+		no "C rejects a jupyter_client message with one $part byte changed"
 	else
-		check "C rejects a jupyter_client message with one $part byte changed" \
+		cross_check "C rejects a jupyter_client message with one $part byte changed" \
 		    has "$dir/err" "invalid signature"
 	fi
 	jc tamper - "$part" <"$dir/c.json" >"$dir/t.json"
 	if jc check "$KEY" <"$dir/t.json" >/dev/null 2>"$dir/err"; then
-		fail "jupyter_client rejects a C message with one $part byte changed"
+		no "jupyter_client rejects a C message with one $part byte changed"
 	else
-		check "jupyter_client rejects a C message with one $part byte changed" \
+		cross_check "jupyter_client rejects a C message with one $part byte changed" \
 		    has "$dir/err" "Invalid Signature"
 	fi
 done
@@ -194,26 +183,26 @@ done
 jc tamper - buffer <"$dir/py.json" >"$dir/t.json"
 "$IPPMSG" verify "$KEY" <"$dir/t.json" >"$dir/t.c.out" 2>&1
 jc check "$KEY" <"$dir/t.json" >"$dir/t.py.out" 2>&1
-check "a changed buffer passes both alike (buffers are unsigned)" \
+cross_check "a changed buffer passes both alike (buffers are unsigned)" \
     eval '! cmp -s "$dir/t.c.out" "$dir/py.c.out" && same "$dir/t.c.out" "$dir/t.py.out"'
 
-check "C rejects a jupyter_client message signed with another key" \
+cross_check "C rejects a jupyter_client message signed with another key" \
     eval '! "$IPPMSG" verify "$KEY-x" <"$dir/py.json" >/dev/null 2>&1'
-check "jupyter_client rejects a C message signed with another key" \
+cross_check "jupyter_client rejects a C message signed with another key" \
     eval '! jc check "$KEY-x" <"$dir/c.json" >/dev/null 2>&1'
 jc unsign - <"$dir/py.json" >"$dir/t.json"
-check "C rejects an unsigned message when it has a key" \
+cross_check "C rejects an unsigned message when it has a key" \
     eval '! "$IPPMSG" verify "$KEY" <"$dir/t.json" >/dev/null 2>"$dir/err" &&
     has "$dir/err" "unsigned message"'
-check "jupyter_client rejects it too" \
+cross_check "jupyter_client rejects it too" \
     eval '! jc check "$KEY" <"$dir/t.json" >/dev/null 2>"$dir/err" &&
     has "$dir/err" "Unsigned Message"'
 cat "$dir/py.json" "$dir/py.json" >"$dir/twice.json"
-check "C rejects a jupyter_client message replayed" \
+cross_check "C rejects a jupyter_client message replayed" \
     eval '! "$IPPMSG" verify "$KEY" <"$dir/twice.json" >/dev/null 2>"$dir/err" &&
     has "$dir/err" "duplicate signature"'
 cat "$dir/c.json" "$dir/c.json" >"$dir/twice.json"
-check "jupyter_client rejects a C message replayed" \
+cross_check "jupyter_client rejects a C message replayed" \
     eval '! jc check "$KEY" <"$dir/twice.json" >/dev/null 2>"$dir/err" &&
     has "$dir/err" "Duplicate Signature"'
 
@@ -221,17 +210,15 @@ check "jupyter_client rejects a C message replayed" \
 TV_KEY=0123abcd-4567ef0123456789abcdef01
 TV_HDR='{"msg_id": "c1_1_0", "msg_type": "connection_request", "username": "u", "session": "c1", "date": "2026-01-01T00:00:00.000000Z", "version": "5.3"}'
 TV_SIG=455445d374a41e6c4bfd6acd2eabcdc585da065aa919e3443b30ab74f1ce6d70
-check "C computes the 4.1a signature" \
+cross_check "C computes the 4.1a signature" \
     test "$("$IPPMSG" hmac "$TV_KEY" "$TV_HDR" '{}' '{}' '{}')" = "$TV_SIG"
-check "jupyter_client computes the 4.1a signature" \
+cross_check "jupyter_client computes the 4.1a signature" \
     test "$(jc sign "$TV_KEY" "$TV_HDR" '{}' '{}' '{}')" = "$TV_SIG"
 jc frames "$TV_KEY" "$TV_HDR" '{}' '{}' '{}' >"$dir/tv.json"
-check "the 4.1a message verifies in C" \
+cross_check "the 4.1a message verifies in C" \
     eval '"$IPPMSG" verify "$TV_KEY" <"$dir/tv.json" >"$dir/out" 2>&1 &&
     has "$dir/out" "msg_type connection_request"'
-check "the 4.1a message deserializes in jupyter_client" \
+cross_check "the 4.1a message deserializes in jupyter_client" \
     jc check "$TV_KEY" <"$dir/tv.json" >"$dir/out" 2>&1
 
-echo "1..$n"
-[ "$failed" -eq 0 ] || { echo "# $failed of $n failed"; exit 1; }
-exit 0
+exit $fail

@@ -14,12 +14,13 @@ c.wait_for_engines(2, timeout=10)
 c.shutdown(hub=True, block=True)
 print("ok - client.shutdown(hub=True) returned")
 PYEOF
-wait_for 5 eval '! kill -0 $HUB_PID' || { echo "not ok - hubd still running"; exit 1; }
-echo "ok - hubd exited"
+wait_for 5 eval '! kill -0 $HUB_PID' || { no "hubd still running"; exit 1; }
+ok "hubd exited"
 test ! -e "$PROFILE/security/ipcontroller-client.json" ||
-    { echo "not ok - connection file left behind"; exit 1; }
-echo "ok - connection files removed"
+    { no "connection file left behind"; exit 1; }
+ok "connection files removed"
 for p in "${ENGINE_PIDS[@]}"; do
-	wait_for 10 eval "! kill -0 $p" || { echo "not ok - engine $p still up"; exit 1; }
+	wait_for 10 eval "! kill -0 $p" || { no "engine $p still up"; exit 1; }
 done
-echo "ok - engines shut down"
+ok "engines shut down"
+exit $fail

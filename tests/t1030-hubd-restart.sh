@@ -23,7 +23,7 @@ print("ok - tasks ran before the crash")
 PYEOF
 kill -KILL "$HUB_PID"
 wait_for 5 eval '! kill -0 $HUB_PID' || exit 1
-echo "ok - hubd killed with SIGKILL"
+ok "hubd killed with SIGKILL"
 spawn hubd2 "$HUBD" --profile-dir="$PROFILE" --ip=127.0.0.1 --restore
 HUB_PID=$SPAWNED
 $PY - "$PROFILE" "$T_DIR/ids" <<'PYEOF' || exit 1
@@ -50,3 +50,4 @@ t.eq(c.load_balanced_view().map_sync(lambda x: -x, range(4)),
 t.ok(set(ids) <= set(c.hub_history()), "history keeps old ids")
 t.done()
 PYEOF
+exit $fail

@@ -31,4 +31,5 @@ s.send_multipart([b"<IDS|MSG>", b"", b'{"msg_id":"x","msg_type":"connection_requ
 assert s.poll(1000) == 0, "plain peer got an answer"
 print("ok - a peer without CURVE gets nothing")
 PYEOF
-kill -0 "$HUB_PID" && echo "ok - hubd alive"
+check "hubd alive" kill -0 "$HUB_PID"
+exit $fail

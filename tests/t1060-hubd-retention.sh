@@ -27,5 +27,6 @@ assert c.get_result(ars[-1].msg_ids[0]).get(10) == 1499
 print("ok - the newest record is kept and fetchable")
 PYEOF
 grep -q "task history limit reached" "$T_DIR/hubd.log" ||
-    { echo "not ok - culling not logged"; exit 1; }
-echo "ok - culling logged"
+    { no "culling not logged"; exit 1; }
+ok "culling logged"
+exit $fail

@@ -44,5 +44,6 @@ finally:
 PYEOF
 py=$!
 T_PIDS+=("$py")
-wait_for 60 gone "$py" || { echo "not ok - client hung"; exit 1; }
+wait_for 60 gone "$py" || { no "client hung"; exit 1; }
 wait "$py" || { tail "$T_DIR/hubd.log"; exit 1; }
+exit $fail

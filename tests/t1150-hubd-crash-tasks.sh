@@ -95,7 +95,7 @@ grep -ho "[0-9]* tasks were unfinished\|sent [0-9]* TaskAborted" \
     "$T_DIR/hubd2.log" | sed 's/^/# hubd: /'; exit 1; }
 kill -KILL "$HUB_PID"
 wait_for 5 eval '! kill -0 $HUB_PID' || exit 1
-echo "ok - hubd killed with SIGKILL after $(cat "$T_DIR/progress") of 2000 results"
+ok "hubd killed with SIGKILL after $(cat "$T_DIR/progress") of 2000 results"
 restart_hubd hubd2 --reuse
 touch "$T_DIR/restarted"
 client_done "$CLIENT_PID" 120

@@ -16,5 +16,6 @@ alive() {
 	[ "$n" -eq "$1" ]
 }
 wait_for 10 alive 1 ||
-    { echo "not ok - shut-down engine process did not exit"; exit 1; }
-echo "ok - shut-down engine process exited, the other is up"
+    { no "shut-down engine process did not exit"; exit 1; }
+ok "shut-down engine process exited, the other is up"
+exit $fail

@@ -55,8 +55,8 @@ for ar, want in ((a, "ZeroDivisionError"), (b, "TaskAborted")):
 t.done()
 PYEOF
 grep -q "ignoring unknown setting '--InteractiveShell.colors'" \
-    "$T_DIR/engined1.log" || { echo "not ok - unknown trait not warned"; exit 1; }
-echo "ok - unknown trait warned about"
+    "$T_DIR/engined1.log" || { no "unknown trait not warned"; exit 1; }
+ok "unknown trait warned about"
 # the controller goes away and comes back on the same ports
 kill -KILL "$HUB_PID"
 wait_for 5 eval '! kill -0 $HUB_PID' || exit 1
@@ -69,3 +69,4 @@ c.wait_for_engines(1, timeout=30)
 assert c[:].apply_async(lambda: from_command).get(10) == [1]
 print("ok - the same engine serves the restarted controller")
 PYEOF
+exit $fail

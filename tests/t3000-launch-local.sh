@@ -7,11 +7,11 @@ need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 
 launch_cmd start -n 2 --daemonize --ip=127.0.0.1 >"$T_DIR/start.log" 2>&1 ||
-    { cat "$T_DIR/start.log"; echo "not ok - start"; exit 1; }
+    { cat "$T_DIR/start.log"; no "start"; exit 1; }
 grep -q "engines registered: 2/2" "$T_DIR/start.log" ||
-    { cat "$T_DIR/start.log"; echo "not ok - progress lines"; exit 1; }
-echo "ok - start -n 2 --daemonize"
-test -s "$PROFILE/security/cluster-.json" || { echo "not ok - state file"; exit 1; }
+    { cat "$T_DIR/start.log"; no "progress lines"; exit 1; }
+ok "start -n 2 --daemonize"
+test -s "$PROFILE/security/cluster-.json" || { no "state file"; exit 1; }
 $PY - "$PROFILE/security/cluster-.json" <<'PYEOF' || exit 1
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -22,11 +22,11 @@ assert len(sets) == 1 and len(list(sets.values())[0]["engines"]) == 2, d
 print("ok - state file shaped like cluster-<id>.json")
 PYEOF
 
-out=$(launch_cmd list) || { echo "not ok - list"; exit 1; }
+out=$(launch_cmd list) || { no "list"; exit 1; }
 echo "$out"
 echo "$out" | grep -Eq "^profile +'' +True +2 local" ||
-    { echo "not ok - list shows the running cluster"; exit 1; }
-echo "ok - list"
+    { no "list shows the running cluster"; exit 1; }
+ok "list"
 
 task() {
 	$PY - "$PROFILE" "$1" <<'PYEOF'
@@ -42,52 +42,53 @@ PYEOF
 task 2 || exit 1
 
 launch_cmd engines -n 2 >"$T_DIR/engines.log" 2>&1 ||
-    { cat "$T_DIR/engines.log"; echo "not ok - engines -n 2"; exit 1; }
-echo "ok - engines -n 2"
+    { cat "$T_DIR/engines.log"; no "engines -n 2"; exit 1; }
+ok "engines -n 2"
 task 4 || exit 1
-launch_cmd list | grep -Eq "True +4 local" || { echo "not ok - list 4"; exit 1; }
+launch_cmd list | grep -Eq "True +4 local" || { no "list 4"; exit 1; }
 
 # SIGINT interrupts (KeyboardInterrupt) but does not kill idle engines
 launch_cmd signal SIGINT 2>&1 | grep -q "to 4 engine" ||
-    { echo "not ok - signal"; exit 1; }
+    { no "signal"; exit 1; }
 # kill(2) has posted the signal when launch returns, and engined takes it
 # on its Python thread, which clears a stray one before the next request
 task 4 || exit 1
-echo "ok - signal SIGINT"
+ok "signal SIGINT"
 
 pids=$(launch_pids)
-[ "$(echo "$pids" | wc -l)" -eq 5 ] || { echo "not ok - pid file: $pids"; exit 1; }
+[ "$(echo "$pids" | wc -l)" -eq 5 ] || { no "pid file: $pids"; exit 1; }
 t0=$(date +%s%N)
-launch_cmd stop || { echo "not ok - stop"; exit 1; }
+launch_cmd stop || { no "stop"; exit 1; }
 echo "# stop took $((($(date +%s%N) - t0) / 1000000)) ms"
 # shellcheck disable=SC2086
-pids_gone $pids || { echo "not ok - processes left after stop"; exit 1; }
-[ ! -e "$PROFILE/security/cluster-.json" ] || { echo "not ok - state left"; exit 1; }
+pids_gone $pids || { no "processes left after stop"; exit 1; }
+[ ! -e "$PROFILE/security/cluster-.json" ] || { no "state left"; exit 1; }
 [ ! -e "$PROFILE/security/ipcontroller-client.json" ] ||
-    { echo "not ok - connection file left"; exit 1; }
-echo "ok - stop: every recorded process is gone"
+    { no "connection file left"; exit 1; }
+ok "stop: every recorded process is gone"
 
-launch_cmd stop 2>/dev/null && { echo "not ok - second stop succeeded"; exit 1; }
-echo "ok - stop without a cluster fails"
+launch_cmd stop 2>/dev/null && { no "second stop succeeded"; exit 1; }
+ok "stop without a cluster fails"
 
 # a cluster id, and clean removing the logs
 launch_cmd start -n 1 --daemonize --cluster-id=abc >/dev/null 2>&1 ||
-    { echo "not ok - start --cluster-id"; exit 1; }
+    { no "start --cluster-id"; exit 1; }
 test -s "$PROFILE/security/ipcontroller-abc-client.json" ||
-    { echo "not ok - cluster id files"; exit 1; }
+    { no "cluster id files"; exit 1; }
 pids=$(launch_pids abc)
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop finds the only cluster"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || { no "stop finds the only cluster"; exit 1; }
 # shellcheck disable=SC2086
-pids_gone $pids || exit 1
-ls "$PROFILE"/log/ipengine-* >/dev/null 2>&1 || { echo "not ok - engine logs"; exit 1; }
-launch_cmd clean >/dev/null 2>&1 || { echo "not ok - clean"; exit 1; }
+pids_gone $pids || { no "processes left after stop of cluster abc"; exit 1; }
+ls "$PROFILE"/log/ipengine-* >/dev/null 2>&1 || { no "engine logs"; exit 1; }
+launch_cmd clean >/dev/null 2>&1 || { no "clean"; exit 1; }
 if ls "$PROFILE"/log/ipengine-* >/dev/null 2>&1; then
-	echo "not ok - clean left logs"; exit 1
+	no "clean left logs"; exit 1
 fi
-echo "ok - cluster id, stop of the only cluster, clean"
+ok "cluster id, stop of the only cluster, clean"
 
 # profile create
-"$LAUNCH" profile create t3000 >/dev/null || { echo "not ok - profile create"; exit 1; }
+"$LAUNCH" profile create t3000 >/dev/null || { no "profile create"; exit 1; }
 test -s "$IPYTHONDIR/profile_t3000/ipcluster_config.json" ||
-    { echo "not ok - profile config"; exit 1; }
-echo "ok - profile create"
+    { no "profile config"; exit 1; }
+ok "profile create"
+exit $fail

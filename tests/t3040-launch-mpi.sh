@@ -10,8 +10,8 @@ command -v mpiexec >/dev/null || skip "no mpiexec (apt-get install openmpi-bin)"
 $PY -c 'import mpi4py' 2>/dev/null || skip "no mpi4py (apt-get install python3-mpi4py)"
 
 launch_cmd start -n 4 --daemonize --engines mpi --timeout=120 >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; echo "not ok - start --engines mpi"; exit 1; }
-echo "ok - 4 MPI engines registered"
+    { cat "$T_DIR/out"; no "start --engines mpi"; exit 1; }
+ok "4 MPI engines registered"
 $PY - "$PROFILE" <<'PYEOF' || exit 1
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
@@ -30,7 +30,8 @@ c.close()
 PYEOF
 pids=$(launch_pids)
 ranks=$(pgrep -f -- "engined --profile-dir=$PROFILE" | tr '\n' ' ')
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || { no "stop"; exit 1; }
 # shellcheck disable=SC2086
-pids_gone $pids $ranks || { echo "not ok - MPI processes left"; exit 1; }
-echo "ok - stop ended mpiexec and every rank"
+pids_gone $pids $ranks || { no "MPI processes left"; exit 1; }
+ok "stop ended mpiexec and every rank"
+exit $fail

@@ -9,15 +9,16 @@ need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 need_sshd
 S=$T_DIR/ssh
-sshd_up "$S" 127.0.0.1 || { echo "not ok - sshd"; exit 1; }
-echo "ok - private sshd on 127.0.0.1:$SSH_PORT"
+sshd_up "$S" 127.0.0.1 || { no "sshd"; exit 1; }
+ok "private sshd on 127.0.0.1:$SSH_PORT"
 
 launch_cmd start --daemonize --engines ssh --timeout=60 \
     --SSHEngineSetLauncher.engines='{"127.0.0.1": 2}' \
     --SSHLauncher.ssh_args="[\"-tt\", \"-F\", \"$S/ssh_config\"]" >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; echo "not ok - start --engines ssh"; exit 1; }
-grep -q "registered: 2/2" "$T_DIR/out" || { cat "$T_DIR/out"; exit 1; }
-echo "ok - 2 engines over ssh"
+    { cat "$T_DIR/out"; no "start --engines ssh"; exit 1; }
+check "2 engines registered" grep -q "registered: 2/2" "$T_DIR/out" ||
+    { cat "$T_DIR/out"; exit 1; }
+ok "2 engines over ssh"
 $PY - "$PROFILE" <<'PYEOF' || exit 1
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
@@ -28,8 +29,9 @@ c.close()
 PYEOF
 pids=$(launch_pids)
 engines=$(pgrep -f -- "engined --profile-dir=$PROFILE" | tr '\n' ' ')
-[ -n "$engines" ] || { echo "not ok - no remote engine processes"; exit 1; }
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+[ -n "$engines" ] || { no "no remote engine processes"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || { no "stop"; exit 1; }
 # shellcheck disable=SC2086
-wait_for 10 pids_gone $pids $engines || { echo "not ok - ssh engines left"; exit 1; }
-echo "ok - stop ended the ssh sessions and the remote engines"
+wait_for 10 pids_gone $pids $engines || { no "ssh engines left"; exit 1; }
+ok "stop ended the ssh sessions and the remote engines"
+exit $fail

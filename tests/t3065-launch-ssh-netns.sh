@@ -14,25 +14,26 @@ need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 netns_sshd
 [ "$(ssh -F "$S/ssh_config" "$NSA" hostname)" = "$NS" ] ||
-    { echo "not ok - host name inside $NS"; exit 1; }
-echo "ok - sshd inside $NS on $NSA:$SSH_PORT"
+    { no "host name inside $NS"; exit 1; }
+ok "sshd inside $NS on $NSA:$SSH_PORT"
 
 launch_cmd start --daemonize --engines ssh --timeout=60 --ip="$HOSTA" \
     --SSHEngineSetLauncher.engines="{\"$NSA\": 2}" \
     --SSHLauncher.ssh_args="[\"-tt\", \"-F\", \"$S/ssh_config\"]" >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log; echo "not ok - start --engines ssh"; exit 1; }
-grep -q "registered: 2/2" "$T_DIR/out" || { cat "$T_DIR/out"; exit 1; }
+    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log; no "start --engines ssh"; exit 1; }
+check "2 engines registered" grep -q "registered: 2/2" "$T_DIR/out" ||
+    { cat "$T_DIR/out"; exit 1; }
 grep -q "\"tcp://$HOSTA\"" "$PROFILE/security/ipcontroller-engine.json" ||
-    { cat "$PROFILE/security/ipcontroller-engine.json"; echo "not ok - engine file"; exit 1; }
-echo "ok - 2 engines in $NS registered with the controller on $HOSTA"
+    { cat "$PROFILE/security/ipcontroller-engine.json"; no "engine file"; exit 1; }
+ok "2 engines in $NS registered with the controller on $HOSTA"
 
 engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
-[ "$(echo $engines | wc -w)" -eq 2 ] || { echo "not ok - engine processes: $engines"; exit 1; }
+[ "$(echo $engines | wc -w)" -eq 2 ] || { no "engine processes: $engines"; exit 1; }
 for p in $engines; do
 	[ "$(ip netns identify "$p")" = "$NS" ] ||
-	    { echo "not ok - engine $p is not in $NS"; exit 1; }
+	    { no "engine $p is not in $NS"; exit 1; }
 done
-echo "ok - both engine processes run in $NS"
+ok "both engine processes run in $NS"
 
 $PY - "$PROFILE" "$NS" <<'PYEOF' || exit 1
 import sys, ipyparallel as ipp
@@ -45,7 +46,8 @@ c.close()
 PYEOF
 
 pids=$(launch_pids)
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || { no "stop"; exit 1; }
 # shellcheck disable=SC2086
-wait_for 10 pids_gone $pids $engines || { echo "not ok - processes left"; exit 1; }
-echo "ok - stop ended the ssh sessions and the engines in $NS"
+wait_for 10 pids_gone $pids $engines || { no "processes left"; exit 1; }
+ok "stop ended the ssh sessions and the engines in $NS"
+exit $fail

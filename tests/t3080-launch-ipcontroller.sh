@@ -14,13 +14,13 @@ cat >"$PROFILE/ipcluster_config.json" <<JSON
 }
 JSON
 launch_cmd start -n 2 --daemonize --timeout=90 >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; echo "not ok - start with ipcontroller/ipengine"; exit 1; }
+    { cat "$T_DIR/out"; no "start with ipcontroller/ipengine"; exit 1; }
 pids=$(launch_pids)
 for p in $pids; do tr '\0' ' ' </proc/"$p"/cmdline; echo; done >"$T_DIR/cmdlines"
 grep -q "ipyparallel.controller --profile-dir=$PROFILE" "$T_DIR/cmdlines" &&
     [ "$(grep -c "ipyparallel.engine --profile-dir=$PROFILE" "$T_DIR/cmdlines")" -eq 2 ] ||
-    { cat "$T_DIR/cmdlines"; echo "not ok - command lines"; exit 1; }
-echo "ok - ipcontroller and 2 ipengines registered"
+    { cat "$T_DIR/cmdlines"; no "command lines"; exit 1; }
+ok "ipcontroller and 2 ipengines registered"
 $PY - "$PROFILE" <<'PYEOF' || exit 1
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
@@ -28,9 +28,10 @@ assert c[:].apply_sync(lambda: 6 * 7) == [42, 42]
 print("ok - task on ipengines")
 c.close()
 PYEOF
-launch_cmd stop >/dev/null 2>&1 || { echo "not ok - stop"; exit 1; }
+launch_cmd stop >/dev/null 2>&1 || { no "stop"; exit 1; }
 # shellcheck disable=SC2086
-pids_gone $pids || { echo "not ok - processes left"; exit 1; }
+pids_gone $pids || { no "processes left"; exit 1; }
 no_python() { ! pgrep -f -- "[i]pyparallel.* --profile-dir=$PROFILE" >/dev/null; }
-wait_for 5 no_python || { echo "not ok - ipcontroller children left"; exit 1; }
-echo "ok - stop: nothing left"
+wait_for 5 no_python || { no "ipcontroller children left"; exit 1; }
+ok "stop: nothing left"
+exit $fail

@@ -44,10 +44,10 @@ PYEOF
 api=$!
 T_PIDS+=("$api")
 wait_for 120 gone "$api"
-wait "$api" || { cat "$T_DIR/api.log"; tail "$PROFILE"/log/*.log; echo "not ok - Cluster API"; exit 1; }
+wait "$api" || { cat "$T_DIR/api.log"; tail "$PROFILE"/log/*.log; no "Cluster API"; exit 1; }
 cat "$T_DIR/api.log" | grep '^ok'
-wait_for 5 no_ours || { ours; echo "not ok - processes left after stop_cluster"; exit 1; }
-echo "ok - nothing left after the Cluster API stop"
+wait_for 5 no_ours || { ours; no "processes left after stop_cluster"; exit 1; }
+ok "nothing left after the Cluster API stop"
 
 # the same through the ipcluster command and its config file
 cat >"$PROFILE/ipcluster_config.json" <<JSON
@@ -59,7 +59,7 @@ cat >"$PROFILE/ipcluster_config.json" <<JSON
 JSON
 timeout 60 $PY -m ipyparallel.cluster start -n 2 --daemonize \
     --profile-dir="$PROFILE" --cluster-id=cli >"$T_DIR/ipcluster.log" 2>&1 ||
-    { cat "$T_DIR/ipcluster.log"; echo "not ok - ipcluster start"; exit 1; }
+    { cat "$T_DIR/ipcluster.log"; no "ipcluster start"; exit 1; }
 $PY - "$PROFILE" <<'PYEOF' || { tail "$PROFILE"/log/*.log; exit 1; }
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], cluster_id="cli", timeout=20)
@@ -69,10 +69,11 @@ print("ok - ipcluster start: hubd + 2 engined ran tasks")
 c.close()
 PYEOF
 pids=$(ours | tr '\n' ' ')
-[ "$(echo $pids | wc -w)" -eq 3 ] || { echo "not ok - ipcluster's processes: $pids"; exit 1; }
+[ "$(echo $pids | wc -w)" -eq 3 ] || { no "ipcluster's processes: $pids"; exit 1; }
 timeout 60 $PY -m ipyparallel.cluster stop --profile-dir="$PROFILE" --cluster-id=cli \
-    >>"$T_DIR/ipcluster.log" 2>&1 || { cat "$T_DIR/ipcluster.log"; echo "not ok - ipcluster stop"; exit 1; }
+    >>"$T_DIR/ipcluster.log" 2>&1 || { cat "$T_DIR/ipcluster.log"; no "ipcluster stop"; exit 1; }
 # shellcheck disable=SC2086
-wait_for 10 pids_gone $pids || { echo "not ok - processes left after ipcluster stop"; exit 1; }
-wait_for 5 no_ours || { ours; echo "not ok - processes left"; exit 1; }
-echo "ok - ipcluster stop: nothing left"
+wait_for 10 pids_gone $pids || { no "processes left after ipcluster stop"; exit 1; }
+wait_for 5 no_ours || { ours; no "processes left"; exit 1; }
+ok "ipcluster stop: nothing left"
+exit $fail

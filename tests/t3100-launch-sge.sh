@@ -12,7 +12,7 @@ need_python_ipp
 [ "$(id -u)" -eq 0 ] || skip "needs root to run sge_execd"
 batch_up sge
 export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
-echo "ok - private Grid Engine is up"
+ok "private Grid Engine is up"
 
 task() { job_task "$1" 60 JOB_ID "Grid Engine job"; }
 no_jobs() { [ -z "$(qstat 2>/dev/null)" ]; }
@@ -21,19 +21,20 @@ no_hubd() { ! pgrep -f -- "^$T_TOP/hubd/hubd --profile-dir=$PROFILE" >/dev/null;
 
 launch_cmd start -n 2 --daemonize --engines sge --timeout=120 \
     --SGEEngineSetLauncher.queue=all.q >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; qstat -f; echo "not ok - start --engines sge"; exit 1; }
-echo "ok - 2 engines in a Grid Engine job"
+    { cat "$T_DIR/out"; qstat -f; no "start --engines sge"; exit 1; }
+ok "2 engines in a Grid Engine job"
 batch_second_job || exit 1
 launch_stop || exit 1
-wait_for 30 no_jobs || { qstat; echo "not ok - jobs left"; exit 1; }
-wait_for 10 no_engines || { echo "not ok - engines left"; exit 1; }
-echo "ok - stop deleted the jobs; no engine left"
+wait_for 30 no_jobs || { qstat; no "jobs left"; exit 1; }
+wait_for 10 no_engines || { no "engines left"; exit 1; }
+ok "stop deleted the jobs; no engine left"
 
 launch_cmd start -n 2 --daemonize --controller sge --engines sge --timeout=120 \
-    >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; echo "not ok - --controller sge"; exit 1; }
+    >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; no "--controller sge"; exit 1; }
 task 2 || exit 1
-launch_cmd stop >/dev/null 2>&1 || exit 1
-wait_for 30 no_jobs || { qstat; echo "not ok - jobs left"; exit 1; }
-wait_for 10 no_engines || { echo "not ok - engines left"; exit 1; }
-wait_for 10 no_hubd || { echo "not ok - controller left"; exit 1; }
-echo "ok - controller and engines as Grid Engine jobs: start, task, stop"
+launch_cmd stop >/dev/null 2>&1 || { no "stop"; exit 1; }
+wait_for 30 no_jobs || { qstat; no "jobs left"; exit 1; }
+wait_for 10 no_engines || { no "engines left"; exit 1; }
+wait_for 10 no_hubd || { no "controller left"; exit 1; }
+ok "controller and engines as Grid Engine jobs: start, task, stop"
+exit $fail

@@ -17,11 +17,12 @@ timeout 20 condor_status -af Name 2>/dev/null | grep -q . || skip "no HTCondor p
 chmod 755 "$T_DIR"
 
 launch_cmd start -n 2 --daemonize --engines htcondor --timeout=180 >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; condor_q; echo "not ok - start --engines htcondor"; exit 1; }
-echo "ok - 2 engines in an HTCondor job"
+    { cat "$T_DIR/out"; condor_q; no "start --engines htcondor"; exit 1; }
+ok "2 engines in an HTCondor job"
 job_task 2 60 _CONDOR_JOB_AD "HTCondor, job ad" || exit 1
 job=$(first_job_id)
 launch_stop || exit 1
 no_job() { [ -z "$(condor_q "$job" -af JobStatus 2>/dev/null)" ]; }
-wait_for 60 no_job || { condor_q; echo "not ok - job $job left"; exit 1; }
-echo "ok - stop removed job $job"
+wait_for 60 no_job || { condor_q; no "job $job left"; exit 1; }
+ok "stop removed job $job"
+exit $fail

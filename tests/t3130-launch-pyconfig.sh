@@ -16,9 +16,9 @@ $PY -c 'import IPython' 2>/dev/null || skip "python3-ipython is not installed"
 NAME=t3130
 P=$IPYTHONDIR/profile_$NAME
 $PY -m IPython profile create --parallel --profile=$NAME >"$T_DIR/create.log" 2>&1 ||
-    { cat "$T_DIR/create.log"; echo "not ok - ipython profile create"; exit 1; }
+    { cat "$T_DIR/create.log"; no "ipython profile create"; exit 1; }
 for f in ipcluster ipcontroller ipengine; do
-	test -s "$P/${f}_config.py" || { echo "not ok - no ${f}_config.py"; exit 1; }
+	test -s "$P/${f}_config.py" || { no "no ${f}_config.py"; exit 1; }
 done
 ok "ipython profile create --parallel --profile=$NAME"
 
@@ -48,7 +48,7 @@ PYEOF
 LPID=$!
 T_PIDS+=("$LPID")
 wait_for 90 grep -q "registered: 3/3" "$T_DIR/out" ||
-    { cat "$T_DIR/out"; tail "$P"/log/*.log; echo "not ok - 3 engines"; exit 1; }
+    { cat "$T_DIR/out"; tail "$P"/log/*.log; no "3 engines"; exit 1; }
 ok "c.IPClusterEngines.n = 3: 3 engines registered"
 check "unknown class named in a warning" grep -q "unknown class 'NoSuchLauncherThing'" "$T_DIR/out"
 check "c.IPClusterEngines.engine_launcher_class = '$KIND'" \

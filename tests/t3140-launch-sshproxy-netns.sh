@@ -11,7 +11,7 @@
 need_python_ipp
 [ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
 netns_sshd
-echo "ok - sshd inside $NS on $NSA:$SSH_PORT"
+ok "sshd inside $NS on $NSA:$SSH_PORT"
 
 # the namespace shares our file system: "remote" paths are visible here
 echo "sent by to_send" >"$T_DIR/local.txt"
@@ -27,8 +27,9 @@ c.SSHLauncher.to_send = [('$T_DIR/local.txt', '$T_DIR/remote/sent.txt')]
 c.SSHLauncher.to_fetch = [('$T_DIR/remote/sent.txt', '$T_DIR/back/fetched.txt')]
 PYEOF
 launch_cmd start --daemonize >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log; echo "not ok - start (sshproxy)"; exit 1; }
-grep -q "registered: 3/3" "$T_DIR/out" || { cat "$T_DIR/out"; exit 1; }
+    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log; no "start (sshproxy)"; exit 1; }
+check "3 engines registered" grep -q "registered: 3/3" "$T_DIR/out" ||
+    { cat "$T_DIR/out"; exit 1; }
 ok "3 engines in $NS registered"
 check "to_send copied the file before the start" cmp -s "$T_DIR/local.txt" "$T_DIR/remote/sent.txt"
 check "to_fetch copied it back" cmp -s "$T_DIR/local.txt" "$T_DIR/back/fetched.txt"

@@ -371,6 +371,37 @@ test_build(void)
 	ipp_session_release(&rcv);
 }
 
+/* ipp_reply_type: the engine's rule (rsplit at the last '_') */
+static void
+test_reply_type(void)
+{
+	static const struct {
+		const char *req, *reply;
+	} cases[] = {
+		{ "apply_request", "apply_reply" },
+		{ "execute_request", "execute_reply" },
+		{ "abort_request", "abort_reply" },
+		{ "data_pub_request", "data_pub_reply" },
+		{ "frob", "frob_reply" },
+		{ "_request", "_reply" },
+	};
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		ok(ipp_reply_type(cases[i].req, buf, sizeof(buf)) == 0 &&
+		    strcmp(buf, cases[i].reply) == 0, "reply type of %s: %s",
+		    cases[i].req, buf);
+	}
+	errno = 0;
+	ok(ipp_reply_type("execute_request", buf, 13) == -1 &&
+	    errno == ENAMETOOLONG, "a reply type that does not fit: "
+	    "ENAMETOOLONG");
+	ok(ipp_reply_type("execute_request", buf, 14) == 0 &&
+	    strcmp(buf, "execute_reply") == 0, "one that just fits");
+}
+
 static void
 test_error_content(void)
 {
@@ -479,5 +510,6 @@ main(void)
 	test_build();
 	test_error_content();
 	test_msg_peek();
+	test_reply_type();
 	return tap_done();
 }
