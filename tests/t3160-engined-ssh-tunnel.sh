@@ -31,7 +31,7 @@ hubd_ns() {
 	    --enginessh="$NSA:$SSH_PORT" --ping=200 "$@"
 	HUB_PID=$SPAWNED
 	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
-	    { cat "$T_DIR/$name.log"; echo "not ok - $name"; exit 1; }
+	    { cat "$T_DIR/$name.log"; no "$name"; exit 1; }
 }
 hubd_ns hubd --log-level=info
 is "the engine file names the ssh server" "$NSA:$SSH_PORT" $PY -c \

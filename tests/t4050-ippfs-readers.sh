@@ -27,13 +27,17 @@ t0=$(ms); ops || no "operations without readers"; base=$(($(ms) - t0))
 echo "# $N operations without readers: $base ms"
 
 # the end of a task releases every reader
-id=$(submit engines/2/exec 'import time; time.sleep(2); "end"')
+# the task ends when the test says so, once every reader is parked
+id=$(submit engines/2/exec "import os, time
+while not os.path.exists('$T_DIR/go'): time.sleep(0.01)
+'end'")
 pids=()
 for i in $(seq $N); do
 	cat tasks/$id/wait > "$T_DIR/w$i" &
 	pids+=($!)
 done
 wait_for 20 parked $N && ok "$N reads are parked" || no "$N reads are parked"
+touch "$T_DIR/go"
 wait "${pids[@]}"
 n=$(cat "$T_DIR"/w* | grep -c "^$id done ")
 check "the task's end released all $N readers ($n)" test "$n" = $N
