@@ -152,6 +152,8 @@ file_ready(struct fh *fh)
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
 	case Q_TWAITALL:
 		return waitall_ready(fh);
+	case Q_TBATCH:
+		return !fh->idseof || waitall_ready(fh);
 	default:
 		return 1;
 	}
@@ -173,6 +175,7 @@ submit(struct fh *fh)
 		/* records end at a line holding only RS (0x1e) */
 		p = fh->w.p != NULL ? fh->w.p : "";
 		end = p + fh->w.len;
+		waitall_batch(fh);
 		for (rec = p; rec < end; rec = sep + (sep < end ? 2 : 0)) {
 			for (sep = rec; sep < end; sep++)
 				if (*sep == '\036' && (sep == p ||
@@ -184,6 +187,7 @@ submit(struct fh *fh)
 			if ((id = task_submit(-1, rec, (size_t)(sep - rec))) ==
 			    -1)
 				goto fail;
+			waitall_add(fh, id);
 			buf_printf(&fh->r, "%d\n", id);
 			if (sep >= end)
 				break;
@@ -327,6 +331,9 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	case Q_EEXEC:
 	case Q_TNEW:
 	case Q_TBATCH:
+		/* a batch's results follow the end of file of its ids */
+		if (fh->idseof)
+			return waitall_read(fh, size, out);
 		if (!fh->submitted) {
 			/* a read alone (grep -r, tar) never makes work */
 			if (fh->w.len == 0 && !writable(fh))
@@ -343,6 +350,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
 		fh->lastoff += (off_t)out->len;
+		if (out->len == 0 && fh->type == Q_TBATCH && fh->wa != NULL)
+			fh->idseof = 1;
 		return 0;
 	case Q_NSVAR:
 		if (fh->rerr != 0) {
@@ -359,7 +368,11 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			if (ns_pull(fh) == -1)
 				return -1;
 		}
-		slice(fh->r.p, fh->r.len, size, off, out);
+		if (fh->rheld)
+			slice(zmq_msg_data(&fh->rmsg), zmq_msg_size(&fh->rmsg),
+			    size, off, out);
+		else
+			slice(fh->r.p, fh->r.len, size, off, out);
 		fh->lastoff = off + (off_t)out->len;
 		return 0;
 	case Q_TWAIT:
