@@ -152,6 +152,8 @@ file_ready(struct fh *fh)
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
 	case Q_TWAITALL:
 		return waitall_ready(fh);
+	case Q_EEXEC:
+	case Q_TNEW:
 	case Q_TBATCH:
 		return !fh->idseof || waitall_ready(fh);
 	default:
@@ -175,7 +177,6 @@ submit(struct fh *fh)
 		/* records end at a line holding only RS (0x1e) */
 		p = fh->w.p != NULL ? fh->w.p : "";
 		end = p + fh->w.len;
-		waitall_batch(fh);
 		for (rec = p; rec < end; rec = sep + (sep < end ? 2 : 0)) {
 			for (sep = rec; sep < end; sep++)
 				if (*sep == '\036' && (sep == p ||
@@ -187,7 +188,6 @@ submit(struct fh *fh)
 			if ((id = task_submit(-1, rec, (size_t)(sep - rec))) ==
 			    -1)
 				goto fail;
-			waitall_add(fh, id);
 			buf_printf(&fh->r, "%d\n", id);
 			if (sep >= end)
 				break;
@@ -230,6 +230,22 @@ fail:
 	    errno == ENOTCONN ? "controller gone" : strerror(errno));
 	errno = fh->werr;
 	return -1;
+}
+
+/*
+ * The ids of a code file were read to their end of file: from now on
+ * the fd reads the results of those tasks as they end (waitall.c).
+ */
+static void
+results_follow(struct fh *fh)
+{
+	const char *p;
+
+	fh->idseof = 1;
+	waitall_batch(fh);
+	for (p = fh->r.p; p != NULL && *p != '\0'; p += strcspn(p, "\n") +
+	    (p[strcspn(p, "\n")] != '\0'))
+		waitall_add(fh, atoi(p));
 }
 
 static int
@@ -331,7 +347,7 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	case Q_EEXEC:
 	case Q_TNEW:
 	case Q_TBATCH:
-		/* a batch's results follow the end of file of its ids */
+		/* the results follow the end of file of the ids */
 		if (fh->idseof)
 			return waitall_read(fh, size, out);
 		if (!fh->submitted) {
@@ -350,8 +366,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
 		fh->lastoff += (off_t)out->len;
-		if (out->len == 0 && fh->type == Q_TBATCH && fh->wa != NULL)
-			fh->idseof = 1;
+		if (out->len == 0 && fh->submitted)
+			results_follow(fh);
 		return 0;
 	case Q_NSVAR:
 		if (fh->rerr != 0) {

@@ -143,9 +143,9 @@ struct fh {
 	zmq_msg_t	 rmsg;		/* a raw pull's value, the frame as
 					   it came (not copied into r) */
 	int		 rheld;		/* rmsg holds what reads return */
-	struct waitall	*wa;		/* tasks/waitall, and a tasks/batch's
+	struct waitall	*wa;		/* tasks/waitall, and a code file's
 					   results (waitall.c) */
-	int		 idseof;	/* tasks/batch: the ids were read to
+	int		 idseof;	/* code file: the ids were read to
 					   their end; reads give results */
 	struct snapbuf	*snap;		/* what a sized file reads (vis.c) */
 };

@@ -18,10 +18,11 @@
  * read with nothing to say blocks (it is parked, and a signal ends it
  * with EINTR at once, as for every blocking read of ippfs).
  *
- * The same machinery gives a tasks/batch fd its results stream
- * (waitall_batch): the set is the batch's tasks, and each record
- * carries the task's result (or error text), so that a batch's results
- * come in a few large reads instead of three FUSE requests per task.
+ * The same machinery gives a code file's fd (exec, tasks/new,
+ * tasks/batch) its results stream (waitall_batch): the set is the tasks
+ * it submitted, and each record carries the task's result (or error
+ * text), so that a batch's results come in a few large reads instead of
+ * several FUSE requests per task.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,7 +88,7 @@ waitall_open(struct fh *fh)
 }
 
 /*
- * A tasks/batch fd: the set is the ids added by waitall_add, and is
+ * A code file's fd: the set is the ids added by waitall_add, and is
  * fixed at the first read after them, as for a written tasks/waitall.
  */
 void

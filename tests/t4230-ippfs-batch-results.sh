@@ -7,7 +7,8 @@
 # three engined: 300 tasks of random length (some failing, some with no
 # value, some with a value of several lines); a result arrives while a
 # later task of the same batch still runs; a shell's read builtin
-# parses the stream; the ids alone still read as before.
+# parses the stream; the ids alone still read as before.  The other
+# code files (engines/N/exec, engines/all/exec, tasks/new) do the same.
 # timeout: 180
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
@@ -100,7 +101,7 @@ IFS=' ' read -r -t 30 id state size <&3
 check "the first result arrives while task $2 runs" test "$id $state $size" = "$1 done 3"
 IFS= read -r -t 5 -N "$size" body <&3; read -r -t 5 nl <&3
 check "its body, as tasks/$1/result reads" test "$body" = $'42\n'
-check "task $2 is still running" grep -q '^running' "tasks/$2/status"
+check "task $2 has not ended" grep -qE '^(queued|running)' "tasks/$2/status"
 touch "$gate"
 # a shell's read builtin takes what it asks for: the fd is not seekable
 IFS=' ' read -r -t 30 id state size <&3
@@ -109,5 +110,20 @@ check "then the second ($id $state $body)" test "$id $state $body" = "$2 done 'o
 check "then end of file" test -z "$(timeout 10 cat <&3)"
 exec 3>&-
 
+# the other code files: one record per task they submitted
+exec 3<>engines/0/exec; echo '6 * 7' >&3; id=$(cat <&3)
+timeout 30 cat <&3 > "$T_DIR/one"
+check "engines/0/exec: its result after the id" test "$(parse "$T_DIR/one")" = "$id done '42\\n'"
+exec 3>&-
+exec 3<>tasks/new; echo '1/0' >&3; id=$(cat <&3)
+timeout 30 cat <&3 > "$T_DIR/new"
+exec 3>&-
+check "tasks/new: the failure and its traceback" test "$(head -1 "$T_DIR/new" | cut -d' ' -f1,2)" = "$id failed"
+check "tasks/new: the body is tasks/$id/error" cmp -s <(tail -n +2 "$T_DIR/new" | head -c -1) "tasks/$id/error"
+exec 3<>engines/all/exec; echo 'import os; os.getpid() > 0' >&3; ids=$(cat <&3)
+timeout 30 cat <&3 > "$T_DIR/all"
+exec 3>&-
+check "engines/all/exec: one record per engine" test "$(parse "$T_DIR/all" | cut -d' ' -f1 | sort -n | xargs)" = "$(xargs <<<"$ids")"
+check "engines/all/exec: all True" test "$(parse "$T_DIR/all" | cut -d' ' -f2,3 | sort -u)" = "done 'True\\n'"
 cd / || exit 1
 exit $fail

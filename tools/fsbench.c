@@ -5,10 +5,12 @@
  *
  *	fsbench stat PATH [-n N]	  stat(PATH)
  *	fsbench read PATH [-n N]	  open, read to EOF, close
- *	fsbench exec MNT ENGINE [-n N] [-c CODE]
+ *	fsbench exec MNT ENGINE [-n N] [-c CODE] [-r]
  *		open engines/ENGINE/exec, write CODE, read the task id
  *		(which submits it), close; then open tasks/ID/result, read
- *		to EOF (blocks until the task ended), close
+ *		to EOF (blocks until the task ended), close; with -r, read
+ *		the result record on the exec fd after the id's end of file
+ *		instead, then close
  *	fsbench batch MNT [-n N] [-c CODE] [-r]
  *		N tasks in one write to tasks/batch, read back the N ids,
  *		then read every tasks/ID/result in turn; with -r, read the
@@ -129,9 +131,47 @@ one_read(const char *path)
 	return 0;
 }
 
-/* Submit code to an engine, then read its result. */
+/*
+ * The result record that follows the id's end of file on a code file's
+ * fd: "ID STATE SIZE\n", SIZE bytes, "\n".  Its body goes to lastval.
+ */
 static int
-one_exec(const char *mnt, const char *engine, const char *code)
+exec_record(int fd, const char *path)
+{
+	char buf[8192], *nl;
+	size_t have = 0;
+	ssize_t n;
+	long size;
+
+	if (read(fd, buf, sizeof(buf)) != 0) {	/* the ids' end of file */
+		errno = EPROTO;
+		fail("no end of file after the id", path);
+		return -1;
+	}
+	for (;;) {
+		if ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) <= 0) {
+			errno = n == 0 ? EPROTO : errno;
+			fail("read result", path);
+			return -1;
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		if ((nl = strchr(buf, '\n')) != NULL &&
+		    sscanf(buf, "%*d %*s %ld", &size) == 1 &&
+		    have >= (size_t)(nl - buf) + 1 + (size_t)size + 1)
+			break;
+	}
+	snprintf(lastval, sizeof(lastval), "%.*s", (int)(size < 200 ? size :
+	    200), nl + 1);
+	return 0;
+}
+
+/*
+ * Submit code to an engine, then read its result: from tasks/ID/result,
+ * or with stream from the same fd after the id.
+ */
+static int
+one_exec(const char *mnt, const char *engine, const char *code, int stream)
 {
 	char path[1024], id[64], buf[8192];
 	ssize_t n;
@@ -148,8 +188,13 @@ one_exec(const char *mnt, const char *engine, const char *code)
 		close(fd);
 		return -1;
 	}
-	close(fd);
 	t_submitted = now();
+	if (stream) {
+		n = exec_record(fd, path);
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
 	id[n] = '\0';
 	id[strcspn(id, "\n")] = '\0';
 	snprintf(path, sizeof(path), "%s/tasks/%s/result", mnt, id);
@@ -170,7 +215,7 @@ one_exec(const char *mnt, const char *engine, const char *code)
 
 static void
 timed_loop(const char *mode, int n, int warm, const char *a, const char *b,
-    const char *code)
+    const char *code, int stream)
 {
 	double *us = calloc((size_t)n, sizeof(*us)), t0;
 	double *sub = calloc((size_t)n, sizeof(*sub));
@@ -185,7 +230,7 @@ timed_loop(const char *mode, int n, int warm, const char *a, const char *b,
 		else if (strcmp(mode, "read") == 0)
 			rc = one_read(a);
 		else
-			rc = one_exec(a, b, code);
+			rc = one_exec(a, b, code, stream);
 		if (i >= 0) {
 			us[i] = (now() - t0) * 1e6;
 			sub[i] = (t_submitted - t0) * 1e6;
@@ -426,7 +471,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: fsbench stat|read PATH [-n N] [-w W]\n"
-	    "       fsbench exec MNT ENGINE [-n N] [-w W] [-c CODE]\n"
+	    "       fsbench exec MNT ENGINE [-n N] [-w W] [-c CODE] [-r]\n"
 	    "       fsbench batch MNT [-n N] [-c CODE] [-r]\n"
 	    "       fsbench push PATH [-s MB] [-n N] [-w W] [-b CHUNK_KB]\n"
 	    "       fsbench pull PATH [-n N] [-b CHUNK_KB]\n");
@@ -481,7 +526,7 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(mode, "stat") == 0 || strcmp(mode, "read") == 0 ||
 	    strcmp(mode, "exec") == 0)
-		timed_loop(mode, n, warm < 0 ? 20 : warm, a, b, code);
+		timed_loop(mode, n, warm < 0 ? 20 : warm, a, b, code, stream);
 	else if (strcmp(mode, "batch") == 0)
 		batch(a, n, code, stream);
 	else if (strcmp(mode, "push") == 0)
