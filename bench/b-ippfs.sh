@@ -7,6 +7,10 @@
 #      Peer: DirectView.execute("6 * 7", silent=False, block=True) and
 #      wait_for_output() (bench/pyfs.py).
 #      Target p50 <= 500 us.
+#  (a') the same, the result read on the exec fd after the id's end of
+#      file (ippfs(1); fsbench exec -r): one file opened, not two.
+#      Issue 13 acceptance 4: p50 <= 1.3x the floor, which for (a') is
+#      the relay's round trip plus one hellofs open+read+close.
 #  (b) FS_TASKS tasks in one write to tasks/batch, then every
 #      tasks/ID/result read (fsbench batch); tasks/s, median of FS_REPEAT.
 #      Peer: as many LoadBalancedView.apply_async(f), every result
@@ -14,10 +18,17 @@
 #      --execute "6 * 7" (window 256) through the same hubd and engines,
 #      what they allow a C client without ippfs, is printed as INFO, and
 #      the CPU each process spent per 1,000 tasks is logged.
+#  (b') the same, every result read from the tasks/batch fd's results
+#      stream (after the ids; ippfs(1)) instead of tasks/ID/result
+#      (fsbench batch -r); median of FS_REPEAT.  Issue 13 acceptance 4:
+#      >= 6,000 tasks/s and >= 10x the Python client.
 #  (c) FS_PUSH_MB megabytes written to engines/0/ns/x.raw in 1 MiB
 #      writes and closed (the close returns when the engine has them);
 #      MB/s, median of FS_PUSH_N.  Peer: DirectView.push({'x': bytes}).
 #      Target >= 1,000 MB/s.
+#  (c') the value read back: open, read ns/x.raw to EOF in 1 MiB reads
+#      into one reused buffer, close (fsbench pull); MB/s, median of
+#      FS_PUSH_N.  Peer: DirectView.pull('x').  Target >= 1,000 MB/s.
 #  (d) stat of /status and open+read+close of /status (fsbench stat,
 #      read; FS_STAT each), p50.  Peer: tools/hellofs, a trivial
 #      single-threaded libfuse low-level file system with the same
@@ -183,10 +194,33 @@ fsb "$SCRATCH/ippfs-exec" exec "$MNT" 0 -n "$RTT"
 log "  p50 $(kv "$SCRATCH/ippfs-exec" p50_us) us," \
     "result $(kv "$SCRATCH/ippfs-exec" last_result)"
 
+log "(a') ippfs: $RTT exec round trips, the result read on the exec fd"
+fsb "$SCRATCH/ippfs-exec-r" exec "$MNT" 0 -n "$RTT" -r
+log "  p50 $(kv "$SCRATCH/ippfs-exec-r" p50_us) us," \
+    "result $(kv "$SCRATCH/ippfs-exec-r" last_result)"
+
 log "(c) ippfs: push $PUSH_MB MB to ns/x.raw, $PUSH_N times"
+# cpu_ms_per_op C0 C1 N: "ippfs X, hubd Y, engines Z" ms per operation
+# from two (ippfs hubd engines) cpu_ticks samples (engines: both, as
+# which engined became engine 0 is not known here)
+cpu_ms_per_op() {
+	local -a a=($1) b=($2)
+	echo "ippfs $(((b[0] - a[0]) * 1000 / HZ / $3))," \
+	    "hubd $(((b[1] - a[1]) * 1000 / HZ / $3))," \
+	    "engines $(((b[2] - a[2]) * 1000 / HZ / $3))"
+}
+c0="$(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") $(cpu_ticks "${ENG_PIDS[@]}")"
 fsb "$SCRATCH/ippfs-push" push "$MNT/engines/0/ns/x.raw" -s "$PUSH_MB" \
     -n "$PUSH_N"
-log "  $(kv "$SCRATCH/ippfs-push" mb_per_s) MB/s"
+c1="$(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") $(cpu_ticks "${ENG_PIDS[@]}")"
+log "  $(kv "$SCRATCH/ippfs-push" mb_per_s) MB/s; CPU ms per push:" \
+    "$(cpu_ms_per_op "$c0" "$c1" $((PUSH_N + 1)))"
+log "(c') ippfs: pull $PUSH_MB MB from ns/x.raw, $PUSH_N times"
+fsb "$SCRATCH/ippfs-pull" pull "$MNT/engines/0/ns/x.raw" -n "$PUSH_N"
+c2="$(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") $(cpu_ticks "${ENG_PIDS[@]}")"
+log "  $(kv "$SCRATCH/ippfs-pull" mb_per_s) MB/s" \
+    "($(kv "$SCRATCH/ippfs-pull" bytes) bytes); CPU ms per pull:" \
+    "$(cpu_ms_per_op "$c1" "$c2" $((PUSH_N + 1)))"
 rm -f "$MNT/engines/0/ns/x.raw"
 
 # where the CPU goes during (b): ms per 1,000 tasks per process
@@ -207,6 +241,24 @@ for r in $(seq 1 "$REPEAT"); do
 	    "engines $(((c1[2] - c0[2]) * 1000000 / HZ / TASKS))"
 done
 OURS_B=$(median "${rates[@]}")
+srates=()
+for r in $(seq 1 "$REPEAT"); do
+	log "(b') ippfs: $TASKS tasks through tasks/batch, results from its" \
+	    "stream, round $r"
+	c0=($(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") \
+	    $(cpu_ticks "${ENG_PIDS[@]}"))
+	fsb "$SCRATCH/ippfs-stream-$r" batch "$MNT" -n "$TASKS" -r
+	c1=($(cpu_ticks "$IPPFS_PID") $(cpu_ticks "$CTL_PID") \
+	    $(cpu_ticks "${ENG_PIDS[@]}"))
+	srates+=("$(kv "$SCRATCH/ippfs-stream-$r" tasks_per_s)")
+	log "  ${srates[-1]} tasks/s ($(kv "$SCRATCH/ippfs-stream-$r" \
+	    results) results);" \
+	    "CPU ms per 1,000 tasks: ippfs" \
+	    "$(((c1[0] - c0[0]) * 1000000 / HZ / TASKS))," \
+	    "hubd $(((c1[1] - c0[1]) * 1000000 / HZ / TASKS))," \
+	    "engines $(((c1[2] - c0[2]) * 1000000 / HZ / TASKS))"
+done
+OURS_BS=$(median "${srates[@]}")
 
 # (d) again with the history of every task above in ippfs's tables,
 # once hubd's task database has caught up
@@ -222,6 +274,14 @@ timeout 300 "$LOADGEN" --profile-dir "$DIR" --count "$TASKS" --window 256 \
     2>"$SCRATCH/loadgen.err" ||
     log "loadgen failed: $(tail -1 "$SCRATCH/loadgen.err")"
 LG=$(kv "$SCRATCH/loadgen" tasks_per_s)
+# and one at a time: the round trip of an execute through hubd and an
+# engined with no ippfs, for (a)
+timeout 300 "$LOADGEN" --profile-dir "$DIR" --count "$RTT" --window 1 \
+    --engines $NENG --execute "6 * 7" >"$SCRATCH/loadgen-1" \
+    2>"$SCRATCH/loadgen-1.err" ||
+    log "loadgen failed: $(tail -1 "$SCRATCH/loadgen-1.err")"
+LG1=$(kv "$SCRATCH/loadgen-1" lat_p50_us)
+log "(a) context: loadgen, $RTT executes one at a time: p50 $LG1 us"
 
 # The same batch under the greedy scheduler (--hwm 0, ipyparallel's
 # TaskScheduler.hwm = 0): engines get tasks queued ahead instead of one at
@@ -238,16 +298,20 @@ G_PIDS=("${ENG_PIDS[@]}")
 CTL_PID=$CTL1
 ENG_PIDS=("${ENG1[@]}")
 grates=()
+gsrates=()
 if wait_for 30 _grep_file "^engines $NENG\$" "$MNT2/status"; then
 	for r in $(seq 1 "$REPEAT"); do
 		fsb "$SCRATCH/greedy-batch-$r" batch "$MNT2" -n "$TASKS"
 		grates+=("$(kv "$SCRATCH/greedy-batch-$r" tasks_per_s)")
-		log "  ${grates[-1]} tasks/s"
+		fsb "$SCRATCH/greedy-stream-$r" batch "$MNT2" -n "$TASKS" -r
+		gsrates+=("$(kv "$SCRATCH/greedy-stream-$r" tasks_per_s)")
+		log "  ${grates[-1]} tasks/s; results stream ${gsrates[-1]}"
 	done
 else
 	log "the greedy cluster's engines did not register"
 fi
 OURS_BG=$(median "${grates[@]}")
+OURS_BGS=$(median "${gsrates[@]}")
 stop_fs "$MNT2" "$G_FS"
 for p in "${G_PIDS[@]}" "$CTL2"; do
 	stop_pid "$p"
@@ -281,6 +345,9 @@ timeout 600 "$LOADGEN" --floor --count "$PUSH_N" --window 1 --nbufs 1 \
 FA=$(awk -v l="$(kv "$SCRATCH/floor-a" lat_p50_us)" -v r="$HRF" \
     'BEGIN { if (l == "" || r == "") print "nan";
 	else printf "%.1f", l + 2 * r }')
+FA1=$(awk -v l="$(kv "$SCRATCH/floor-a" lat_p50_us)" -v r="$HRF" \
+    'BEGIN { if (l == "" || r == "") print "nan";
+	else printf "%.1f", l + r }')
 FB=$(awk -v t="$(kv "$SCRATCH/floor-b" tasks_per_s)" -v r="$HRF" \
     'BEGIN { if (t == "" || r == "" || r == 0) { print "nan"; exit }
 	f = 1e6 / r; if (t < f) f = t; printf "%.0f", f }')
@@ -314,6 +381,8 @@ PA=$(kv "$SCRATCH/pyfs" exec_p50_us)
 PB=$(kv "$SCRATCH/pyfs" tasks_per_s)
 C=$(kv "$SCRATCH/ippfs-push" mb_per_s)
 PC=$(kv "$SCRATCH/pyfs" push_mb_per_s)
+CP=$(kv "$SCRATCH/ippfs-pull" mb_per_s)
+PCP=$(kv "$SCRATCH/pyfs" pull_mb_per_s)
 DS=$DS_1 DR=$DR_1 HS=$HS_1 HR=$HR_1
 
 echo "== item 3: ippfs (hubd + $NENG engined) beside the Python client" \
@@ -321,20 +390,33 @@ echo "== item 3: ippfs (hubd + $NENG engined) beside the Python client" \
 printf '%-40s %12s %12s %8s\n' "" ippfs peer ratio
 printf '%-40s %12s %12s %8s\n' "(a) exec round trip p50 us" "$A" "$PA" \
     "$(ratio "$A" "$PA")"
+printf '%-40s %12s %12s %8s\n' "(a') exec, result on the exec fd, p50" \
+    "$(kv "$SCRATCH/ippfs-exec-r" p50_us)" "$PA" \
+    "$(ratio "$(kv "$SCRATCH/ippfs-exec-r" p50_us)" "$PA")"
+printf '%-40s %12s %12s %8s\n' "(a) loadgen execute p50 us, no ippfs" \
+    "$LG1" "" ""
 printf '%-40s %12s %12s %8s\n' "(a) exec round trip p90 us" "$A90" \
     "$(kv "$SCRATCH/pyfs" exec_p90_us)" ""
 printf '%-40s %12s %12s %8s\n' "(b) tasks/s, $TASKS tasks" "$OURS_B" "$PB" \
     "$(ratio "$OURS_B" "$PB")"
+printf '%-40s %12s %12s %8s\n' "(b') tasks/s, results stream" \
+    "$OURS_BS" "$PB" "$(ratio "$OURS_BS" "$PB")"
 printf '%-40s %12s %12s %8s\n' "(b) tasks/s, greedy (hubd --hwm 0)" \
     "$OURS_BG" "" ""
+printf '%-40s %12s %12s %8s\n' "(b') greedy, results stream" \
+    "$OURS_BGS" "$PB" "$(ratio "$OURS_BGS" "$PB")"
 printf '%-40s %12s %12s %8s\n' "(b) loadgen executes/s, same cluster" \
     "$LG" "" ""
 printf '%-40s %12s %12s %8s\n' "(c) push MB/s, $PUSH_MB MB" "$C" "$PC" \
     "$(ratio "$C" "$PC")"
+printf '%-40s %12s %12s %8s\n' "(c') pull MB/s, $PUSH_MB MB" "$CP" "$PCP" \
+    "$(ratio "$CP" "$PCP")"
 printf '%-40s %12s %12s %8s\n' "(c) the writes alone (before close) s" \
     "$(kv "$SCRATCH/ippfs-push" write_s_p50)" "" ""
 printf '%-40s %12s %12s %8s\n' "(a) floor: bare relay + 2 hellofs reads" \
     "$FA" "" ""
+printf '%-40s %12s %12s %8s\n' "(a') floor: bare relay + 1 hellofs read" \
+    "$FA1" "" ""
 printf '%-40s %12s %12s %8s\n' "(b) floor: bare relay / hellofs reads" \
     "$FB" "" ""
 printf '%-40s %12s %12s %8s\n' "(c) floor: bare relay of the data" \
@@ -353,8 +435,20 @@ result 3b batch_tasks_per_s "$OURS_B" "${PB:-nan}" ">=20000" \
     "$(check "$OURS_B" ">=" 20000)"
 result 3b greedy_hwm0_tasks_per_s "${OURS_BG:-nan}" nan ">=20000" \
     "$(check "${OURS_BG:-0}" ">=" 20000)"
+result 13-4 stream_tasks_per_s "${OURS_BS:-nan}" "${PB:-nan}" ">=6000" \
+    "$(check "${OURS_BS:-0}" ">=" 6000)"
+result 13-4 greedy_stream_tasks_per_s "${OURS_BGS:-nan}" "${PB:-nan}" \
+    ">=6000" "$(check "${OURS_BGS:-0}" ">=" 6000)"
 result 3b loadgen_tasks_per_s "${LG:-nan}" "${PB:-nan}" "context" INFO
 result 3c push_mb_per_s "$C" "${PC:-nan}" ">=1000" "$(check "$C" ">=" 1000)"
+result 13-5 pull_mb_per_s "${CP:-nan}" "${PCP:-nan}" ">=1000" \
+    "$(check "${CP:-0}" ">=" 1000)"
+result 13-4 exec_over_floor "$(ratio "$A" "$FA")" nan "<=1.3" \
+    "$(check "$(ratio "$A" "$FA")" "<=" 1.3)"
+result 13-4 exec_fd_over_floor "$(ratio "$(kv "$SCRATCH/ippfs-exec-r" \
+    p50_us)" "$FA1")" nan "<=1.3" "$(check "$(ratio "$(kv \
+    "$SCRATCH/ippfs-exec-r" p50_us)" "$FA1")" "<=" 1.3)"
+result 3a loadgen_exec_p50_us "${LG1:-nan}" nan "context" INFO
 result 3a floor_exec_rtt_us "$FA" nan "context" INFO
 result 3b floor_tasks_per_s "$FB" nan "context" INFO
 result 3c floor_push_mb_per_s "$FC" nan "context" INFO

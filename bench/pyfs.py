@@ -11,7 +11,8 @@ against the same kind of cluster (hubd and two engined):
          once, f returning 6 * 7 (a LoadBalancedView has no execute),
          then every result awaited, --repeat rounds; tasks/s, median
   push:  DirectView.push({'x': bytes of --push-mb megabytes}, block=True)
-         to engine 0, --push-n times after one warm-up; MB/s, median
+         to engine 0, --push-n times after one warm-up; MB/s, median;
+         then DirectView.pull('x', block=True) as many times (pull)
 
 Prints "key value" lines.  Run with /usr/bin/python3.
 """
@@ -100,6 +101,16 @@ def main():
         print(f"push_bytes {len(data)}")
         print(f"push_s_p50 {s:.4f}")
         print(f"push_mb_per_s {len(data) / 1e6 / s:.1f}")
+        # pull: the same value back, as ns/x.raw's read does
+        dv.pull("x", block=True)
+        secs = []
+        for _ in range(a.push_n):
+            t0 = time.perf_counter()
+            got = dv.pull("x", block=True)
+            secs.append(time.perf_counter() - t0)
+            assert len(got) == len(data)
+        s = statistics.median(secs)
+        print(f"pull_mb_per_s {len(data) / 1e6 / s:.1f}")
         dv.execute("del x", block=True)
     rc.close()
 

@@ -152,6 +152,10 @@ file_ready(struct fh *fh)
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
 	case Q_TWAITALL:
 		return waitall_ready(fh);
+	case Q_EEXEC:
+	case Q_TNEW:
+	case Q_TBATCH:
+		return !fh->idseof || waitall_ready(fh);
 	default:
 		return 1;
 	}
@@ -226,6 +230,22 @@ fail:
 	    errno == ENOTCONN ? "controller gone" : strerror(errno));
 	errno = fh->werr;
 	return -1;
+}
+
+/*
+ * The ids of a code file were read to their end of file: from now on
+ * the fd reads the results of those tasks as they end (waitall.c).
+ */
+static void
+results_follow(struct fh *fh)
+{
+	const char *p;
+
+	fh->idseof = 1;
+	waitall_batch(fh);
+	for (p = fh->r.p; p != NULL && *p != '\0'; p += strcspn(p, "\n") +
+	    (p[strcspn(p, "\n")] != '\0'))
+		waitall_add(fh, atoi(p));
 }
 
 static int
@@ -327,6 +347,9 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 	case Q_EEXEC:
 	case Q_TNEW:
 	case Q_TBATCH:
+		/* the results follow the end of file of the ids */
+		if (fh->idseof)
+			return waitall_read(fh, size, out);
 		if (!fh->submitted) {
 			/* a read alone (grep -r, tar) never makes work */
 			if (fh->w.len == 0 && !writable(fh))
@@ -343,6 +366,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		slice(fh->r.p, fh->r.len, size, fh->lastoff, out);
 		fh->lastoff += (off_t)out->len;
+		if (out->len == 0 && fh->submitted)
+			results_follow(fh);
 		return 0;
 	case Q_NSVAR:
 		if (fh->rerr != 0) {
@@ -359,7 +384,11 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			if (ns_pull(fh) == -1)
 				return -1;
 		}
-		slice(fh->r.p, fh->r.len, size, off, out);
+		if (fh->rheld)
+			slice(zmq_msg_data(&fh->rmsg), zmq_msg_size(&fh->rmsg),
+			    size, off, out);
+		else
+			slice(fh->r.p, fh->r.len, size, off, out);
 		fh->lastoff = off + (off_t)out->len;
 		return 0;
 	case Q_TWAIT:

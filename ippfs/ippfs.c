@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,9 +149,43 @@ on_signal(int sig)
  * handed to libzmq (buf_give) is freed by libzmq's I/O thread, hence
  * the atomic exchanges: the spare is the one thing ippfs shares with
  * another thread.
+ *
+ * A big pull's value arrives in a frame libzmq's I/O thread allocated,
+ * which ippfs reads from as it is (ns.c).  glibc would take that from
+ * mmap afresh each time, and give it back at free, so every pull paid
+ * the faults again.  malloc_warm() makes glibc keep big blocks in its
+ * one heap instead, where the next frame of that size finds them warm;
+ * malloc_cool() gives them back once big values stop coming for
+ * SPARE_KEEP seconds (fs.trim_at), so the memory follows the work.
  */
 #define BUF_BIG		(4 << 20)
 #define SPARE_KEEP	10.0
+#define HEAP_KEEP	((size_t)1 << 30)	/* free heap kept until trim */
+
+static void
+malloc_warm(void)
+{
+	/* one arena: libzmq's thread allocates where ippfs's does */
+	if (mallopt(M_ARENA_MAX, 1) == 0 || mallopt(M_MMAP_MAX, 0) == 0 ||
+	    mallopt(M_TRIM_THRESHOLD, (int)HEAP_KEEP) == 0)
+		log_warnx("mallopt failed: big values will be fresh memory");
+}
+
+/* A big value came or went: trim the heap if none follows in a while. */
+void
+malloc_cool_later(void)
+{
+	fs.trim_at = ipp_monotonic() + SPARE_KEEP;
+}
+
+static void
+malloc_cool(double now)
+{
+	if (fs.trim_at == 0 || now < fs.trim_at)
+		return;
+	fs.trim_at = 0;
+	malloc_trim(0);
+}
 
 struct spare {
 	void	*p;
@@ -211,6 +246,7 @@ spare_expire(double now)
 		return;
 	free(s->p);
 	free(s);
+	malloc_cool_later();
 }
 
 static void
@@ -524,6 +560,10 @@ fh_free(struct fh *fh)
 	buf_free(&fh->r);
 	if (fh->wgiven)
 		zmq_msg_close(&fh->wmsg);
+	if (fh->rheld) {
+		zmq_msg_close(&fh->rmsg);
+		malloc_cool_later();
+	}
 	vis_fh_free(fh);
 	free(fh->errtxt);
 	free(fh->dir);
@@ -578,6 +618,7 @@ loop(void)
 		hub_timers(ipp_monotonic());
 		metrics_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
+		malloc_cool(ipp_monotonic());
 		park_sweep();
 	}
 	free(fbuf.mem);
@@ -610,6 +651,7 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.loglevel = LOG_LVL_INFO;
 	log_init("ippfs", LOG_LVL_INFO, NULL);
+	malloc_warm();
 	if (ipp_opts_parse(&cfg, options, NULL, argc, argv, &argi) == -1)
 		usage(2);
 	if (cfg.help)

@@ -140,7 +140,13 @@ struct fh {
 	int		 ndir;
 	zmq_msg_t	 wmsg;		/* w handed to libzmq by a raw push */
 	int		 wgiven;	/* wmsg holds what w held */
-	struct waitall	*wa;		/* tasks/waitall (waitall.c) */
+	zmq_msg_t	 rmsg;		/* a raw pull's value, the frame as
+					   it came (not copied into r) */
+	int		 rheld;		/* rmsg holds what reads return */
+	struct waitall	*wa;		/* tasks/waitall, and a code file's
+					   results (waitall.c) */
+	int		 idseof;	/* code file: the ids were read to
+					   their end; reads give results */
 	struct snapbuf	*snap;		/* what a sized file reads (vis.c) */
 };
 
@@ -233,6 +239,7 @@ struct ippfs {
 	json_t		*ok_content;	/* {"status": "ok"}, made once */
 	/* ippfs.c: the last big buffer freed, for the next (buf_give) */
 	struct spare	*spare;
+	double		 trim_at;	/* malloc_trim then (0: nothing to) */
 };
 
 extern struct ippfs fs;
@@ -348,6 +355,7 @@ void	 buf_trim_front(struct buf *, size_t keep);
 void	 buf_give(struct buf *, zmq_msg_t *);
 void	 buf_take(struct buf *, zmq_msg_t *);
 void	 spare_expire(double now);
+void	 malloc_cool_later(void);
 void	 fh_wreclaim(struct fh *);
 void	 event_add(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 error_add(struct fh *, int err, const char *, ...)

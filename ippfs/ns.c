@@ -69,6 +69,9 @@ struct nsgroup {
  */
 #define CHUNK	(4 << 20)
 
+/* A raw value at least this big is kept in its frame for the reads. */
+#define RAW_KEEP	65536
+
 static const char *opnames[] = { "pull", "push", "delete", "list" };
 static const char *fmtnames[] = { "repr", "json", "raw" };
 
@@ -234,8 +237,13 @@ got_value(struct nsop *op, struct ipp_msg *m, json_t *v, const char *text)
 	size_t i;
 	json_t *n;
 
-	if (op->off == 0)
+	if (op->off == 0) {
 		buf_reset(dst);		/* later raw pieces append */
+		if (dst == &fh->r && fh->rheld) {
+			zmq_msg_close(&fh->rmsg);
+			fh->rheld = 0;
+		}
+	}
 	if (op->op == NS_LIST) {
 		ns_known_reset(op->engine);
 		if (text != NULL) {
@@ -275,6 +283,13 @@ got_value(struct nsop *op, struct ipp_msg *m, json_t *v, const char *text)
 			buf_printf(dst, "%s\n", s);
 			free(s);
 		}
+	} else if (ipp_msg_nbufs(m) > 0 && dst == &fh->r &&
+	    ipp_frame_len(&m->fr, m->buf0) >= RAW_KEEP) {
+		/* a big value is read from the frame itself: no copy */
+		zmq_msg_init(&fh->rmsg);
+		zmq_msg_move(&fh->rmsg, &m->fr.f[m->buf0]);
+		fh->rheld = 1;
+		malloc_cool_later();
 	} else if (ipp_msg_nbufs(m) > 0)
 		buf_add(dst, ipp_frame_data(&m->fr, m->buf0),
 		    ipp_frame_len(&m->fr, m->buf0));

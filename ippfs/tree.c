@@ -531,6 +531,9 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->noflush = 1;
 	if (fh->type == Q_EVENTS || fh->type == Q_TEVENTS)
 		fi->nonseekable = 1;
+	/* a shell's read builtin then takes what it reads, not more */
+	if (fh->type == Q_EEXEC || fh->type == Q_TNEW || fh->type == Q_TBATCH)
+		fi->nonseekable = 1;
 	if (fh->type == Q_TWAITALL) {
 		fi->nonseekable = 1;
 		waitall_open(fh);

@@ -73,5 +73,7 @@ int	 waitall_write(struct fh *, const char *, size_t);
 int	 waitall_read(struct fh *, size_t, struct buf *);
 int	 waitall_ready(struct fh *);
 void	 waitall_free(struct fh *);
+void	 waitall_batch(struct fh *);
+void	 waitall_add(struct fh *, int id);
 
 #endif /* IPPFS_VIS_H */

@@ -17,6 +17,12 @@
  * and what ended meanwhile is given in the order of its end times.  A
  * read with nothing to say blocks (it is parked, and a signal ends it
  * with EINTR at once, as for every blocking read of ippfs).
+ *
+ * The same machinery gives a code file's fd (exec, tasks/new,
+ * tasks/batch) its results stream (waitall_batch): the set is the tasks
+ * it submitted, and each record carries the task's result (or error
+ * text), so that a batch's results come in a few large reads instead of
+ * several FUSE requests per task.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@ struct waitall {
 	int		 fixed;		/* the set is final (first read) */
 	int		 written;	/* ids were written */
 	uint64_t	 evseq;		/* next /events line to look at */
+	int		 bodies;	/* tasks/batch: records carry results */
 	struct buf	 out;		/* lines not yet read */
 	size_t		 outoff;
 };
@@ -78,6 +85,29 @@ waitall_open(struct fh *fh)
 		    t->state == T_RUNNING))
 			want_add(wa, t->id);
 	wa->evseq = fs.evseq;
+}
+
+/*
+ * A code file's fd: the set is the ids added by waitall_add, and is
+ * fixed at the first read after them, as for a written tasks/waitall.
+ */
+void
+waitall_batch(struct fh *fh)
+{
+	struct waitall *wa;
+
+	if (fh->wa != NULL)
+		return;
+	wa = fh->wa = xcalloc(1, sizeof(*wa));
+	wa->written = 1;
+	wa->bodies = 1;
+	wa->evseq = fs.evseq;
+}
+
+void
+waitall_add(struct fh *fh, int id)
+{
+	want_add(fh->wa, id);
 }
 
 void
@@ -157,11 +187,22 @@ static void
 report(struct waitall *wa, int id)
 {
 	struct task *t = task_get(id);
+	const struct buf *b;
 
 	wa->want[id] = W_REPORTED;
 	wa->done++;
-	buf_printf(&wa->out, "%d %s %d/%d\n", id, t != NULL ?
-	    tstate_name(t->state) : "purged", wa->done, wa->total);
+	if (!wa->bodies) {
+		buf_printf(&wa->out, "%d %s %d/%d\n", id, t != NULL ?
+		    tstate_name(t->state) : "purged", wa->done, wa->total);
+		return;
+	}
+	/* "ID STATE SIZE", SIZE bytes of result or error text, newline */
+	b = t == NULL ? NULL : t->state == T_DONE ? &t->result : &t->error;
+	buf_printf(&wa->out, "%d %s %zu\n", id, t != NULL ?
+	    tstate_name(t->state) : "purged", b != NULL ? b->len : 0);
+	if (b != NULL && b->len > 0)
+		buf_add(&wa->out, b->p, b->len);
+	buf_add(&wa->out, "\n", 1);
 }
 
 static int
@@ -235,7 +276,10 @@ waitall_ready(struct fh *fh)
 	    fs.hub_gone;
 }
 
-/* Whole lines, as many as fit in size; EOF when all have ended. */
+/*
+ * Whole lines, as many as fit in size (records with results are sized,
+ * so those are cut anywhere); EOF when all have ended.
+ */
 int
 waitall_read(struct fh *fh, size_t size, struct buf *out)
 {
@@ -250,7 +294,9 @@ waitall_read(struct fh *fh, size_t size, struct buf *out)
 		return -1;
 	}
 	n = wa->out.len - wa->outoff;
-	if (n > size) {
+	if (n > size && wa->bodies)
+		n = size;
+	else if (n > size) {
 		/* up to the last newline that fits, else a part of a line */
 		for (end = size; end > 0 && wa->out.p[wa->outoff + end - 1] !=
 		    '\n'; end--)

@@ -219,6 +219,22 @@ ippfs_cluster() {
 	cd "$MNT" || exit 1
 }
 
+# task_ends FD: the ids of the tasks whose end (done, failed, aborted,
+# lost, timeout) the events file open on FD says, in its order; reads
+# what is there now (poll(2) says when a read would block).
+task_ends() {
+	$PY - "$1" <<'EOF'
+import os, select, sys
+fd, data = int(sys.argv[1]), b""
+while select.select([fd], [], [], 1.0)[0]:
+    data += os.read(fd, 65536)
+for line in data.decode().splitlines():
+    f = line.split()
+    if len(f) >= 4 and f[1] == "task" and f[3] in ("done", "failed", "aborted", "lost", "timeout"):
+        print(f[2])
+EOF
+}
+
 # --- launch (t3xxx) ---------------------------------------------------
 # launch_cmd ARGS...: our ipcluster on the test profile.  launch_pids:
 # the PIDs recorded in the cluster's pid file (read before stopping).

@@ -28,17 +28,7 @@ check "counts go 1/500 .. 500/500" test "$(cut -d' ' -f3 "$T_DIR/wait" | tr '\n'
 check "each task once" test "$(cut -d' ' -f1 "$T_DIR/wait" | sort -n | tr '\n' ' ')" = "$(tr '\n' ' ' <<<"$ids")"
 check "10 failed, 490 done" test "$(grep -c ' failed ' "$T_DIR/wait") $(grep -c ' done ' "$T_DIR/wait")" = "10 490"
 # the order of the ends, from the events read meanwhile (non-blocking)
-$PY - > "$T_DIR/ends" <<'EOF'
-import os, select
-# poll(2) says when events are waiting; a read would block for more
-data = b""
-while select.select([4], [], [], 1.0)[0]:
-    data += os.read(4, 65536)
-for line in data.decode().splitlines():
-    f = line.split()
-    if len(f) >= 4 and f[1] == "task" and f[3] in ("done", "failed", "aborted", "lost", "timeout"):
-        print(f[2])
-EOF
+task_ends 4 > "$T_DIR/ends"
 exec 4<&-
 check "in the order they ended" test "$(cut -d' ' -f1 "$T_DIR/wait" | tr '\n' ' ')" = "$(tr '\n' ' ' < "$T_DIR/ends")"
 check "out of id order (so the order means something)" test "$(cut -d' ' -f1 "$T_DIR/wait" | tr '\n' ' ')" != "$(tr '\n' ' ' <<<"$ids")"
