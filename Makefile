@@ -42,7 +42,8 @@ FUSE_LIBS   := $(shell pkg-config --libs fuse3)
 # launch, our ipcluster (launch/launch.h describes its files)
 LAUNCH_SRCS = launch/launch.c launch/conf.c launch/cluster.c launch/state.c \
 	      launch/watch.c launch/proc.c launch/template.c launch/batch.c \
-	      launch/local.c launch/mpi.c launch/ssh.c launch/slurm.c \
+	      launch/local.c launch/mpi.c launch/ssh.c launch/sshctl.c \
+	      launch/slurm.c \
 	      launch/pbs.c launch/sge.c launch/lsf.c launch/htcondor.c \
 	      launch/winhpc.c
 LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)

@@ -1,0 +1,373 @@
+/*
+ * sshctl.c - the controller on another host through ssh: ipyparallel's
+ * SSHControllerLauncher (--controller=ssh).  SSHControllerLauncher
+ * .location, or .hostname (with .user), names the host.
+ *
+ * One short ssh starts the controller in the background there, with its
+ * output in the remote profile's log directory, and prints its PID
+ * (ipyparallel's "nohup ... & echo $!"): no ssh process stays behind,
+ * and "launch stop" ends the controller by that PID with another short
+ * ssh (the record has "remote_pid", "location" and the ssh command, not
+ * a local "pid", so nothing here ever signals a local process by it).
+ * A second ssh waits there for the connection files, which are then
+ * fetched with scp (SSHLauncher.to_fetch, default the two connection
+ * files of the remote profile, SSHLauncher.remote_profile_dir, default
+ * the local profile with the home directory stripped, as ipyparallel
+ * does) into a temporary name and renamed, so a shared file system where
+ * both are the same file is safe too.
+ *
+ * A controller bound to loopback (the default) is reachable only from
+ * its host; it is then given --location=HOST and --ssh/--enginessh=the
+ * ssh location, so its connection files name the ssh server: launch's
+ * own watch (watch.c) and the engines (engined) tunnel through it
+ * (libipp/tunnel.c), as ipyparallel's clients and engines do.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "launch.h"
+
+static const char *const ctl_classes[] = { "SSHControllerLauncher",
+    "SSHLauncher", "ControllerLauncher", NULL };
+static const char *const cluster_class[] = { "Cluster", NULL };
+
+/* ssh_cmd and ssh_args (default: plain "ssh"; no -tt for a daemon). */
+static json_t *
+ssh_prefix_json(struct cluster *c)
+{
+	struct argv a;
+	json_t *j = json_array();
+	int i;
+
+	argv_init(&a);
+	if (!conf_argv(c, ctl_classes, "ssh_cmd", &a))
+		argv_add(&a, "ssh");
+	conf_argv(c, ctl_classes, "ssh_args", &a);
+	for (i = 0; i < a.n; i++)
+		json_array_append_new(j, json_string(a.v[i]));
+	argv_free(&a);
+	return j;
+}
+
+/* The recorded ssh command, the host and a remote shell command. */
+static void
+remote_argv(json_t *st, const char *script, struct argv *a)
+{
+	json_t *w;
+	size_t i;
+
+	argv_init(a);
+	json_array_foreach(json_object_get(st, "ssh"), i, w)
+		argv_add(a, json_string_value(w));
+	argv_add(a, json_string_value(json_object_get(st, "location")));
+	argv_add(a, script);
+}
+
+/* One word for the remote shell, quoted when it needs it. */
+static char *
+shell_quote(const char *word)
+{
+	struct argv a;
+	char *s;
+
+	argv_init(&a);
+	argv_add(&a, word);
+	s = argv_join(&a);
+	argv_free(&a);
+	return s;
+}
+
+/* "/home/you/.ipython/profile_x" -> ".ipython/profile_x", as ipyparallel */
+static void
+strip_home(const char *path, char *buf, size_t len)
+{
+	const char *home = getenv("HOME");
+	size_t n = home != NULL ? strlen(home) : 0;
+
+	while (n > 1 && home[n - 1] == '/')
+		n--;
+	if (n > 1 && strncmp(path, home, n) == 0 && path[n] == '/')
+		snprintf(buf, len, "%s", path + n + 1);
+	else
+		snprintf(buf, len, "%s", path);
+}
+
+static int
+loopback(const char *ip)
+{
+	return ip == NULL || strncmp(ip, "127.", 4) == 0 ||
+	    strcmp(ip, "localhost") == 0 || strcmp(ip, "::1") == 0;
+}
+
+/* The remote controller command line, one shell-quoted string. */
+static char *
+controller_cmd(struct cluster *c, const char *rprof, const char *loc)
+{
+	struct argv a;
+	char prog[1024];
+	const char *ip, *host;
+	char *cmd;
+
+	argv_init(&a);
+	if (!conf_argv(c, ctl_classes, "controller_cmd", &a)) {
+		if (cluster_find_program(c, "hubd", prog, sizeof(prog)) == -1) {
+			snprintf(c->why, sizeof(c->why), "cannot find 'hubd' "
+			    "next to launch or on PATH");
+			argv_free(&a);
+			return NULL;
+		}
+		argv_add(&a, prog);
+	}
+	argv_addf(&a, "--profile-dir=%s", rprof);
+	if (*c->id)
+		argv_addf(&a, "--cluster-id=%s", c->id);
+	ip = conf_str(c, cluster_class, "controller_ip", NULL);
+	if (ip != NULL)
+		argv_addf(&a, "--ip=%s", ip);
+	if (loopback(ip)) {
+		/* only its host reaches it: clients and engines tunnel */
+		host = strchr(loc, '@') != NULL ? strchr(loc, '@') + 1 : loc;
+		argv_addf(&a, "--location=%s", host);
+		argv_addf(&a, "--ssh=%s", loc);
+		argv_addf(&a, "--enginessh=%s", loc);
+	}
+	conf_argv(c, cluster_class, "controller_args", &a);
+	conf_argv(c, ctl_classes, "controller_args", &a);
+	cmd = argv_join(&a);
+	argv_free(&a);
+	return cmd;
+}
+
+/* The [remote, local] pairs to fetch: to_fetch, or the connection files. */
+static json_t *
+fetch_list(struct cluster *c, const char *rprof)
+{
+	json_t *l = conf_get(c, ctl_classes, "to_fetch");
+	const char *kinds[] = { "client", "engine", NULL };
+	char path[1200];
+	int i;
+
+	if (json_is_array(l) && json_array_size(l) > 0)
+		return json_incref(l);
+	l = json_array();
+	for (i = 0; kinds[i] != NULL; i++) {
+		ipp_profile_connfile(&c->prof, kinds[i], path, sizeof(path));
+		json_array_append_new(l, json_pack("[s+s]", rprof,
+		    path + strlen(c->prof.dir), path));
+	}
+	return l;
+}
+
+/* Run a remote script; its exit status (-1: ssh failed to run). */
+static int
+remote_run(json_t *st, const char *script, char *out, size_t outlen,
+    double timeout)
+{
+	struct argv a;
+	int rc;
+
+	remote_argv(st, script, &a);
+	rc = proc_run(&a, NULL, NULL, out, outlen, timeout);
+	argv_free(&a);
+	return rc;
+}
+
+/*
+ * Wait there for the files to exist (or the controller to end), then
+ * copy each with scp to a temporary name and rename it into place.
+ */
+static int
+fetch_files(struct cluster *c, json_t *st, json_t *list, double timeout)
+{
+	struct argv a, test;
+	json_t *pair;
+	const char *from, *to;
+	char *tests, *logq, *script, out[2048], tmp[1300], dir[1200], *slash;
+	size_t i;
+	int rc;
+
+	logq = shell_quote(json_string_value(json_object_get(st,
+	    "remote_output_file")));
+	argv_init(&test);
+	json_array_foreach(list, i, pair)
+		if ((from = json_string_value(json_array_get(pair, 0))) != NULL)
+			argv_add(&test, from);
+	tests = argv_join(&test);
+	argv_free(&test);
+	if (asprintf(&script, "n=0; for f in %s; do while ! test -e \"$f\"; "
+	    "do kill -0 %lld 2>/dev/null || { echo controller exited:; "
+	    "tail -n 12 %s; exit 3; }; n=$((n + 1)); [ $n -gt %d ] && exit 2; "
+	    "sleep 0.05; done; done", tests, (long long)json_integer_value(
+	    json_object_get(st, "remote_pid")), logq, (int)(timeout * 20))
+	    == -1)
+		fatalx("out of memory");
+	free(tests);
+	free(logq);
+	rc = remote_run(st, script, out, sizeof(out), timeout + 30);
+	free(script);
+	if (rc != 0) {
+		snprintf(c->why, sizeof(c->why), "the controller on '%s' %s",
+		    json_string_value(json_object_get(st, "location")),
+		    rc == 3 ? "exited before writing its connection files" :
+		    rc == 2 ? "did not write its connection files in time" :
+		    "cannot be watched through ssh");
+		fprintf(stderr, "launch: %s\n%s", c->why, out);
+		return -1;
+	}
+	json_array_foreach(list, i, pair) {
+		from = json_string_value(json_array_get(pair, 0));
+		to = json_string_value(json_array_get(pair, 1));
+		if (from == NULL || to == NULL)
+			continue;
+		snprintf(dir, sizeof(dir), "%s", to);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			ipp_mkdirs(dir, 0700);
+		}
+		snprintf(tmp, sizeof(tmp), "%s.fetch-%d", to, (int)getpid());
+		argv_init(&a);
+		if (!conf_argv(c, ctl_classes, "scp_cmd", &a))
+			argv_add(&a, "scp");
+		conf_argv(c, ctl_classes, "scp_args", &a);
+		argv_addf(&a, "%s:%s", json_string_value(json_object_get(st,
+		    "location")), from);
+		argv_add(&a, tmp);
+		rc = proc_run(&a, NULL, NULL, out, sizeof(out), 60);
+		argv_free(&a);
+		if (rc != 0 || rename(tmp, to) == -1) {
+			snprintf(c->why, sizeof(c->why), "cannot fetch '%s' "
+			    "from '%s' to '%s': %.300s", from,
+			    json_string_value(json_object_get(st, "location")),
+			    to, rc != 0 ? out : strerror(errno));
+			unlink(tmp);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+sshctl_start_controller(struct cluster *c, json_t *st)
+{
+	char rprof[1024], log[1200], out[2048], *cmd, *script, *p, *q, *logq;
+	const char *loc, *host, *user, *rp;
+	json_t *list, *pair;
+	struct argv rm;
+	size_t i;
+	int rc;
+
+	if ((loc = conf_str(c, ctl_classes, "location", NULL)) == NULL ||
+	    *loc == '\0') {
+		host = conf_str(c, ctl_classes, "hostname", "");
+		user = conf_str(c, ctl_classes, "user", "");
+		if (*host == '\0') {
+			snprintf(c->why, sizeof(c->why), "an ssh controller "
+			    "needs SSHControllerLauncher.location or .hostname");
+			return -1;
+		}
+		json_object_set_new(st, "location", json_sprintf("%s%s%s",
+		    user, *user ? "@" : "", host));
+	} else
+		json_object_set_new(st, "location", json_string(loc));
+	loc = json_string_value(json_object_get(st, "location"));
+	if (*loc == '-') {
+		snprintf(c->why, sizeof(c->why), "bad ssh location '%s'", loc);
+		return -1;
+	}
+	if ((rp = conf_str(c, ctl_classes, "remote_profile_dir", NULL)) != NULL
+	    && *rp != '\0')
+		snprintf(rprof, sizeof(rprof), "%s", rp);
+	else
+		strip_home(c->prof.dir, rprof, sizeof(rprof));
+	if ((cmd = controller_cmd(c, rprof, loc)) == NULL)
+		return -1;
+	snprintf(log, sizeof(log), "%s/log/ipcontroller%s%s.log", rprof,
+	    *c->id ? "-" : "", c->id);
+	json_object_set_new(st, "ssh", ssh_prefix_json(c));
+	json_object_set_new(st, "remote_profile_dir", json_string(rprof));
+	json_object_set_new(st, "remote_output_file", json_string(log));
+	json_object_set_new(st, "profile_dir", json_string(c->prof.dir));
+	json_object_set_new(st, "cluster_id", json_string(c->id));
+	list = fetch_list(c, rprof);
+	/* old files there would be fetched before the new ones exist */
+	argv_init(&rm);
+	argv_add(&rm, "rm");
+	argv_add(&rm, "-f");
+	json_array_foreach(list, i, pair)
+		argv_add(&rm, json_string_value(json_array_get(pair, 0)));
+	argv_add(&rm, log);
+	p = argv_join(&rm);
+	argv_free(&rm);
+	argv_init(&rm);
+	argv_add(&rm, "mkdir");
+	argv_add(&rm, "-p");
+	argv_addf(&rm, "%s/log", rprof);
+	argv_addf(&rm, "%s/security", rprof);
+	q = argv_join(&rm);
+	argv_free(&rm);
+	logq = shell_quote(log);
+	if (asprintf(&script, "%s && %s && { nohup %s >%s 2>&1 </dev/null "
+	    "& echo __remote_pid=$!__; }", q, p, cmd, logq) == -1)
+		fatalx("out of memory");
+	free(logq);
+	free(q);
+	free(p);
+	free(cmd);
+	rc = remote_run(st, script, out, sizeof(out), 60);
+	free(script);
+	if (rc != 0 || (p = strstr(out, "__remote_pid=")) == NULL) {
+		snprintf(c->why, sizeof(c->why), "cannot start the controller "
+		    "on '%s' through ssh (%s): %.300s", loc, rc == -1 ?
+		    strerror(errno) : "exit status", out);
+		json_decref(list);
+		return -1;
+	}
+	json_object_set_new(st, "remote_pid", json_integer(atoll(p + 13)));
+	fprintf(stderr, "launch: controller started on '%s' (pid %lld "
+	    "there)\n", loc, (long long)atoll(p + 13));
+	rc = fetch_files(c, st, list, (double)conf_long(c, cluster_class,
+	    "controller_timeout", 60));
+	json_decref(list);
+	return rc;
+}
+
+/* 1 while the remote controller runs; 0 when gone or unreachable. */
+int
+sshctl_controller_alive(json_t *st)
+{
+	char script[64], out[256];
+
+	if (!json_is_integer(json_object_get(st, "remote_pid")))
+		return 0;
+	snprintf(script, sizeof(script), "kill -0 %lld",
+	    (long long)json_integer_value(json_object_get(st, "remote_pid")));
+	return remote_run(st, script, out, sizeof(out), 30) == 0;
+}
+
+/* SIGTERM there, SIGKILL after grace seconds; one ssh does both. */
+int
+sshctl_stop_controller(json_t *st, double grace)
+{
+	char script[512], out[512];
+	long long pid;
+	int rc;
+
+	if (!json_is_integer(json_object_get(st, "remote_pid")))
+		return 0;
+	pid = json_integer_value(json_object_get(st, "remote_pid"));
+	snprintf(script, sizeof(script), "kill -TERM %lld 2>/dev/null || "
+	    "exit 0; n=0; while kill -0 %lld 2>/dev/null; do n=$((n + 1)); "
+	    "if [ $n -gt %d ]; then kill -KILL %lld; exit 0; fi; sleep 0.05; "
+	    "done", pid, pid, (int)(grace * 20), pid);
+	rc = remote_run(st, script, out, sizeof(out), grace + 30);
+	if (rc != 0) {
+		log_warnx("cannot stop the controller (pid %lld) on '%s': %s",
+		    pid, json_string_value(json_object_get(st, "location")),
+		    out);
+		return -1;
+	}
+	json_object_del(st, "remote_pid");
+	return 0;
+}

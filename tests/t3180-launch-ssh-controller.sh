@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# t3180-launch-ssh-controller: "launch start --controller=ssh" runs hubd
+# on another "host" (a network namespace with its own sshd, netns_sshd)
+# bound to that host's loopback, which this host cannot reach.  launch
+# starts it with one short ssh, fetches its connection files with scp
+# from a remote profile directory, and the files name the ssh server:
+# launch's own watch and the two local engined engines reach the
+# controller through ssh tunnels.  A real Python Client in the namespace
+# runs a task on both engines.  "launch stop" ends hubd there by its
+# PID and the engines here, and no ssh process is left.  Skipped without
+# root, ip netns or openssh-server.
+# timeout: 180
+. "$(dirname "$0")/lib.sh"
+need_python_ipp
+[ -x "$LAUNCH" ] || { echo "launch not built"; exit 1; }
+netns_sshd
+# the private sshd's client settings for ssh and scp: wrappers first on
+# PATH, as a user's ~/.ssh/config would be
+mkdir -p "$T_DIR/bin"
+for p in ssh scp; do
+	printf '#!/bin/sh\nexec /usr/bin/%s -F "%s" "$@"\n' "$p" "$S/ssh_config" \
+	    >"$T_DIR/bin/$p"
+	chmod +x "$T_DIR/bin/$p"
+done
+export PATH=$T_DIR/bin:$PATH
+in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
+REMOTE=$T_DIR/remote-profile
+# ssh processes using the private config: the tunnels and launch's own
+our_ssh() { pgrep -f -- "-F $S/ssh_config" | tr '\n' ' '; }
+
+launch_cmd start --daemonize --controller=ssh -n 2 --timeout=60 \
+    --SSHControllerLauncher.location="$NSA" \
+    --SSHControllerLauncher.remote_profile_dir="$REMOTE" \
+    >"$T_DIR/out" 2>&1 ||
+    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log "$REMOTE"/log/*.log; echo "not ok - start --controller=ssh"; exit 1; }
+check "both engines registered through launch's tunnel" \
+    grep -q "registered: 2/2" "$T_DIR/out"
+
+state=$PROFILE/security/cluster-.json
+HUB=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller"]["state"]["remote_pid"])' "$state")
+is "hubd runs in the namespace" "$NS" ip netns identify "$HUB"
+check "with the remote profile directory" \
+    grep -q -- "--profile-dir=$REMOTE" "/proc/$HUB/cmdline"
+check "its log is in the remote profile" test -s "$REMOTE/log/ipcontroller.log"
+is "the fetched client file names the ssh server" "$NSA tcp://127.0.0.1 $NSA" \
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ssh"], d["interface"], d["location"])' \
+    "$PROFILE/security/ipcontroller-client.json"
+check "the fetched engine file is the remote one" \
+    cmp "$REMOTE/security/ipcontroller-engine.json" "$PROFILE/security/ipcontroller-engine.json"
+reg=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"])' \
+    "$PROFILE/security/ipcontroller-engine.json")
+check "the controller cannot be reached directly from here" \
+    bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$reg' 2>/dev/null"
+
+engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
+is "two engines here" 2 eval 'echo $engines | wc -w'
+tunnels=$(our_ssh)
+is "an ssh tunnel per engine, launch's own closed" 2 eval 'echo $tunnels | wc -w'
+
+in_ns $PY - "$REMOTE" "$engines" <<'PYEOF' || no "tasks through the tunnels"
+import sys, ipyparallel as ipp
+c = ipp.Client(profile_dir=sys.argv[1], timeout=20)
+c.wait_for_engines(2, timeout=60)
+r = c[:].apply_sync(lambda x: (__import__("os").getpid(), x * 7), 6)
+assert sorted(p for p, _ in r) == sorted(map(int, sys.argv[2].split())), r
+assert all(v == 42 for _, v in r), r
+print("ok - a Client in the namespace ran a task on both engines")
+c.close()
+PYEOF
+
+launch_cmd stop >"$T_DIR/stop.out" 2>&1 || { cat "$T_DIR/stop.out"; no "launch stop"; }
+# shellcheck disable=SC2086
+check "hubd there and the engines here ended" wait_for 15 pids_gone "$HUB" $engines
+# shellcheck disable=SC2086
+check "no ssh process is left" wait_for 10 pids_gone $tunnels
+is "nor any other with our ssh config" "" our_ssh
+check "the record is gone" test ! -e "$state"
+exit $fail
