@@ -174,59 +174,103 @@ remote_run(json_t *st, const char *script, char *out, size_t outlen,
 	return rc;
 }
 
+/* The remote side of every [remote, local] pair, for the shell. */
+static char *
+remote_files(json_t *list)
+{
+	struct argv a;
+	json_t *pair;
+	const char *from;
+	size_t i;
+	char *s;
+
+	argv_init(&a);
+	json_array_foreach(list, i, pair)
+		if ((from = json_string_value(json_array_get(pair, 0))) != NULL)
+			argv_add(&a, from);
+	s = argv_join(&a);
+	argv_free(&a);
+	return s;
+}
+
+static void
+make_parent(const char *to)
+{
+	char dir[1200], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", to);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		ipp_mkdirs(dir, 0700);
+	}
+}
+
+/* A local file written whole, or not at all, for wait_files to load. */
+static int
+write_local(const char *to, const char *data, size_t len)
+{
+	make_parent(to);
+	return ipp_write_file(to, data, len, 0600);
+}
+
 /*
- * Wait there for the files to exist (or the controller to end), then
- * copy each with scp to a temporary name and rename it into place.
+ * The default fetch: the connection files printed after the controller
+ * wrote them, in the ssh session that started it (an ssh login costs a
+ * second or more on a busy host), each after a marker line.  A file
+ * that is no JSON (ssh's own messages mixed in) is an error.
  */
 static int
-fetch_files(struct cluster *c, json_t *st, json_t *list, double timeout)
+take_files(struct cluster *c, json_t *list, const char *out)
 {
-	struct argv a, test;
+	const char *mark = "\n__ipp_file__\n", *p = out, *end;
+	json_t *pair, *j;
+	const char *to;
+	size_t i;
+
+	json_array_foreach(list, i, pair) {
+		to = json_string_value(json_array_get(pair, 1));
+		if ((p = strstr(p, mark)) == NULL ||
+		    (end = strstr(p + strlen(mark), "\n__ipp_")) == NULL)
+			break;
+		p += strlen(mark);
+		j = json_loadb(p, (size_t)(end - p), 0, NULL);
+		json_decref(j);
+		if (j == NULL || to == NULL ||
+		    write_local(to, p, (size_t)(end - p)) == -1) {
+			snprintf(c->why, sizeof(c->why), "cannot keep '%s' "
+			    "fetched from the controller's host as '%s'",
+			    json_string_value(json_array_get(pair, 0)),
+			    to != NULL ? to : "?");
+			return -1;
+		}
+		p = end;
+	}
+	if (i < json_array_size(list)) {
+		snprintf(c->why, sizeof(c->why), "the connection files did "
+		    "not come back through ssh: %.300s", out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Configured to_fetch pairs: scp each to a temporary name, renamed. */
+static int
+scp_files(struct cluster *c, json_t *st, json_t *list)
+{
+	struct argv a;
 	json_t *pair;
 	const char *from, *to;
-	char *tests, *logq, *script, out[2048], tmp[1300], dir[1200], *slash;
+	char out[2048], tmp[1300];
 	size_t i;
 	int rc;
 
-	logq = shell_quote(json_string_value(json_object_get(st,
-	    "remote_output_file")));
-	argv_init(&test);
-	json_array_foreach(list, i, pair)
-		if ((from = json_string_value(json_array_get(pair, 0))) != NULL)
-			argv_add(&test, from);
-	tests = argv_join(&test);
-	argv_free(&test);
-	if (asprintf(&script, "n=0; for f in %s; do while ! test -e \"$f\"; "
-	    "do kill -0 %lld 2>/dev/null || { echo controller exited:; "
-	    "tail -n 12 %s; exit 3; }; n=$((n + 1)); [ $n -gt %d ] && exit 2; "
-	    "sleep 0.05; done; done", tests, (long long)json_integer_value(
-	    json_object_get(st, "remote_pid")), logq, (int)(timeout * 20))
-	    == -1)
-		fatalx("out of memory");
-	free(tests);
-	free(logq);
-	rc = remote_run(st, script, out, sizeof(out), timeout + 30);
-	free(script);
-	if (rc != 0) {
-		snprintf(c->why, sizeof(c->why), "the controller on '%s' %s",
-		    json_string_value(json_object_get(st, "location")),
-		    rc == 3 ? "exited before writing its connection files" :
-		    rc == 2 ? "did not write its connection files in time" :
-		    "cannot be watched through ssh");
-		fprintf(stderr, "launch: %s\n%s", c->why, out);
-		return -1;
-	}
 	json_array_foreach(list, i, pair) {
 		from = json_string_value(json_array_get(pair, 0));
 		to = json_string_value(json_array_get(pair, 1));
 		if (from == NULL || to == NULL)
 			continue;
-		snprintf(dir, sizeof(dir), "%s", to);
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			ipp_mkdirs(dir, 0700);
-		}
 		snprintf(tmp, sizeof(tmp), "%s.fetch-%d", to, (int)getpid());
+		make_parent(to);
 		argv_init(&a);
 		if (!conf_argv(c, ctl_classes, "scp_cmd", &a))
 			argv_add(&a, "scp");
@@ -251,12 +295,13 @@ fetch_files(struct cluster *c, json_t *st, json_t *list, double timeout)
 int
 sshctl_start_controller(struct cluster *c, json_t *st)
 {
-	char rprof[1024], log[1200], out[2048], *cmd, *script, *p, *q, *logq;
+	char rprof[1024], log[1200], out[16384], *cmd, *script, *p, *files;
+	char *mk, *logq;
 	const char *loc, *host, *user, *rp;
-	json_t *list, *pair;
-	struct argv rm;
-	size_t i;
-	int rc;
+	json_t *list;
+	struct argv a;
+	int rc, print;
+	double timeout;
 
 	if ((loc = conf_str(c, ctl_classes, "location", NULL)) == NULL ||
 	    *loc == '\0') {
@@ -290,45 +335,70 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 	json_object_set_new(st, "remote_output_file", json_string(log));
 	json_object_set_new(st, "profile_dir", json_string(c->prof.dir));
 	json_object_set_new(st, "cluster_id", json_string(c->id));
+	/*
+	 * One ssh login for all (a login costs a second or more on a busy
+	 * host): make the profile's directories, remove old files (they
+	 * would be fetched before the new ones exist), start the controller
+	 * in the background and print its PID, wait for the files to fetch
+	 * (or the controller's end: then its log), and print them unless
+	 * they are configured to_fetch pairs, for scp.
+	 */
+	print = !json_is_array(conf_get(c, ctl_classes, "to_fetch")) ||
+	    json_array_size(conf_get(c, ctl_classes, "to_fetch")) == 0;
 	list = fetch_list(c, rprof);
-	/* old files there would be fetched before the new ones exist */
-	argv_init(&rm);
-	argv_add(&rm, "rm");
-	argv_add(&rm, "-f");
-	json_array_foreach(list, i, pair)
-		argv_add(&rm, json_string_value(json_array_get(pair, 0)));
-	argv_add(&rm, log);
-	p = argv_join(&rm);
-	argv_free(&rm);
-	argv_init(&rm);
-	argv_add(&rm, "mkdir");
-	argv_add(&rm, "-p");
-	argv_addf(&rm, "%s/log", rprof);
-	argv_addf(&rm, "%s/security", rprof);
-	q = argv_join(&rm);
-	argv_free(&rm);
+	files = remote_files(list);
+	argv_init(&a);
+	argv_add(&a, "mkdir");
+	argv_add(&a, "-p");
+	argv_addf(&a, "%s/log", rprof);
+	argv_addf(&a, "%s/security", rprof);
+	mk = argv_join(&a);
+	argv_free(&a);
 	logq = shell_quote(log);
-	if (asprintf(&script, "%s && %s && { nohup %s >%s 2>&1 </dev/null "
-	    "& echo __remote_pid=$!__; }", q, p, cmd, logq) == -1)
+	timeout = (double)conf_long(c, cluster_class, "controller_timeout", 60);
+	if (asprintf(&script, "%s && rm -f %s %s || exit 5; "
+	    "nohup %s >%s 2>&1 </dev/null & p=$!; echo __remote_pid=${p}__; "
+	    "n=0; for f in %s; do while ! test -e \"$f\"; do "
+	    "kill -0 $p 2>/dev/null || { echo controller exited:; "
+	    "tail -n 12 %s; exit 3; }; n=$((n + 1)); [ $n -gt %d ] && exit 2; "
+	    "sleep 0.05; done; done; %s", mk, files, logq, cmd, logq, files,
+	    logq, (int)(timeout * 20), print ? "for f in " : "exit 0") == -1)
 		fatalx("out of memory");
+	if (print) {
+		p = script;
+		if (asprintf(&script, "%s%s; do printf '\\n__ipp_file__\\n'; "
+		    "cat \"$f\" || exit 4; done; printf '\\n__ipp_end__\\n'", p,
+		    files) == -1)
+			fatalx("out of memory");
+		free(p);
+	}
+	free(mk);
 	free(logq);
-	free(q);
-	free(p);
+	free(files);
 	free(cmd);
-	rc = remote_run(st, script, out, sizeof(out), 60);
+	rc = remote_run(st, script, out, sizeof(out), timeout + 60);
 	free(script);
-	if (rc != 0 || (p = strstr(out, "__remote_pid=")) == NULL) {
-		snprintf(c->why, sizeof(c->why), "cannot start the controller "
-		    "on '%s' through ssh (%s): %.300s", loc, rc == -1 ?
+	/* recorded even when the rest failed: stop needs it */
+	if ((p = strstr(out, "__remote_pid=")) != NULL && atoll(p + 13) <= 0)
+		p = NULL;
+	if (p != NULL) {
+		json_object_set_new(st, "remote_pid", json_integer(
+		    atoll(p + 13)));
+		fprintf(stderr, "launch: controller started on '%s' (pid "
+		    "%lld there)\n", loc, (long long)atoll(p + 13));
+	}
+	if (rc != 0 || p == NULL) {
+		snprintf(c->why, sizeof(c->why), "%s on '%s' through ssh",
+		    rc == 3 ? "the controller exited before writing its "
+		    "connection files" : rc == 2 ? "the controller did not "
+		    "write its connection files in time" : "cannot start the "
+		    "controller", loc);
+		fprintf(stderr, "launch: %s (%s):\n%s\n", c->why, rc == -1 ?
 		    strerror(errno) : "exit status", out);
 		json_decref(list);
 		return -1;
 	}
-	json_object_set_new(st, "remote_pid", json_integer(atoll(p + 13)));
-	fprintf(stderr, "launch: controller started on '%s' (pid %lld "
-	    "there)\n", loc, (long long)atoll(p + 13));
-	rc = fetch_files(c, st, list, (double)conf_long(c, cluster_class,
-	    "controller_timeout", 60));
+	rc = print ? take_files(c, list, out) : scp_files(c, st, list);
 	json_decref(list);
 	return rc;
 }
@@ -339,7 +409,7 @@ sshctl_controller_alive(json_t *st)
 {
 	char script[64], out[256];
 
-	if (!json_is_integer(json_object_get(st, "remote_pid")))
+	if (json_integer_value(json_object_get(st, "remote_pid")) <= 0)
 		return 0;
 	snprintf(script, sizeof(script), "kill -0 %lld",
 	    (long long)json_integer_value(json_object_get(st, "remote_pid")));
@@ -354,9 +424,9 @@ sshctl_stop_controller(json_t *st, double grace)
 	long long pid;
 	int rc;
 
-	if (!json_is_integer(json_object_get(st, "remote_pid")))
+	/* no PID there: nothing to stop (0 would be a process group) */
+	if ((pid = json_integer_value(json_object_get(st, "remote_pid"))) <= 0)
 		return 0;
-	pid = json_integer_value(json_object_get(st, "remote_pid"));
 	snprintf(script, sizeof(script), "kill -TERM %lld 2>/dev/null || "
 	    "exit 0; n=0; while kill -0 %lld 2>/dev/null; do n=$((n + 1)); "
 	    "if [ $n -gt %d ]; then kill -KILL %lld; exit 0; fi; sleep 0.05; "

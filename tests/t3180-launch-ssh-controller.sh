@@ -38,6 +38,8 @@ check "both engines registered through launch's tunnel" \
 
 state=$PROFILE/security/cluster-.json
 HUB=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller"]["state"]["remote_pid"])' "$state")
+# whatever happens below, the test leaves no hubd in the namespace
+T_HOOKS+=("kill -KILL $HUB 2>/dev/null")
 is "hubd runs in the namespace" "$NS" ip netns identify "$HUB"
 check "with the remote profile directory" \
     grep -q -- "--profile-dir=$REMOTE" "/proc/$HUB/cmdline"
@@ -75,4 +77,18 @@ check "hubd there and the engines here ended" wait_for 15 pids_gone "$HUB" $engi
 check "no ssh process is left" wait_for 10 pids_gone $tunnels
 is "nor any other with our ssh config" "" our_ssh
 check "the record is gone" test ! -e "$state"
+
+# a controller that fails there (an address not of that host): its
+# log is shown, nothing is left
+launch_cmd start --daemonize --controller=ssh -n 1 \
+    --SSHControllerLauncher.location="$NSA" \
+    --SSHControllerLauncher.remote_profile_dir="$REMOTE" \
+    --ip=192.0.2.1 \
+    >"$T_DIR/bad.out" 2>&1
+is "a controller that exits there: start fails" 1 echo $?
+check "saying so with its log" grep -q "exited before writing its connection files" \
+    "$T_DIR/bad.out"
+check "which says why" grep -q "cannot bind .*192.0.2.1" "$T_DIR/bad.out"
+check "and no record is left" test ! -e "$state"
+is "nor an ssh process" "" our_ssh
 exit $fail
