@@ -140,7 +140,7 @@ check: all
 # 127.0.0.1 and to a network namespace, Slurm and PBS, Grid Engine
 # (scripts/deps.sh sge), HTCondor (a running pool)
 check-batch: all
-	tests/run t3040 t3050 t3060 t3065 t3100 t3110 t3140
+	tests/run t3040 t3050 t3060 t3065 t3100 t3110 t3140 t3180
 
 bench: all
 	bench/run

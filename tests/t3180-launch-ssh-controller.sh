@@ -70,6 +70,16 @@ print("ok - a Client in the namespace ran a task on both engines")
 c.close()
 PYEOF
 
+# one more set: "launch engines" watches the registrations through ssh too
+launch_cmd engines -n 1 >"$T_DIR/engines.out" 2>&1 ||
+    { cat "$T_DIR/engines.out"; no "launch engines -n 1"; }
+check "a third engine registered" grep -q "registered: 3/3" "$T_DIR/engines.out"
+check "launch list asks the host: the controller runs" \
+    eval 'launch_cmd list | grep -Eq "True +3 local"'
+engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
+tunnels=$(our_ssh)
+is "three engines, three tunnels" "3 3" eval 'echo $(echo $engines | wc -w) $(echo $tunnels | wc -w)'
+
 launch_cmd stop >"$T_DIR/stop.out" 2>&1 || { cat "$T_DIR/stop.out"; no "launch stop"; }
 # shellcheck disable=SC2086
 check "hubd there and the engines here ended" wait_for 15 pids_gone "$HUB" $engines
