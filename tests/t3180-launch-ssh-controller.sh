@@ -88,6 +88,33 @@ check "no ssh process is left" wait_for 10 pids_gone $tunnels
 is "nor any other with our ssh config" "" our_ssh
 check "the record is gone" test ! -e "$state"
 
+# in the foreground, with to_fetch pairs (copied with scp): SIGINT to
+# launch stops the controller there too
+sec=security/ipcontroller
+fetch="[[\"$REMOTE/$sec-client.json\", \"$PROFILE/$sec-client.json\"],"
+fetch+=" [\"$REMOTE/$sec-engine.json\", \"$PROFILE/$sec-engine.json\"]]"
+spawn fg "$LAUNCH" start --controller=ssh -n 1 --profile-dir="$PROFILE" \
+    --SSHControllerLauncher.location="$NSA" \
+    --SSHControllerLauncher.remote_profile_dir="$REMOTE" \
+    --SSHControllerLauncher.to_fetch="$fetch"
+FG=$SPAWNED
+check "in the foreground: up with one engine" \
+    wait_for 60 grep -q "is up: 1 engines" "$T_DIR/fg.log"
+HUB=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller"]["state"]["remote_pid"])' "$state")
+T_HOOKS+=("kill -KILL $HUB 2>/dev/null")
+is "its controller runs in the namespace" "$NS" ip netns identify "$HUB"
+check "the files came with scp" \
+    cmp "$REMOTE/$sec-client.json" "$PROFILE/$sec-client.json"
+engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
+tunnels=$(our_ssh)
+kill -INT "$FG"
+# shellcheck disable=SC2086
+check "SIGINT: launch, hubd there and the engine ended" \
+    wait_for 20 pids_gone "$FG" "$HUB" $engines
+# shellcheck disable=SC2086
+check "and no ssh process is left" wait_for 10 pids_gone $tunnels
+is "nor any with our ssh config" "" our_ssh
+
 # a controller that fails there (an address not of that host): its
 # log is shown, nothing is left
 launch_cmd start --daemonize --controller=ssh -n 1 \
