@@ -3,18 +3,20 @@
  * SSHControllerLauncher (--controller=ssh).  SSHControllerLauncher
  * .location, or .hostname (with .user), names the host.
  *
- * One short ssh starts the controller in the background there, with its
- * output in the remote profile's log directory, and prints its PID
- * (ipyparallel's "nohup ... & echo $!"): no ssh process stays behind,
- * and "launch stop" ends the controller by that PID with another short
- * ssh (the record has "remote_pid", "location" and the ssh command, not
- * a local "pid", so nothing here ever signals a local process by it).
- * A second ssh waits there for the connection files, which are then
- * fetched with scp (SSHLauncher.to_fetch, default the two connection
- * files of the remote profile, SSHLauncher.remote_profile_dir, default
- * the local profile with the home directory stripped, as ipyparallel
- * does) into a temporary name and renamed, so a shared file system where
- * both are the same file is safe too.
+ * One ssh login (a login costs a second or more on a busy host) makes
+ * the remote profile's directories, starts the controller there in the
+ * background with its output in the remote log directory, prints its
+ * PID (ipyparallel's "nohup ... & echo $!"), waits for the connection
+ * files and prints them; they are written into the local profile
+ * whole (a shared file system where both are the same file is safe
+ * too).  Configured SSHLauncher.to_fetch pairs are copied with scp
+ * instead, to a temporary name and renamed.  The remote profile is
+ * SSHLauncher.remote_profile_dir, default the local one with the home
+ * directory stripped, as ipyparallel's.  No ssh process stays behind:
+ * "launch stop" ends the controller by its PID with another short ssh
+ * (state.c calls sshctl_stop_controller).  The record has
+ * "remote_pid", "location" and the ssh command, not a local "pid", so
+ * nothing here ever signals a local process by that PID.
  *
  * A controller bound to loopback (the default) is reachable only from
  * its host; it is then given --location=HOST and --ssh/--enginessh=the
@@ -32,6 +34,9 @@
 static const char *const ctl_classes[] = { "SSHControllerLauncher",
     "SSHLauncher", "ControllerLauncher", NULL };
 static const char *const cluster_class[] = { "Cluster", NULL };
+
+/* Shell: the start time of process PID there, empty without /proc. */
+#define REMOTE_START(pid)	"cut -d' ' -f22 /proc/" pid "/stat 2>/dev/null"
 
 /* ssh_cmd and ssh_args (default: plain "ssh"; no -tt for a daemon). */
 static json_t *
@@ -295,7 +300,7 @@ scp_files(struct cluster *c, json_t *st, json_t *list)
 int
 sshctl_start_controller(struct cluster *c, json_t *st)
 {
-	char rprof[1024], log[1200], out[16384], *cmd, *script, *p, *files;
+	char rprof[1024], log[1200], out[16384], *cmd, *script, *p, *q, *files;
 	char *mk, *logq;
 	const char *loc, *host, *user, *rp;
 	json_t *list;
@@ -358,6 +363,7 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 	timeout = (double)conf_long(c, cluster_class, "controller_timeout", 60);
 	if (asprintf(&script, "%s && rm -f %s %s || exit 5; "
 	    "nohup %s >%s 2>&1 </dev/null & p=$!; echo __remote_pid=${p}__; "
+	    "echo __remote_start=$(" REMOTE_START("$p") ")__; "
 	    "n=0; for f in %s; do while ! test -e \"$f\"; do "
 	    "kill -0 $p 2>/dev/null || { echo controller exited:; "
 	    "tail -n 12 %s; exit 3; }; n=$((n + 1)); [ $n -gt %d ] && exit 2; "
@@ -387,6 +393,10 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 		fprintf(stderr, "launch: controller started on '%s' (pid "
 		    "%lld there)\n", loc, (long long)atoll(p + 13));
 	}
+	if (p != NULL && (q = strstr(out, "__remote_start=")) != NULL &&
+	    atoll(q + 15) > 0)
+		json_object_set_new(st, "remote_start_time", json_integer(
+		    atoll(q + 15)));
 	if (rc != 0 || p == NULL) {
 		snprintf(c->why, sizeof(c->why), "%s on '%s' through ssh",
 		    rc == 3 ? "the controller exited before writing its "
@@ -403,16 +413,35 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 	return rc;
 }
 
+/*
+ * A shell test, there, that pid is still the process we started and not
+ * a later one given the same number: its start time (field 22 of
+ * /proc/PID/stat; hubd's name has no blank) as recorded at start.
+ * Without a record (no /proc there), the PID alone.
+ */
+static void
+same_process(json_t *st, char *buf, size_t len)
+{
+	long long pid = json_integer_value(json_object_get(st, "remote_pid"));
+	long long t = json_integer_value(json_object_get(st,
+	    "remote_start_time"));
+
+	if (t > 0)
+		snprintf(buf, len, "[ \"$(" REMOTE_START("%lld") ")\" = %lld ]",
+		    pid, t);
+	else
+		snprintf(buf, len, "kill -0 %lld 2>/dev/null", pid);
+}
+
 /* 1 while the remote controller runs; 0 when gone or unreachable. */
 int
 sshctl_controller_alive(json_t *st)
 {
-	char script[64], out[256];
+	char script[256], out[256];
 
 	if (json_integer_value(json_object_get(st, "remote_pid")) <= 0)
 		return 0;
-	snprintf(script, sizeof(script), "kill -0 %lld",
-	    (long long)json_integer_value(json_object_get(st, "remote_pid")));
+	same_process(st, script, sizeof(script));
 	return remote_run(st, script, out, sizeof(out), 30) == 0;
 }
 
@@ -420,17 +449,18 @@ sshctl_controller_alive(json_t *st)
 int
 sshctl_stop_controller(json_t *st, double grace)
 {
-	char script[512], out[512];
+	char same[256], script[1024], out[512];
 	long long pid;
 	int rc;
 
 	/* no PID there: nothing to stop (0 would be a process group) */
 	if ((pid = json_integer_value(json_object_get(st, "remote_pid"))) <= 0)
 		return 0;
-	snprintf(script, sizeof(script), "kill -TERM %lld 2>/dev/null || "
-	    "exit 0; n=0; while kill -0 %lld 2>/dev/null; do n=$((n + 1)); "
+	same_process(st, same, sizeof(same));
+	snprintf(script, sizeof(script), "%s || exit 0; kill -TERM %lld "
+	    "2>/dev/null || exit 0; n=0; while %s; do n=$((n + 1)); "
 	    "if [ $n -gt %d ]; then kill -KILL %lld; exit 0; fi; sleep 0.05; "
-	    "done", pid, pid, (int)(grace * 20), pid);
+	    "done", same, pid, same, (int)(grace * 20), pid);
 	rc = remote_run(st, script, out, sizeof(out), grace + 30);
 	if (rc != 0) {
 		log_warnx("cannot stop the controller (pid %lld) on '%s': %s",

@@ -76,6 +76,12 @@ launch_cmd engines -n 1 >"$T_DIR/engines.out" 2>&1 ||
 check "a third engine registered" grep -q "registered: 3/3" "$T_DIR/engines.out"
 check "launch list asks the host: the controller runs" \
     eval 'launch_cmd list | grep -Eq "True +3 local"'
+# the PID there is checked against the start time recorded with it
+cp "$state" "$T_DIR/state.saved"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["controller"]["state"]["remote_start_time"] += 1; json.dump(d, open(sys.argv[1], "w"))' "$state"
+check "a PID there with another start time is not our controller" \
+    eval 'launch_cmd list | grep -Eq "False +3 local"'
+cp "$T_DIR/state.saved" "$state"
 engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
 tunnels=$(our_ssh)
 is "three engines, three tunnels" "3 3" eval 'echo $(echo $engines | wc -w) $(echo $tunnels | wc -w)'
