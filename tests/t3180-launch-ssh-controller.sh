@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # t3180-launch-ssh-controller: "launch start --controller=ssh" runs hubd
 # on another "host" (a network namespace with its own sshd, netns_sshd)
-# bound to that host's loopback, which this host cannot reach.  launch
-# starts it with one short ssh, fetches its connection files with scp
-# from a remote profile directory, and the files name the ssh server:
-# launch's own watch and the two local engined engines reach the
-# controller through ssh tunnels.  A real Python Client in the namespace
-# runs a task on both engines.  "launch stop" ends hubd there by its
-# PID and the engines here, and no ssh process is left.  Skipped without
-# root, ip netns or openssh-server.
+# bound to that host's loopback, which this host cannot reach.  One ssh
+# starts it in a remote profile directory and brings its connection
+# files back; the files name the ssh server, so launch's own watch and
+# the local engined engines reach the controller through ssh tunnels.  A
+# real Python Client in the namespace runs a task on them; "launch
+# engines" and "launch list" work through ssh too, the latter checking
+# the remote PID's start time.  "launch stop" ends hubd there by its PID
+# and the engines here, and no ssh process is left.  In the foreground:
+# to_fetch pairs copied with scp, SIGINT stopping all, and a controller
+# killed there noticed (poll_seconds).  A controller that fails there
+# shows its log.  Skipped without root, ip netns or openssh-server.
 # timeout: 180
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
@@ -120,6 +123,27 @@ check "SIGINT: launch, hubd there and the engine ended" \
 # shellcheck disable=SC2086
 check "and no ssh process is left" wait_for 10 pids_gone $tunnels
 is "nor any with our ssh config" "" our_ssh
+
+# the foreground launch asks the host now and then (poll_seconds): a
+# controller killed there ends the cluster
+spawn fg2 "$LAUNCH" start --controller=ssh -n 1 --profile-dir="$PROFILE" \
+    --SSHControllerLauncher.location="$NSA" \
+    --SSHControllerLauncher.remote_profile_dir="$REMOTE" \
+    --SSHLauncher.poll_seconds=1
+FG=$SPAWNED
+check "in the foreground again" wait_for 60 grep -q "is up: 1 engines" "$T_DIR/fg2.log"
+HUB=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["controller"]["state"]["remote_pid"])' "$state")
+T_HOOKS+=("kill -KILL $HUB 2>/dev/null")
+engines=$(pgrep -f -- "^$T_TOP/engined/engined --profile-dir=$PROFILE" | tr '\n' ' ')
+tunnels=$(our_ssh)
+kill -KILL "$HUB"
+# shellcheck disable=SC2086
+check "the controller killed there: launch and its engine end" \
+    wait_for 20 pids_gone "$FG" $engines
+check "saying so" grep -q "the controller of cluster '' is gone" "$T_DIR/fg2.log"
+# shellcheck disable=SC2086
+check "and no ssh process is left" wait_for 10 pids_gone $tunnels
+check "nor the record" test ! -e "$state"
 
 # a controller that fails there (an address not of that host): its
 # log is shown, nothing is left
