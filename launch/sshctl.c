@@ -145,18 +145,15 @@ controller_cmd(struct cluster *c, const char *rprof, const char *loc)
 	return cmd;
 }
 
-/* The [remote, local] pairs to fetch: to_fetch, or the connection files. */
+/* The controller's two connection files: [remote, local] pairs. */
 static json_t *
-fetch_list(struct cluster *c, const char *rprof)
+connfile_pairs(struct cluster *c, const char *rprof)
 {
-	json_t *l = conf_get(c, ctl_classes, "to_fetch");
 	const char *kinds[] = { "client", "engine", NULL };
 	char path[1200];
+	json_t *l = json_array();
 	int i;
 
-	if (json_is_array(l) && json_array_size(l) > 0)
-		return json_incref(l);
-	l = json_array();
 	for (i = 0; kinds[i] != NULL; i++) {
 		ipp_profile_connfile(&c->prof, kinds[i], path, sizeof(path));
 		json_array_append_new(l, json_pack("[s+s]", rprof,
@@ -297,16 +294,11 @@ scp_files(struct cluster *c, json_t *st, json_t *list)
 	return 0;
 }
 
-int
-sshctl_start_controller(struct cluster *c, json_t *st)
+/* location, or [user@]hostname, recorded in st; NULL with c->why. */
+static const char *
+location(struct cluster *c, json_t *st)
 {
-	char rprof[1024], log[1200], out[16384], *cmd, *script, *p, *q, *files;
-	char *mk, *logq;
-	const char *loc, *host, *user, *rp;
-	json_t *list;
-	struct argv a;
-	int rc, print;
-	double timeout;
+	const char *loc, *host, *user;
 
 	if ((loc = conf_str(c, ctl_classes, "location", NULL)) == NULL ||
 	    *loc == '\0') {
@@ -315,17 +307,34 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 		if (*host == '\0') {
 			snprintf(c->why, sizeof(c->why), "an ssh controller "
 			    "needs SSHControllerLauncher.location or .hostname");
-			return -1;
+			return NULL;
 		}
 		json_object_set_new(st, "location", json_sprintf("%s%s%s",
 		    user, *user ? "@" : "", host));
 	} else
 		json_object_set_new(st, "location", json_string(loc));
 	loc = json_string_value(json_object_get(st, "location"));
+	/* it comes from a file: it must not read as an ssh option */
 	if (*loc == '-') {
 		snprintf(c->why, sizeof(c->why), "bad ssh location '%s'", loc);
-		return -1;
+		return NULL;
 	}
+	return loc;
+}
+
+int
+sshctl_start_controller(struct cluster *c, json_t *st)
+{
+	char rprof[1024], log[1200], out[16384], *cmd, *script, *p, *q, *files;
+	char *mk, *logq, *old;
+	const char *loc, *rp;
+	json_t *list, *conns;
+	struct argv a;
+	int rc, print;
+	double timeout;
+
+	if ((loc = location(c, st)) == NULL)
+		return -1;
 	if ((rp = conf_str(c, ctl_classes, "remote_profile_dir", NULL)) != NULL
 	    && *rp != '\0')
 		snprintf(rprof, sizeof(rprof), "%s", rp);
@@ -342,15 +351,18 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 	json_object_set_new(st, "cluster_id", json_string(c->id));
 	/*
 	 * One ssh login for all (a login costs a second or more on a busy
-	 * host): make the profile's directories, remove old files (they
-	 * would be fetched before the new ones exist), start the controller
+	 * host): make the profile's directories, remove old connection files
+	 * (they would be fetched before the new ones exist), start the controller
 	 * in the background and print its PID, wait for the files to fetch
 	 * (or the controller's end: then its log), and print them unless
 	 * they are configured to_fetch pairs, for scp.
 	 */
-	print = !json_is_array(conf_get(c, ctl_classes, "to_fetch")) ||
-	    json_array_size(conf_get(c, ctl_classes, "to_fetch")) == 0;
-	list = fetch_list(c, rprof);
+	conns = connfile_pairs(c, rprof);
+	list = conf_get(c, ctl_classes, "to_fetch");
+	print = !json_is_array(list) || json_array_size(list) == 0;
+	list = print ? json_incref(conns) : json_incref(list);
+	old = remote_files(conns);
+	json_decref(conns);
 	files = remote_files(list);
 	argv_init(&a);
 	argv_add(&a, "mkdir");
@@ -367,7 +379,7 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 	    "n=0; for f in %s; do while ! test -e \"$f\"; do "
 	    "kill -0 $p 2>/dev/null || { echo controller exited:; "
 	    "tail -n 12 %s; exit 3; }; n=$((n + 1)); [ $n -gt %d ] && exit 2; "
-	    "sleep 0.05; done; done; %s", mk, files, logq, cmd, logq, files,
+	    "sleep 0.05; done; done; %s", mk, old, logq, cmd, logq, files,
 	    logq, (int)(timeout * 20), print ? "for f in " : "exit 0") == -1)
 		fatalx("out of memory");
 	if (print) {
@@ -378,6 +390,7 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 			fatalx("out of memory");
 		free(p);
 	}
+	free(old);
 	free(mk);
 	free(logq);
 	free(files);
