@@ -42,7 +42,8 @@ FUSE_LIBS   := $(shell pkg-config --libs fuse3)
 # launch, our ipcluster (launch/launch.h describes its files)
 LAUNCH_SRCS = launch/launch.c launch/conf.c launch/cluster.c launch/state.c \
 	      launch/watch.c launch/proc.c launch/template.c launch/batch.c \
-	      launch/local.c launch/mpi.c launch/ssh.c launch/slurm.c \
+	      launch/local.c launch/mpi.c launch/ssh.c launch/sshctl.c \
+	      launch/slurm.c \
 	      launch/pbs.c launch/sge.c launch/lsf.c launch/htcondor.c \
 	      launch/winhpc.c
 LAUNCH_OBJS = $(LAUNCH_SRCS:.c=.o)
@@ -139,7 +140,7 @@ check: all
 # 127.0.0.1 and to a network namespace, Slurm and PBS, Grid Engine
 # (scripts/deps.sh sge), HTCondor (a running pool)
 check-batch: all
-	tests/run t3040 t3050 t3060 t3065 t3100 t3110 t3140
+	tests/run t3040 t3050 t3060 t3065 t3100 t3110 t3140 t3180
 
 bench: all
 	bench/run

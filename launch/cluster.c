@@ -2,8 +2,8 @@
  * cluster.c - bringing a cluster up: start the controller, wait for its
  * connection files, start the engines the moment they appear, follow the
  * registrations until all engines are in (watch.c), and either return
- * (--daemonize) or stay in the foreground until SIGINT/SIGTERM and then
- * stop everything, as ipcluster does.
+ * (--daemonize) or stay in the foreground until SIGINT/SIGTERM (or the
+ * controller's end) and then stop everything, as ipcluster does.
  *
  * Speed matters here (launch start -n 2 to a first task in 0.3 s), so
  * there are no fixed delays: files and registrations are polled with
@@ -26,6 +26,9 @@
 #include "launch.h"
 
 static const char *const cluster_class[] = { "Cluster", NULL };
+/* ipyparallel's poll_seconds: 60 for ssh, whose launchers set it */
+static const char *const poll_classes[] = { "SSHControllerLauncher",
+    "SSHLauncher", "LocalProcessLauncher", NULL };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -340,6 +343,9 @@ foreground(struct cluster *c)
 	json_t *set, *e, *now;
 	const char *k, *k2;
 	int failed = 0;
+	/* a controller that is no child of ours is asked now and then */
+	double poll = (double)conf_long(c, poll_classes, "poll_seconds", 60);
+	double next_poll = ipp_monotonic() + poll;
 
 	while (!stop_requested) {
 		if (access(c->statefile, F_OK) == -1) {
@@ -351,6 +357,17 @@ foreground(struct cluster *c)
 		if (check_controller(&w) == -1) {
 			failed = 1;
 			break;
+		}
+		if (c->ctl_l->controller_alive != NULL &&
+		    ipp_monotonic() >= next_poll) {
+			next_poll = ipp_monotonic() + poll;
+			if (!c->ctl_l->controller_alive(json_object_get(
+			    json_object_get(c->doc, "controller"), "state"))) {
+				fprintf(stderr, "launch: the controller of "
+				    "cluster '%s' is gone\n", c->id);
+				failed = 1;
+				break;
+			}
 		}
 		/* reap engines that end on their own: no zombies */
 		json_object_foreach(json_object_get(json_object_get(c->doc,

@@ -151,7 +151,7 @@ static const struct ipp_option options[] = {
 	    "KIND  local mpi ssh sshproxy slurm pbs sge lsf htcondor "
 	    "winhpc" },
 	{ "controller", IPP_OPT_ARG, o_controller,
-	    "KIND  local slurm pbs sge lsf htcondor winhpc" },
+	    "KIND  local ssh slurm pbs sge lsf htcondor winhpc" },
 	{ "daemonize", IPP_OPT_FLAG, o_daemonize,
 	    "   return once the cluster is up" },
 	{ "daemon", IPP_OPT_FLAG, o_daemonize, NULL },

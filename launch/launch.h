@@ -13,7 +13,7 @@
  * (spawning, signalling and reaping by PID), template.c (batch script
  * rendering), batch.c (submit/poll/cancel shared by the batch systems),
  * and one file per backend filling a struct launcher: local.c, mpi.c,
- * ssh.c (ssh and sshproxy), slurm.c, pbs.c, sge.c, lsf.c, htcondor.c,
+ * ssh.c (ssh and sshproxy), sshctl.c (the ssh controller), slurm.c, pbs.c, sge.c, lsf.c, htcondor.c,
  * winhpc.c.
  *
  * State: a command works on one struct cluster passed down from main();
@@ -77,6 +77,9 @@ struct launcher {
 	const char	*classes[LAUNCH_MAXCLASS]; /* config classes, engines */
 	int		 (*start_engines)(struct cluster *, struct eset *);
 	int		 (*start_controller)(struct cluster *, json_t *state);
+	/* a controller that is no local process (sshctl.c); NULL: by pid */
+	int		 (*controller_alive)(json_t *state);
+	int		 (*stop_controller)(json_t *state, double grace);
 	const struct batch_system *batch;	/* NULL: not a batch system */
 };
 
@@ -231,6 +234,11 @@ int	 batch_render(struct cluster *, const struct launcher *, int engines,
 int	 batch_cancel(const struct batch_system *, const char *job_id,
 	    json_t *state);
 int	 batch_poll(const struct batch_system *, const char *job_id);
+
+/* sshctl.c */
+int	 sshctl_start_controller(struct cluster *, json_t *state);
+int	 sshctl_controller_alive(json_t *state);
+int	 sshctl_stop_controller(json_t *state, double grace);
 
 /* local.c mpi.c ssh.c slurm.c pbs.c sge.c lsf.c htcondor.c winhpc.c */
 extern const struct launcher local_launcher, mpi_launcher, ssh_launcher,

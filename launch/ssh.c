@@ -17,7 +17,7 @@
  * (SSHLauncher.scp_cmd, .scp_args) before a host's first engine starts;
  * .to_fetch ([remote, local]) is copied back after they started.  The
  * remote command is SSHEngineSetLauncher.engine_cmd, default the local
- * engined path.
+ * engined path.  The ssh controller (--controller=ssh) is in sshctl.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -299,10 +299,13 @@ const struct launcher sshproxy_launcher = {
 const struct launcher ssh_launcher = {
 	.name = "ssh",
 	.engine_class = "ipyparallel.cluster.launcher.SSHEngineSetLauncher",
-	.controller_class = NULL,
+	.controller_class =
+	    "ipyparallel.cluster.launcher.SSHControllerLauncher",
 	.classes = { "SSHEngineSetLauncher", "SSHEngineLauncher", "SSHLauncher",
 	    NULL },
 	.start_engines = ssh_start_engines,
-	.start_controller = NULL,
+	.start_controller = sshctl_start_controller,
+	.controller_alive = sshctl_controller_alive,
+	.stop_controller = sshctl_stop_controller,
 	.batch = NULL,
 };

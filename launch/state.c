@@ -13,7 +13,8 @@
  * Stopping needs nothing but this record: every process we started is
  * the leader of its own process group and is signalled as a group, batch
  * jobs are cancelled with their system's command, an ippfs mount is
- * unmounted first.  Also here: paths and the command lines of the
+ * unmounted first, a controller on another host is stopped there through
+ * its launcher (sshctl.c).  Also here: paths and the command lines of the
  * controller and engines.
  */
 #include <sys/stat.h>
@@ -304,9 +305,10 @@ int
 cluster_stop(json_t *doc, const char *statefile, double grace)
 {
 	json_t *cl = json_object_get(doc, "cluster"), *set, *ctl, *st;
+	const struct launcher *l;
 	const char *mount, *k;
 	double deadline;
-	int sig, alive, which, jobs;
+	int sig, alive, which, jobs, remote_failed = 0;
 
 	mount = json_string_value(json_object_get(cl, "mount"));
 	if (mount != NULL && *mount != '\0')
@@ -330,6 +332,12 @@ cluster_stop(json_t *doc, const char *statefile, double grace)
 	sig = SIGTERM;
 	for (which = 0; which < 2; which++)
 		each_record(doc, which, rec_signal, &sig);
+	/* a controller on another host (sshctl.c) is stopped there */
+	l = launcher_by_class(json_string_value(json_object_get(ctl,
+	    "class")));
+	if (l != NULL && l->stop_controller != NULL &&
+	    l->stop_controller(json_object_get(ctl, "state"), grace) == -1)
+		remote_failed = 1;
 	deadline = ipp_monotonic() + grace;
 	for (;;) {
 		alive = 0;
@@ -350,6 +358,9 @@ cluster_stop(json_t *doc, const char *statefile, double grace)
 		}
 		usleep(1000 + 100 * (alive < 90 ? alive : 90));
 	}
+	/* the record stays for another try while that controller may run */
+	if (remote_failed)
+		return -1;
 	remove_files(doc, statefile);
 	/* a foreground launch of this cluster has nothing left to watch */
 	st = json_object_get(cl, "launch_state");
@@ -398,6 +409,10 @@ cluster_running(json_t *doc)
 		return l != NULL && l->batch != NULL &&
 		    batch_poll(l->batch, json_string_value(job)) == 1;
 	}
+	l = launcher_by_class(json_string_value(json_object_get(ctl,
+	    "class")));
+	if (l != NULL && l->controller_alive != NULL)
+		return l->controller_alive(st);
 	return rec_alive(st);
 }
 

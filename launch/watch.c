@@ -9,6 +9,12 @@
  * the hub (ZeroMQ's slow joiner), so the watch asks connection_request
  * again every 200 ms while it waits and merges both sources into one set
  * of engine ids.  Nothing here depends on which controller runs.
+ *
+ * A controller whose file names an ssh server and that listens where
+ * this host cannot reach it (its loopback, on another host: the ssh
+ * controller of sshctl.c) is reached through an ssh tunnel
+ * (libipp/tunnel.c), as ipyparallel's Client does; the tunnel lives as
+ * long as the watch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +23,10 @@
 #include <unistd.h>
 #include "launch.h"
 
+#define TUNNEL_WAIT	30	/* seconds for ssh to log in and forward */
+
 struct watch {
+	struct ipp_tunnel tun;
 	void		*ctx;
 	void		*reg;		/* DEALER: connection_request */
 	void		*sub;		/* SUB: notifications */
@@ -44,6 +53,21 @@ ask(struct watch *w)
 	return rc;
 }
 
+/*
+ * As ipyparallel's Client: the file's ssh server is used unless the
+ * controller listens on loopback at a location that is this host.
+ */
+static int
+needs_tunnel(const struct ipp_conninfo *ci)
+{
+	const char *ip = ci->interface + strcspn(ci->interface, ":") + 3;
+
+	if (ci->ssh[0] == '\0')
+		return 0;
+	return !((strncmp(ip, "127.", 4) == 0 || strcmp(ip, "localhost") ==
+	    0) && ipp_host_is_local(ci->location));
+}
+
 struct watch *
 watch_open(const char *clientfile, char *why, size_t whylen)
 {
@@ -55,10 +79,20 @@ watch_open(const char *clientfile, char *why, size_t whylen)
 	if (ipp_conninfo_load(clientfile, &ci, why, whylen) == -1)
 		return NULL;
 	w = xcalloc(1, sizeof(*w));
+	ipp_tunnel_init(&w->tun);
+	/* before the ZeroMQ context: ssh forks from a one-thread process */
+	if (needs_tunnel(&ci) && ipp_tunnel_open(&w->tun, ci.ssh, NULL, &ci,
+	    TUNNEL_WAIT) == -1) {
+		snprintf(why, whylen, "cannot reach the controller of '%s' "
+		    "through ssh to '%s'", clientfile, ci.ssh);
+		free(w);
+		return NULL;
+	}
 	ipp_new_id(sid, sizeof(sid));
 	if (ipp_session_init(&w->sess, ci.key, sid) == -1) {
 		snprintf(why, whylen, "cannot make a session: %s",
 		    strerror(errno));
+		ipp_tunnel_close(&w->tun);
 		free(w);
 		return NULL;
 	}
@@ -97,6 +131,7 @@ watch_close(struct watch **wp)
 	zmq_ctx_term(w->ctx);
 	ipp_map_free(w->ids);
 	ipp_session_release(&w->sess);
+	ipp_tunnel_close(&w->tun);
 	free(w);
 	*wp = NULL;
 }
@@ -203,6 +238,7 @@ watch_wait(struct watch *w, int target, double deadline, int tty,
 			return 0;
 		}
 		now = ipp_monotonic();
+		ipp_tunnel_check(&w->tun, now);
 		if (now >= next_check) {
 			if (check != NULL && check(arg) == -1) {
 				progress(w, target, tty, 1);
