@@ -35,7 +35,7 @@ launch_cmd start --daemonize --controller=ssh -n 2 --timeout=60 \
     --SSHControllerLauncher.location="$NSA" \
     --SSHControllerLauncher.remote_profile_dir="$REMOTE" \
     >"$T_DIR/out" 2>&1 ||
-    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log "$REMOTE"/log/*.log; echo "not ok - start --controller=ssh"; exit 1; }
+    { cat "$T_DIR/out"; tail "$PROFILE"/log/*.log "$REMOTE"/log/*.log; no "start --controller=ssh"; exit 1; }
 check "both engines registered through launch's tunnel" \
     grep -q "registered: 2/2" "$T_DIR/out"
 
