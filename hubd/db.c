@@ -81,20 +81,37 @@ post(void *sock, struct dbop *op)
 /* ---------------------------------------------------- thread: the loop */
 
 /*
- * The fields of a write whose parts came raw (see struct dbop): NULL
+ * The fields of raw frames r: with a backend that stores text, the few
+ * scalar ones, the parts going into op->texts; else the whole trees.
+ */
+static int
+raw_fields(struct hubdb *db, struct dbop *op, struct db_raw *r, json_t **f,
+    char *why, size_t whylen)
+{
+	if (db->ops->update_texts != NULL &&
+	    db_raw_scan(r, f, &op->texts) == 0)
+		return 0;
+	return (*f = db_raw_fields(r, why, whylen)) == NULL ? -1 : 0;
+}
+
+/*
+ * The fields of a write whose parts came raw (see struct dbop): -1
  * with why when they cannot be built.  *fields is replaced.
  */
 static int
-build_fields(struct dbop *op, json_t **fields, char *why, size_t whylen)
+build_fields(struct hubdb *db, struct dbop *op, json_t **fields, char *why,
+    size_t whylen)
 {
 	json_t *f;
+	int k;
 
 	if (op->raw != NULL) {
-		if ((*fields = db_raw_fields(op->raw, why, whylen)) == NULL)
+		json_decref(*fields);
+		if (raw_fields(db, op, op->raw, fields, why, whylen) == -1)
 			return -1;
 	}
 	if (op->res != NULL) {
-		if ((f = db_raw_fields(op->res, why, whylen)) == NULL)
+		if (raw_fields(db, op, op->res, &f, why, whylen) == -1)
 			return -1;
 		if (*fields == NULL)
 			*fields = f;
@@ -104,6 +121,15 @@ build_fields(struct dbop *op, json_t **fields, char *why, size_t whylen)
 		}
 	}
 	if ((op->raw != NULL || op->res != NULL) && op->fields != NULL) {
+		/* a later update of a key given as text wins */
+		for (k = 0; k < op->texts.n; )
+			if (json_object_get(op->fields, op->texts.key[k])) {
+				op->texts.n--;
+				op->texts.key[k] = op->texts.key[op->texts.n];
+				op->texts.p[k] = op->texts.p[op->texts.n];
+				op->texts.len[k] = op->texts.len[op->texts.n];
+			} else
+				k++;
 		json_object_update(*fields, op->fields);
 		json_decref(op->fields);
 		op->fields = NULL;
@@ -116,10 +142,13 @@ run_op(struct hubdb *db, struct dbop *op, long *writes)
 {
 	char why[512];
 	json_t *f = NULL;
+	int rc;
 
 	switch (op->kind) {
 	case DBOP_PUT:
-		if (build_fields(op, &op->rec.fields, why, sizeof(why)) == -1 ||
+		rc = build_fields(db, op, &op->rec.fields, why, sizeof(why));
+		op->rec.texts = op->texts.n > 0 ? &op->texts : NULL;
+		if (rc == -1 ||
 		    db->ops->put(db->be, &op->rec, why, sizeof(why)) == -1)
 			log_warnx("cannot store task record: %s", why);
 		(*writes)++;
@@ -127,7 +156,7 @@ run_op(struct hubdb *db, struct dbop *op, long *writes)
 		break;
 	case DBOP_UPDATE:
 		if (op->res != NULL) {
-			if (build_fields(op, &f, why, sizeof(why)) == -1) {
+			if (build_fields(db, op, &f, why, sizeof(why)) == -1) {
 				log_warnx("cannot update task record '%s': "
 				    "%s", op->msg_id, why);
 				goto done;
@@ -135,9 +164,12 @@ run_op(struct hubdb *db, struct dbop *op, long *writes)
 			json_decref(op->fields);
 			op->fields = f;
 		}
-		if (db->ops->update(db->be, op->msg_id, op->fields,
+		if ((op->texts.n > 0 ? db->ops->update_texts(db->be,
+		    op->msg_id, op->fields, &op->texts, op->has_rbufs ?
+		    &op->rbufs : NULL, op->fetched, why, sizeof(why)) :
+		    db->ops->update(db->be, op->msg_id, op->fields,
 		    op->has_rbufs ? &op->rbufs : NULL, op->fetched, why,
-		    sizeof(why)) == -1 && errno != ENOENT && errno != ENODATA)
+		    sizeof(why))) == -1 && errno != ENOENT && errno != ENODATA)
 			log_warnx("cannot update task record '%s': %s",
 			    op->msg_id, why);
 done:

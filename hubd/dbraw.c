@@ -10,6 +10,11 @@
  * builders are shared with the loop's own paths (task.c) so a record is
  * the same whichever side made it.
  *
+ * With SQLite, which stores those parts as JSON text, the thread does
+ * not even parse them: db_raw_scan() reads the few scalar fields a record
+ * takes from them (dates, session, engine) with the scanner and passes
+ * the parts on as texts.
+ *
  * The builders are pure: they touch only the objects they are given, so
  * either thread may call them.
  */
@@ -177,4 +182,93 @@ out:
 	if (f == NULL)
 		errno = EBADMSG;
 	return f;
+}
+
+/* A scanned string or null into *out (a new reference); -1 otherwise. */
+static int
+str_or_null(const struct ipp_jval *v, json_t **out)
+{
+	char buf[256];
+
+	if (v->type == IPP_JNONE || v->type == IPP_JNULL) {
+		*out = json_null();
+		return 0;
+	}
+	if (ipp_jval_str(v, buf, sizeof(buf)) == -1 ||
+	    (*out = json_string(buf)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+add_text(struct db_texts *tx, const char *key, const zmq_msg_t *part)
+{
+	tx->key[tx->n] = key;
+	tx->p[tx->n] = zmq_msg_data((zmq_msg_t *)part);
+	tx->len[tx->n] = zmq_msg_size((zmq_msg_t *)part);
+	tx->n++;
+}
+
+int
+db_raw_scan(struct db_raw *r, json_t **fields, struct db_texts *tx)
+{
+	static const char *const rq[] = { "msg_id", "date", "session" };
+	static const char *const rs[] = { "date" };
+	static const char *const md[] = { "started", "engine" };
+	static const char *const texts[2][3] = {
+	    { "header", "metadata", "content" },
+	    { "result_header", "result_metadata", "result_content" } };
+	struct ipp_jval hv[3], mv[2];
+	json_t *a = NULL, *b = NULL, *c = NULL, *f;
+	int i;
+
+	if (tx->n + 3 > DB_TEXTS_MAX ||
+	    ipp_json_scan(zmq_msg_data(&r->part[0]), zmq_msg_size(&r->part[0]),
+	    r->result ? rs : rq, r->result ? 1 : 3, hv) == -1 ||
+	    ipp_json_scan(zmq_msg_data(&r->part[1]), zmq_msg_size(&r->part[1]),
+	    md, 2, mv) == -1)
+		return -1;
+	if (!r->result) {
+		/* as record_request_fields: a non-string date/session is null */
+		if (hv[0].type != IPP_JSTR || str_or_null(&hv[0], &a) == -1 ||
+		    (hv[1].type == IPP_JSTR && str_or_null(&hv[1], &b) == -1) ||
+		    (hv[2].type == IPP_JSTR && str_or_null(&hv[2], &c) == -1))
+			goto unsure;
+		f = json_pack("{s:o, s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n, "
+		    "s:n, s:n, s:s, s:n, s:n, s:n, s:s, s:s}", "msg_id", a,
+		    "submitted", b != NULL ? b : json_null(), "client_uuid",
+		    c != NULL ? c : json_null(), "engine_uuid", "started",
+		    "completed", "resubmitted", "received", "result_header",
+		    "result_metadata", "result_content", "queue",
+		    queue_name(r->q), "execute_input", "execute_result",
+		    "error", "stdout", "", "stderr", "");
+		if (f != NULL && r->engine[0] != '\0')
+			json_object_set_new(f, "engine_uuid",
+			    json_string(r->engine));
+	} else {
+		/* dates of other types than these: parse, and let the
+		 * backend refuse them as before */
+		if (str_or_null(&hv[0], &a) == -1 ||
+		    str_or_null(&mv[0], &b) == -1 ||
+		    (mv[1].type == IPP_JSTR && str_or_null(&mv[1], &c) == -1))
+			goto unsure;
+		f = json_pack("{s:o, s:o, s:s}", "completed", a, "started", b,
+		    "received", r->received);
+		if (f != NULL && (c != NULL || r->engine[0] != '\0'))
+			json_object_set_new(f, "engine_uuid", c != NULL ? c :
+			    json_string(r->engine));
+		if (f != NULL && r->io != NULL)
+			json_object_update(f, r->io);
+	}
+	if (f == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < 3; i++)
+		add_text(tx, texts[r->result][i], &r->part[i]);
+	*fields = f;
+	return 0;
+unsure:
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	return -1;
 }

@@ -27,6 +27,7 @@ struct dbop {
 	 * or res).
 	 */
 	struct db_raw	*raw, *res;
+	struct db_texts	 texts;		/* parts of raw/res passed as text */
 	json_t		*fields;
 	struct db_bufs	 rbufs;
 	int		 has_rbufs;

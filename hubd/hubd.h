@@ -416,6 +416,12 @@ struct db_raw *db_raw_result(const struct ipp_msg *reply,
 	    const char *engine_uuid, const json_t *io);
 /* Either side: parse and build (NULL/EBADMSG with why). */
 json_t	*db_raw_fields(struct db_raw *, char *why, size_t whylen);
+/*
+ * For a backend that takes texts: the scalar fields (a new *fields) and
+ * the three parts appended to tx as texts; -1 when the scanner cannot
+ * read them (use db_raw_fields).  The texts live as long as r.
+ */
+int	 db_raw_scan(struct db_raw *, json_t **fields, struct db_texts *tx);
 void	 db_raw_free(struct db_raw *);
 
 /* db.c: the DB thread (its private half: dbthread.h) */
