@@ -177,6 +177,24 @@ maybe_run(struct hub *h, struct task *t)
 	struct engine *e;
 	int n = 0, any = 0, lim = hwm(h), i;
 
+	/*
+	 * The common case needs no pass over every engine: without targets,
+	 * exclusions or `follow`, lru - and leastload with HWM 1, where all
+	 * engines with room have load 0 - take the first engine with room in
+	 * LRU order; busy engines were dispatched to last and sit at the
+	 * tail, so the walk is short whatever the number of engines.
+	 */
+	if (!t->ntargets && !t->nblacklist && !t->follow.n &&
+	    (h->sched == &sched_lru_ops ||
+	    (h->sched == &sched_leastload_ops && lim == 1))) {
+		TAILQ_FOREACH(e, &h->lru, lru)
+			if (lim == 0 || e->load < lim) {
+				dequeue(h, t);
+				dispatch(h, t, e);
+				return 1;
+			}
+		return 0;
+	}
 	if (h->nregistered > h->ncand_cap) {
 		h->ncand_cap = h->nregistered * 2;
 		h->cand = xrealloc(h->cand, (size_t)h->ncand_cap,
