@@ -15,7 +15,8 @@ LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
-	   libipp/zpoll.c libipp/trace.c libipp/pyconf.c libipp/tunnel.c
+	   libipp/zpoll.c libipp/trace.c libipp/pyconf.c libipp/tunnel.c \
+	   libipp/jscan.c
 LIB_OBJS = $(LIB_SRCS:.c=.o)
 
 HUBD_SRCS = $(wildcard hubd/*.c)

@@ -181,7 +181,7 @@ bcast_client(struct hub *h, int arg)
 		t->has_client = 1;
 		t->header = json_deep_copy(m.header);
 		t->reqmeta = json_deep_copy(m.metadata);
-		task_record_new(h, &m, TQ_BCAST, e ? e->uuid : NULL);
+		task_record_new(h, &m, m.msg_id, TQ_BCAST, e ? e->uuid : NULL);
 		if (e == NULL || e->state != ENGINE_REGISTERED) {
 			bcast_engine_lost(h, t, uuid);
 			continue;

@@ -38,6 +38,8 @@ dbop_free(struct dbop *op)
 	if (op == NULL)
 		return;
 	db_record_release(&op->rec);
+	db_raw_free(op->raw);
+	db_raw_free(op->res);
 	free(op->msg_id);
 	json_decref(op->fields);
 	db_bufs_release(&op->rbufs);
@@ -78,24 +80,99 @@ post(void *sock, struct dbop *op)
 
 /* ---------------------------------------------------- thread: the loop */
 
+/*
+ * The fields of raw frames r: with a backend that stores text, the few
+ * scalar ones, the parts going into op->texts; else the whole trees.
+ */
+static int
+raw_fields(struct hubdb *db, struct dbop *op, struct db_raw *r, json_t **f,
+    char *why, size_t whylen)
+{
+	if (db->ops->update_texts != NULL &&
+	    db_raw_scan(r, f, &op->texts) == 0)
+		return 0;
+	return (*f = db_raw_fields(r, why, whylen)) == NULL ? -1 : 0;
+}
+
+/*
+ * The fields of a write whose parts came raw (see struct dbop): -1
+ * with why when they cannot be built.  *fields is replaced.
+ */
+static int
+build_fields(struct hubdb *db, struct dbop *op, json_t **fields, char *why,
+    size_t whylen)
+{
+	json_t *f;
+	int k;
+
+	if (op->raw != NULL) {
+		json_decref(*fields);
+		if (raw_fields(db, op, op->raw, fields, why, whylen) == -1)
+			return -1;
+	}
+	if (op->res != NULL) {
+		if (raw_fields(db, op, op->res, &f, why, whylen) == -1)
+			return -1;
+		if (*fields == NULL)
+			*fields = f;
+		else {
+			json_object_update(*fields, f);
+			json_decref(f);
+		}
+	}
+	if ((op->raw != NULL || op->res != NULL) && op->fields != NULL) {
+		/* a later update of a key given as text wins */
+		for (k = 0; k < op->texts.n; )
+			if (json_object_get(op->fields, op->texts.key[k])) {
+				op->texts.n--;
+				op->texts.key[k] = op->texts.key[op->texts.n];
+				op->texts.p[k] = op->texts.p[op->texts.n];
+				op->texts.len[k] = op->texts.len[op->texts.n];
+			} else
+				k++;
+		json_object_update(*fields, op->fields);
+		json_decref(op->fields);
+		op->fields = NULL;
+	}
+	return 0;
+}
+
 static void
 run_op(struct hubdb *db, struct dbop *op, long *writes)
 {
 	char why[512];
+	json_t *f = NULL;
+	int rc;
 
 	switch (op->kind) {
 	case DBOP_PUT:
-		if (db->ops->put(db->be, &op->rec, why, sizeof(why)) == -1)
+		rc = build_fields(db, op, &op->rec.fields, why, sizeof(why));
+		op->rec.texts = op->texts.n > 0 ? &op->texts : NULL;
+		if (rc == -1 ||
+		    db->ops->put(db->be, &op->rec, why, sizeof(why)) == -1)
 			log_warnx("cannot store task record: %s", why);
 		(*writes)++;
 		dbop_free(op);
 		break;
 	case DBOP_UPDATE:
-		if (db->ops->update(db->be, op->msg_id, op->fields,
+		if (op->res != NULL) {
+			if (build_fields(db, op, &f, why, sizeof(why)) == -1) {
+				log_warnx("cannot update task record '%s': "
+				    "%s", op->msg_id, why);
+				goto done;
+			}
+			json_decref(op->fields);
+			op->fields = f;
+		}
+		if ((op->texts.n > 0 ? db->ops->update_texts(db->be,
+		    op->msg_id, op->fields, &op->texts, op->has_rbufs ?
+		    &op->rbufs : NULL, op->fetched, why, sizeof(why)) :
+		    db->ops->update(db->be, op->msg_id, op->fields,
 		    op->has_rbufs ? &op->rbufs : NULL, op->fetched, why,
-		    sizeof(why)) == -1 && errno != ENOENT && errno != ENODATA)
+		    sizeof(why))) == -1 && errno != ENOENT && errno != ENODATA)
 			log_warnx("cannot update task record '%s': %s",
 			    op->msg_id, why);
+done:
 		(*writes)++;
 		dbop_free(op);
 		break;
@@ -344,6 +421,18 @@ enqueue(struct hubdb *db, struct dbop *op)
 		hubdb_flush(db);
 }
 
+/* Queue op, findable under key in *map until the flush. */
+static void
+pend(struct hubdb *db, struct ipp_map **map, const char *key,
+    struct dbop *op)
+{
+	if (*map == NULL && (*map = ipp_map_new()) == NULL)
+		fatalx("out of memory");
+	if (ipp_map_put(*map, key, op) == -1)
+		fatalx("out of memory");
+	enqueue(db, op);
+}
+
 void
 hubdb_put(struct hubdb *db, struct db_record *rec)
 {
@@ -353,13 +442,10 @@ hubdb_put(struct hubdb *db, struct db_record *rec)
 	op->rec = *rec;
 	db_record_init(rec);
 	id = json_string_value(json_object_get(op->rec.fields, "msg_id"));
-	if (id != NULL) {
-		if (db->pendput == NULL && (db->pendput = ipp_map_new()) == NULL)
-			fatalx("out of memory");
-		if (ipp_map_put(db->pendput, id, op) == -1)
-			fatalx("out of memory");
-	}
-	enqueue(db, op);
+	if (id != NULL)
+		pend(db, &db->pendput, id, op);
+	else
+		enqueue(db, op);
 }
 
 /*
@@ -396,11 +482,19 @@ merge_update(struct hubdb *db, const char *msg_id, json_t *fields,
     struct db_bufs *rbufs, int fetched)
 {
 	struct dbop *op;
+	json_t **into;
 
 	if (db->pendput != NULL &&
-	    (op = ipp_map_get(db->pendput, msg_id)) != NULL)
-		return merge_into(op->rec.fields, &op->rec.result_buffers,
+	    (op = ipp_map_get(db->pendput, msg_id)) != NULL) {
+		/* fields built on the thread come first: queue behind them */
+		into = op->raw != NULL || op->res != NULL ? &op->fields :
+		    &op->rec.fields;
+		if (*into == NULL && fields != NULL &&
+		    (*into = json_object()) == NULL)
+			return 0;
+		return merge_into(*into, &op->rec.result_buffers,
 		    &op->rec.fetched, NULL, fields, rbufs, fetched);
+	}
 	if (db->pendupd != NULL &&
 	    (op = ipp_map_get(db->pendupd, msg_id)) != NULL) {
 		if (op->fields == NULL && fields != NULL &&
@@ -410,6 +504,55 @@ merge_update(struct hubdb *db, const char *msg_id, json_t *fields,
 		    &op->has_rbufs, fields, rbufs, fetched);
 	}
 	return 0;
+}
+
+/*
+ * A reply's raw fields join a pending write only when nothing was merged
+ * into it after its own fields, since they are built after those.
+ * 1 merged (res taken), 0 no pending write, -1 one that cannot take it.
+ */
+static int
+merge_raw(struct hubdb *db, const char *msg_id, struct db_raw *res,
+    struct db_bufs *rbufs, int fetched)
+{
+	struct dbop *op;
+
+	if (db->pendput != NULL &&
+	    (op = ipp_map_get(db->pendput, msg_id)) != NULL) {
+		if (op->res != NULL || op->fields != NULL)
+			return -1;
+		op->res = res;
+		merge_into(NULL, &op->rec.result_buffers, &op->rec.fetched,
+		    NULL, NULL, rbufs, fetched);
+		return 1;
+	}
+	if (db->pendupd != NULL &&
+	    (op = ipp_map_get(db->pendupd, msg_id)) != NULL) {
+		if (op->res != NULL || op->fields != NULL)
+			return -1;
+		op->res = res;
+		merge_into(NULL, &op->rbufs, &op->fetched, &op->has_rbufs,
+		    NULL, rbufs, fetched);
+		return 1;
+	}
+	return 0;
+}
+
+/* An update of msg_id taking rbufs (may be NULL), without its fields. */
+static struct dbop *
+update_op(const char *msg_id, struct db_bufs *rbufs, int fetched)
+{
+	struct dbop *op = dbop_new(DBOP_UPDATE);
+
+	op->msg_id = xstrdup(msg_id);
+	if (rbufs != NULL) {
+		op->rbufs = *rbufs;
+		op->has_rbufs = 1;
+		rbufs->v = NULL;
+		rbufs->n = 0;
+	}
+	op->fetched = fetched;
+	return op;
 }
 
 void
@@ -422,23 +565,51 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 		json_decref(fields_new);
 		return;
 	}
-	op = dbop_new(DBOP_UPDATE);
-	op->msg_id = xstrdup(msg_id);
+	op = update_op(msg_id, rbufs, fetched);
 	/* a copy of our own, so that later updates can be merged into it */
 	op->fields = fields_new != NULL ? json_copy(fields_new) : NULL;
 	json_decref(fields_new);
-	if (rbufs != NULL) {
-		op->rbufs = *rbufs;
-		op->has_rbufs = 1;
-		rbufs->v = NULL;
-		rbufs->n = 0;
+	pend(db, &db->pendupd, op->msg_id, op);
+}
+
+void
+hubdb_put_raw(struct hubdb *db, const char *msg_id, struct db_raw *raw,
+    struct db_bufs *bufs)
+{
+	struct dbop *op = dbop_new(DBOP_PUT);
+
+	op->raw = raw;
+	op->msg_id = xstrdup(msg_id);
+	op->rec.buffers = *bufs;
+	bufs->v = NULL;
+	bufs->n = 0;
+	pend(db, &db->pendput, op->msg_id, op);
+}
+
+void
+hubdb_update_raw(struct hubdb *db, const char *msg_id, struct db_raw *res,
+    struct db_bufs *rbufs, int fetched)
+{
+	struct dbop *op;
+	char why[256];
+	json_t *f;
+	int rc = merge_raw(db, msg_id, res, rbufs, fetched);
+
+	if (rc == 1)
+		return;
+	if (rc == -1) {
+		/* rare: an update already waits behind it; build it here */
+		f = db_raw_fields(res, why, sizeof(why));
+		db_raw_free(res);
+		if (f == NULL)
+			log_warnx("cannot update task record '%s': %s", msg_id,
+			    why);
+		hubdb_update(db, msg_id, f, rbufs, fetched);
+		return;
 	}
-	op->fetched = fetched;
-	if (db->pendupd == NULL && (db->pendupd = ipp_map_new()) == NULL)
-		fatalx("out of memory");
-	if (ipp_map_put(db->pendupd, op->msg_id, op) == -1)
-		fatalx("out of memory");
-	enqueue(db, op);
+	op = update_op(msg_id, rbufs, fetched);
+	op->res = res;
+	pend(db, &db->pendupd, op->msg_id, op);
 }
 
 void

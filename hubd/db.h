@@ -37,8 +37,23 @@ struct db_bufs {
 	int		 n;
 };
 
+/*
+ * Values of record keys given as JSON text instead of in `fields`, for
+ * a backend that stores JSON as text (db_ops.update_texts is set): the
+ * DB thread then never builds trees of a task's message parts (dbraw.c).
+ * The texts are borrowed and valid JSON objects.
+ */
+#define DB_TEXTS_MAX	6
+struct db_texts {
+	const char	*key[DB_TEXTS_MAX];
+	const char	*p[DB_TEXTS_MAX];
+	size_t		 len[DB_TEXTS_MAX];
+	int		 n;
+};
+
 struct db_record {
 	json_t		*fields;	/* owned reference */
+	const struct db_texts *texts;	/* put only; NULL: none */
 	struct db_bufs	 buffers;	/* request buffers */
 	struct db_bufs	 result_buffers;
 	/*
@@ -152,6 +167,14 @@ struct db_ops {
 	int		 (*update)(void *, const char *msg_id,
 			    const json_t *fields, const struct db_bufs *rbufs,
 			    int fetched, char *, size_t);
+	/*
+	 * Optional: update with some values as texts.  A backend that has
+	 * it also takes rec->texts in put; one without never sees texts.
+	 */
+	int		 (*update_texts)(void *, const char *msg_id,
+			    const json_t *fields, const struct db_texts *,
+			    const struct db_bufs *rbufs, int fetched, char *,
+			    size_t);
 	/* Copy one record out; ENOENT when absent. */
 	int		 (*get)(void *, const char *msg_id,
 			    struct db_record *out, char *, size_t);

@@ -193,6 +193,7 @@ void
 db_record_init(struct db_record *r)
 {
 	r->fields = NULL;
+	r->texts = NULL;
 	r->buffers.v = NULL;
 	r->buffers.n = 0;
 	r->result_buffers.v = NULL;

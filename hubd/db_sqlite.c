@@ -223,15 +223,29 @@ bind_field(sqlite3_stmt *st, int at, enum kind kind, const json_t *v)
 
 /* Bind a row for sql_insert or sql_update.  bufs and rbufs, when NULL,
  * are left unbound: sql_update then keeps what is stored. */
+/* The text given for column i, if any: bound as it is.  -1: none. */
 static int
-bind_row(sqlite3_stmt *st, const json_t *fields, int fetched,
-    const struct db_bufs *bufs, const struct db_bufs *rbufs)
+text_for(const struct db_texts *tx, int i)
+{
+	int k;
+
+	for (k = 0; tx != NULL && k < tx->n; k++)
+		if (strcmp(tx->key[k], cols[i].name) == 0)
+			return k;
+	return -1;
+}
+
+static int
+bind_row(sqlite3_stmt *st, const json_t *fields, const struct db_texts *tx,
+    int fetched, const struct db_bufs *bufs, const struct db_bufs *rbufs)
 {
 	const json_t *sub = json_object_get(fields, "submitted");
-	int rc = SQLITE_OK, i;
+	int rc = SQLITE_OK, i, k;
 
 	for (i = 0; i < NFIELD && rc == SQLITE_OK; i++)
-		rc = bind_field(st, i + 1, cols[i].kind,
+		rc = (k = text_for(tx, i)) >= 0 ? sqlite3_bind_text64(st,
+		    i + 1, tx->p[k], tx->len[k], SQLITE_STATIC, SQLITE_UTF8) :
+		    bind_field(st, i + 1, cols[i].kind,
 		    json_object_get(fields, cols[i].name));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int(st, B_FETCHED, fetched != 0);
@@ -482,8 +496,8 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 	id = json_string_value(json_object_get(rec->fields, "msg_id"));
 	if ((found = seek(s, id, 0, &old, why, whylen)) == -1)
 		return -1;
-	rc = bind_row(st, rec->fields, rec->fetched, &rec->buffers,
-	    &rec->result_buffers);
+	rc = bind_row(st, rec->fields, rec->texts, rec->fetched,
+	    &rec->buffers, &rec->result_buffers);
 	if (run(s, st, rc, "storing record", why, whylen) == -1)
 		return -1;
 	s->use.nrec += !found;
@@ -495,15 +509,20 @@ sq_put(void *h, const struct db_record *rec, char *why, size_t whylen)
 /* Bind the fields an update names, and the mask saying which they are. */
 static int
 bind_update(sqlite3_stmt *st, const char *msg_id, const json_t *fields,
-    int fetched, const struct db_bufs *rbufs)
+    const struct db_texts *tx, int fetched, const struct db_bufs *rbufs)
 {
 	const json_t *v;
 	sqlite3_int64 mask = 0;
-	int rc, i;
+	int rc, i, k;
 
 	rc = sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
-	for (i = 1; i < NFIELD && rc == SQLITE_OK && fields != NULL; i++)
-		if ((v = json_object_get(fields, cols[i].name)) != NULL) {
+	for (i = 1; i < NFIELD && rc == SQLITE_OK; i++)
+		if ((k = text_for(tx, i)) >= 0) {
+			mask |= (sqlite3_int64)1 << i;
+			rc = sqlite3_bind_text64(st, i + 1, tx->p[k],
+			    tx->len[k], SQLITE_STATIC, SQLITE_UTF8);
+		} else if (fields != NULL &&
+		    (v = json_object_get(fields, cols[i].name)) != NULL) {
 			mask |= (sqlite3_int64)1 << i;
 			rc = bind_field(st, i + 1, cols[i].kind, v);
 		}
@@ -521,8 +540,9 @@ bind_update(sqlite3_stmt *st, const char *msg_id, const json_t *fields,
 }
 
 static int
-sq_update(void *h, const char *msg_id, const json_t *fields,
-    const struct db_bufs *rbufs, int fetched, char *why, size_t whylen)
+sq_update_texts(void *h, const char *msg_id, const json_t *fields,
+    const struct db_texts *tx, const struct db_bufs *rbufs, int fetched,
+    char *why, size_t whylen)
 {
 	struct sqldb *s = h;
 	sqlite3_stmt *st = s->st[S_UPDATE], *get = s->st[S_RNBYTES];
@@ -544,7 +564,7 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 			    whylen);
 		done(get);
 	}
-	if (run(s, st, bind_update(st, msg_id, fields, fetched, rbufs),
+	if (run(s, st, bind_update(st, msg_id, fields, tx, fetched, rbufs),
 	    "updating record", why, whylen) == -1)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
@@ -553,6 +573,14 @@ sq_update(void *h, const char *msg_id, const json_t *fields,
 	if (rbufs != NULL)
 		s->use.bytes += db_bufs_size(rbufs) - oldr;
 	return 0;
+}
+
+static int
+sq_update(void *h, const char *msg_id, const json_t *fields,
+    const struct db_bufs *rbufs, int fetched, char *why, size_t whylen)
+{
+	return sq_update_texts(h, msg_id, fields, NULL, rbufs, fetched, why,
+	    whylen);
 }
 
 static int
@@ -713,6 +741,7 @@ const struct db_ops db_sqlite_ops = {
 	.close = sq_close,
 	.put = sq_put,
 	.update = sq_update,
+	.update_texts = sq_update_texts,
 	.get = sq_get,
 	.find = sq_find,
 	.drop = sq_drop,

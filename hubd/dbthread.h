@@ -19,7 +19,15 @@ enum dbop_kind { DBOP_PUT, DBOP_UPDATE, DBOP_QUERY, DBOP_QUIT };
 struct dbop {
 	enum dbop_kind	 kind;
 	struct db_record rec;		/* put */
-	char		*msg_id;	/* update */
+	char		*msg_id;	/* update; raw put */
+	/*
+	 * Built on the thread, in this order: rec.fields from raw (a put
+	 * of raw frames), then the reply's fields from res, then fields
+	 * (an update's, or later updates merged into a put that has raw
+	 * or res).
+	 */
+	struct db_raw	*raw, *res;
+	struct db_texts	 texts;		/* parts of raw/res passed as text */
 	json_t		*fields;
 	struct db_bufs	 rbufs;
 	int		 has_rbufs;

@@ -438,6 +438,7 @@ handler_sock(struct hub *h, const struct sock_handler *hs)
 
 /* The loop's sockets, waited for with poll(2) on their ZMQ_FDs (zpoll.c). */
 #define SWEEP_MS	100
+#define TRIM_IDLE	1.0	/* seconds without input before malloc_trim */
 
 void
 hub_sent(struct hub *h, void *sock)
@@ -464,7 +465,7 @@ run_loop(struct hub *h)
 	struct pollfd pfd[NHANDLERS];
 	void *socks[NHANDLERS];
 	int i, n, timeout, any, busy = 0;
-	double now, wake, trimmed = 0;
+	double now, wake, last_in = 0;
 
 	for (i = 0; i < NHANDLERS; i++)
 		socks[i] = handler_sock(h, &handlers[i]);
@@ -479,6 +480,8 @@ run_loop(struct hub *h)
 			wake = h->shutdown_at;
 		if (h->db != NULL && hubdb_next_flush(h->db) < wake)
 			wake = hubdb_next_flush(h->db);
+		if (busy && last_in + TRIM_IDLE < wake)
+			wake = last_in + TRIM_IDLE;
 		any = !ipp_zpoll_idle(&h->zp, now);
 		if (ipp_zpoll_next_sweep(&h->zp) < wake)
 			wake = ipp_zpoll_next_sweep(&h->zp);
@@ -515,14 +518,16 @@ run_loop(struct hub *h)
 		/*
 		 * A burst of tasks leaves freed records in both threads'
 		 * malloc arenas; glibc keeps them mapped.  Hand them back
-		 * once the loop has gone a whole timeout without input, at
-		 * most once a second, so RSS follows the work actually held.
+		 * once the loop has had no input for a second, so RSS
+		 * follows the work actually held.  Not sooner: trimming
+		 * between two bursts of a busy run gave the pages back only
+		 * to fault them in again (5% of the loop under load).
 		 */
-		if (n > 0)
+		if (n > 0) {
 			busy = 1;
-		else if (n == 0 && busy && now - trimmed >= 1.0) {
+			last_in = now;
+		} else if (busy && now - last_in >= TRIM_IDLE) {
 			malloc_trim(0);
-			trimmed = now;
 			busy = 0;
 		}
 	}
@@ -558,6 +563,7 @@ cleanup(struct hub *h)
 			*socks[i] = NULL;
 		}
 	registry_release(h);
+	ipp_msg_release(&h->rx);
 	zmq_ctx_term(h->zctx);
 	ipp_session_release(&h->sess);
 }

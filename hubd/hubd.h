@@ -162,6 +162,7 @@ struct hub {
 	void		*hb_mon;	/* monitor of hb_pong: disconnects */
 	void		*db_pair;	/* results from the DB thread */
 	struct ipp_zpoll zp;		/* the loop's poll set (hubd.c) */
+	struct ipp_msg	 rx;		/* the task path's receive buffer */
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
 	char		 digests_file[1100];	/* replay history, see main() */
@@ -273,6 +274,26 @@ int	 notify_on_subscribe(struct hub *, int);
 /* relay.c */
 int	 hub_recv(struct hub *, void *sock, struct ipp_msg *, const char *what,
 	    int nids);
+/*
+ * What the task path reads of a message (hub_recv_scan): its msg_id and
+ * msg_type, its parent's msg_id ("" when none) and the values of the
+ * metadata keys asked for.  When the scanner cannot vouch for a part the
+ * message is parsed instead (parsed = 1, m's JSON set) and the strings
+ * come from the trees; md[] is then unset and m->metadata is the truth.
+ */
+#define SCAN_MD_MAX	8
+struct scanned {
+	int		 parsed;
+	const char	*msg_id, *msg_type, *parent_id;
+	char		 idbuf[256], typebuf[64], pidbuf[256];
+	struct ipp_jval	 md[SCAN_MD_MAX];
+};
+/* hub_recv, reading m with the scanner; mdkeys: nmd (<= SCAN_MD_MAX). */
+int	 hub_recv_scan(struct hub *, void *sock, struct ipp_msg *,
+	    const char *what, int nids, const char *const *mdkeys, int nmd,
+	    struct scanned *);
+/* The task a reply's parent msg_id names, unless already done. */
+struct task *reply_task_id(struct hub *, const char *parent_id);
 struct task *reply_task(struct hub *, struct ipp_msg *);
 /* The engine routing frame i of fr names, or NULL. */
 struct engine *engine_by_frame(struct hub *, const struct ipp_frames *, int i);
@@ -294,8 +315,8 @@ void	 task_complete(struct hub *, struct task *, struct ipp_msg *reply,
 	    int delivered);
 void	 task_fail_engine(struct hub *, struct engine *);
 /* Put the record of a new request into the DB, copying its buffers. */
-void	 task_record_new(struct hub *, struct ipp_msg *, enum task_queue,
-	    const char *engine_uuid);
+void	 task_record_new(struct hub *, struct ipp_msg *, const char *msg_id,
+	    enum task_queue, const char *engine_uuid);
 void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
 	    json_t *metadata_new, int to_client);
 void	 task_tick(struct hub *, double now);
@@ -348,7 +369,8 @@ void	 dep_release(struct dep *);
 
 /* sched.c */
 void	 sched_init(struct hub *);
-void	 sched_submit(struct hub *, struct ipp_msg *, int has_client);
+void	 sched_submit(struct hub *, struct ipp_msg *, int has_client,
+	    const struct scanned *);
 int	 sched_engine_reply(struct hub *, int);
 void	 sched_engine_added(struct hub *, struct engine *);
 void	 sched_engine_removed(struct hub *, struct engine *);
@@ -380,6 +402,28 @@ void	 recover_deliver(struct hub *, void *sock, struct ipp_msg *);
 void	 recover_delivered(struct hub *, const char *msg_id);
 void	 recover_close(struct hub *);
 
+/* dbraw.c: a record's fields from its request's or reply's frames */
+struct db_raw;
+json_t	*record_request_fields(json_t *header, json_t *metadata,
+	    json_t *content, enum task_queue);
+json_t	*record_result_fields(json_t *header, json_t *metadata,
+	    json_t *content, const char *received, const char *engine_uuid,
+	    const json_t *io);
+/* Loop side: share the frames of a verified m (request or reply). */
+struct db_raw *db_raw_request(const struct ipp_msg *, enum task_queue,
+	    const char *engine_uuid);
+struct db_raw *db_raw_result(const struct ipp_msg *reply,
+	    const char *engine_uuid, const json_t *io);
+/* Either side: parse and build (NULL/EBADMSG with why). */
+json_t	*db_raw_fields(struct db_raw *, char *why, size_t whylen);
+/*
+ * For a backend that takes texts: the scalar fields (a new *fields) and
+ * the three parts appended to tx as texts; -1 when the scanner cannot
+ * read them (use db_raw_fields).  The texts live as long as r.
+ */
+int	 db_raw_scan(struct db_raw *, json_t **fields, struct db_texts *tx);
+void	 db_raw_free(struct db_raw *);
+
 /* db.c: the DB thread (its private half: dbthread.h) */
 struct hubdb;
 struct hubdb *hubdb_open(struct hub *, const struct db_ops *,
@@ -388,6 +432,16 @@ void	 hubdb_close(struct hubdb **);
 void	 hubdb_put(struct hubdb *, struct db_record *rec_moved);
 void	 hubdb_update(struct hubdb *, const char *msg_id, json_t *fields_new,
 	    struct db_bufs *rbufs_moved, int fetched);
+/*
+ * The same from raw frames (dbraw.c), for a message that was scanned
+ * and not parsed: the DB thread builds the fields.  raw and the buffers
+ * are taken.
+ */
+void	 hubdb_put_raw(struct hubdb *, const char *msg_id,
+	    struct db_raw *raw_moved, struct db_bufs *bufs_moved);
+void	 hubdb_update_raw(struct hubdb *, const char *msg_id,
+	    struct db_raw *res_moved, struct db_bufs *rbufs_moved,
+	    int fetched);
 /* Hand a whole query to the DB thread; the reply is sent from the loop. */
 void	 hubdb_query(struct hubdb *, const void *rid, size_t ridlen,
 	    struct ipp_msg *req, json_t *extra_new);

@@ -367,7 +367,7 @@ query_resubmit(struct hub *h, const void *rid, size_t ridlen,
 			ipp_frames_add(&m.fr, bufs[i].v[k].data,
 			    bufs[i].v[k].len);
 		if (ipp_msg_decode(&h->sess, &m, NULL, 0) == 0) {
-			sched_submit(h, &m, 0);
+			sched_submit(h, &m, 0, NULL);
 			json_object_set_new(map, json_string_value(
 			    json_object_get(r, "msg_id")), json_string(id));
 			hubdb_update(h->db, json_string_value(

@@ -38,6 +38,7 @@ sched_init(struct hub *h)
 {
 	if (h->outcome != NULL)
 		return;
+	ipp_msg_init(&h->rx);
 	h->outcome = idtab_new();
 	h->graph = ipp_map_new();
 	if (h->outcome == NULL || h->graph == NULL)
@@ -176,6 +177,24 @@ maybe_run(struct hub *h, struct task *t)
 	struct engine *e;
 	int n = 0, any = 0, lim = hwm(h), i;
 
+	/*
+	 * The common case needs no pass over every engine: without targets,
+	 * exclusions or `follow`, lru - and leastload with HWM 1, where all
+	 * engines with room have load 0 - take the first engine with room in
+	 * LRU order; busy engines were dispatched to last and sit at the
+	 * tail, so the walk is short whatever the number of engines.
+	 */
+	if (!t->ntargets && !t->nblacklist && !t->follow.n &&
+	    (h->sched == &sched_lru_ops ||
+	    (h->sched == &sched_leastload_ops && lim == 1))) {
+		TAILQ_FOREACH(e, &h->lru, lru)
+			if (lim == 0 || e->load < lim) {
+				dequeue(h, t);
+				dispatch(h, t, e);
+				return 1;
+			}
+		return 0;
+	}
 	if (h->nregistered > h->ncand_cap) {
 		h->ncand_cap = h->nregistered * 2;
 		h->cand = xrealloc(h->cand, (size_t)h->ncand_cap,
@@ -340,47 +359,87 @@ strv_add(char ***v, int *n, const char *s)
 	(*v)[(*n)++] = xstrdup(s);
 }
 
+/* The metadata keys a load-balanced request may carry, in md_vals order. */
+static const char *const md_keys[] = { "targets", "retries", "timeout",
+    "after", "follow" };
+enum { MD_TARGETS, MD_RETRIES, MD_TIMEOUT, MD_AFTER, MD_FOLLOW, MD_N };
+
+/*
+ * The request's scheduling metadata as JSON values (new references, NULL
+ * when absent): from the parsed metadata, or from the scanned values.
+ * What every client sends when it asks for nothing ([], null, 0) reads
+ * as absent, which is what it means; anything else is parsed alone.
+ */
+static void
+md_vals(const struct ipp_msg *m, const struct scanned *sc, json_t *v[MD_N])
+{
+	const struct ipp_jval *j;
+	int i;
+
+	for (i = 0; i < MD_N; i++) {
+		if (sc == NULL || sc->parsed) {
+			v[i] = json_incref(json_object_get(m->metadata,
+			    md_keys[i]));
+			continue;
+		}
+		j = &sc->md[i];
+		v[i] = NULL;
+		if (j->type == IPP_JNONE || j->type == IPP_JNULL ||
+		    ipp_jval_is(j, "[]") || (i == MD_RETRIES &&
+		    ipp_jval_is(j, "0")))
+			continue;
+		if ((v[i] = json_loadb(j->p, j->len, JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, NULL)) == NULL)
+			fatalx("out of memory");	/* the scanner vouched */
+	}
+}
+
 /*
  * A new load-balanced request, from a client (has_client) or from the
  * hub's own resubmission.  m->fr is [client_rid?, DELIM, ...]; its parts
- * from the delimiter on move into the task.
+ * from the delimiter on move into the task.  sc is what the scanner read
+ * of m, or NULL when m was parsed.
  */
 void
-sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
+sched_submit(struct hub *h, struct ipp_msg *m, int has_client,
+    const struct scanned *sc)
 {
-	json_t *md = m->metadata, *v;
+	const char *msg_id = sc != NULL ? sc->msg_id : m->msg_id;
+	json_t *mv[MD_N], *v;
 	struct task *t;
 	char why[256];
-	int i;
+	int i, bad;
 
-	if (task_find(h, m->msg_id) != NULL ||
-	    outcome_get(h->outcome, m->msg_id) != 0) {
+	if (task_find(h, msg_id) != NULL ||
+	    outcome_get(h->outcome, msg_id) != 0) {
 		hub_badinput(h,
-		    "dropped task '%s': msg_id already used", m->msg_id);
+		    "dropped task '%s': msg_id already used", msg_id);
 		return;
 	}
-	t = task_new(h, m->msg_id, TQ_TASK);
+	t = task_new(h, msg_id, TQ_TASK);
 	t->seq = ++h->seq;
 	if (has_client)
 		task_set_client(t, m);
-	t->header = json_incref(m->header);
-	task_record_new(h, m, TQ_TASK, NULL);
+	t->header = json_incref(m->header);	/* NULL: read when needed */
+	task_record_new(h, m, msg_id, TQ_TASK, NULL);
 	for (i = m->nids; i < m->fr.n; i++)
 		if (ipp_frames_add_msg(&t->frames, &m->fr.f[i]) == -1)
 			fatalx("out of memory");
 	outcome_seen(h->outcome, t->msg_id);
 
-	t->targets = strv_from_json(json_object_get(md, "targets"),
-	    &t->ntargets);
-	v = json_object_get(md, "retries");
+	md_vals(m, sc, mv);
+	t->targets = strv_from_json(mv[MD_TARGETS], &t->ntargets);
+	v = mv[MD_RETRIES];
 	t->retries = json_is_integer(v) && json_integer_value(v) > 0 ?
 	    (int)json_integer_value(v) : 0;
-	v = json_object_get(md, "timeout");
+	v = mv[MD_TIMEOUT];
 	if (json_is_number(v) && json_number_value(v) > 0)
 		t->timeout_at = ipp_monotonic() + json_number_value(v);
-	if (dep_parse(&t->after, json_object_get(md, "after"), why,
-	    sizeof(why)) == -1 || dep_parse(&t->follow,
-	    json_object_get(md, "follow"), why, sizeof(why)) == -1) {
+	bad = dep_parse(&t->after, mv[MD_AFTER], why, sizeof(why)) == -1 ||
+	    dep_parse(&t->follow, mv[MD_FOLLOW], why, sizeof(why)) == -1;
+	for (i = 0; i < MD_N; i++)
+		json_decref(mv[i]);
+	if (bad) {
 		fail_task(h, t, "InvalidDependency", why);
 		return;
 	}
@@ -411,7 +470,7 @@ sched_submit(struct hub *h, struct ipp_msg *m, int has_client)
 	 * Behind other waiting tasks a new one queues, so FIFO order holds
 	 * even when an engine frees up between two submissions.
 	 */
-	if (task_find(h, m->msg_id) == t)
+	if (task_find(h, msg_id) == t)
 		enqueue(h, t);
 	if (h->nwaiting > 0 && engines_have_room(h))
 		h->rescan = 1;
@@ -427,26 +486,29 @@ is_task_type(const char *t)
 int
 relay_task_client(struct hub *h, int arg)
 {
-	struct ipp_msg m;
+	struct ipp_msg *m = &h->rx;
+	struct scanned sc;
 	int rc;
 
-	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->task_c, &m, "task", 1)) <= 0)
+	if ((rc = hub_recv_scan(h, h->task_c, m, "task", 1, md_keys, MD_N,
+	    &sc)) <= 0)
 		goto out;
-	if (!is_task_type(m.msg_type)) {
+	if (!is_task_type(sc.msg_type)) {
 		/* an engine would never answer it, and would stay "busy" */
 		hub_badinput(h, "refused %s on task: only apply_request and "
-		    "execute_request are load-balanced", m.msg_type);
-		hub_reply(h, h->task_c, ipp_frame_data(&m.fr, 0),
-		    ipp_frame_len(&m.fr, 0), "hub_error", m.header,
+		    "execute_request are load-balanced", sc.msg_type);
+		if (!sc.parsed && ipp_msg_parse(m, NULL, 0) == -1)
+			goto out;
+		hub_reply(h, h->task_c, ipp_frame_data(&m->fr, 0),
+		    ipp_frame_len(&m->fr, 0), "hub_error", m->header,
 		    ipp_error_content("ValueError", "the task scheduler runs "
-		    "apply_request and execute_request, not '%s'", m.msg_type),
+		    "apply_request and execute_request, not '%s'", m->msg_type),
 		    NULL, 0);
 		goto out;
 	}
-	sched_submit(h, &m, 1);
+	sched_submit(h, m, 1, &sc);
 out:
-	ipp_msg_release(&m);
+	ipp_msg_clear(m);
 	return rc != 0;
 }
 
@@ -485,33 +547,46 @@ finish(struct hub *h, struct task *t, struct engine *e, int ok)
 	free(id);
 }
 
+/* What a reply's metadata says to the scheduler. */
+static const char *const reply_keys[] = { "dependencies_met", "status" };
+
 int
 sched_engine_reply(struct hub *h, int arg)
 {
-	struct ipp_msg m;
+	struct ipp_msg *m = &h->rx;
+	struct scanned sc;
 	struct engine *e;
 	struct task *t;
-	json_t *dm, *st;
-	int rc, ok, lim = hwm(h);
+	char st[8];
+	int rc, ok, unmet, lim = hwm(h);
 
-	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->task_e, &m, "task (engine side)", 2)) <= 0)
+	if ((rc = hub_recv_scan(h, h->task_e, m, "task (engine side)", 2,
+	    reply_keys, 2, &sc)) <= 0)
 		goto out;
-	t = reply_task(h, &m);
+	t = sc.parent_id[0] != '\0' ? reply_task_id(h, sc.parent_id) : NULL;
 	e = t != NULL ? t->engine : NULL;
 	if (t == NULL || e == NULL || t->queue != TQ_TASK) {
 		/* not ours to track (e.g. from before a restart): relay */
-		ipp_frames_swap(&m.fr, 0, 1);
-		hub_send(h, h->task_c, &m.fr);
+		ipp_frames_swap(&m->fr, 0, 1);
+		hub_send(h, h->task_c, &m->fr);
 		goto out;
 	}
 	e->load--;
 	if (lim > 0 && e->load == lim - 1 && h->nwaiting > 0)
 		h->rescan = 1;
-	dm = json_object_get(m.metadata, "dependencies_met");
-	st = json_object_get(m.metadata, "status");
-	ok = json_is_string(st) && strcmp(json_string_value(st), "ok") == 0;
-	if (dm != NULL && json_is_false(dm)) {
+	if (sc.parsed) {
+		json_t *dm = json_object_get(m->metadata, "dependencies_met");
+		json_t *sv = json_object_get(m->metadata, "status");
+
+		unmet = dm != NULL && json_is_false(dm);
+		ok = json_is_string(sv) &&
+		    strcmp(json_string_value(sv), "ok") == 0;
+	} else {
+		unmet = sc.md[0].type == IPP_JFALSE;
+		ok = ipp_jval_str(&sc.md[1], st, sizeof(st)) == 0 &&
+		    strcmp(st, "ok") == 0;
+	}
+	if (unmet) {
 		replace_elsewhere(h, t, e);
 		goto out;
 	}
@@ -522,14 +597,14 @@ sched_engine_reply(struct hub *h, int arg)
 		replace_elsewhere(h, t, e);
 		goto out;
 	}
-	task_complete(h, t, &m, t->has_client);
+	task_complete(h, t, m, t->has_client);
 	if (t->has_client) {
-		ipp_frames_swap(&m.fr, 0, 1);
-		hub_send(h, h->task_c, &m.fr);
+		ipp_frames_swap(&m->fr, 0, 1);
+		hub_send(h, h->task_c, &m->fr);
 	}
 	finish(h, t, e, ok);
 out:
-	ipp_msg_release(&m);
+	ipp_msg_clear(m);
 	return rc != 0;
 }
 

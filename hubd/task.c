@@ -103,49 +103,34 @@ task_forget(struct hub *h, struct task *t)
 	task_free(t);
 }
 
-static const char *
-queue_name(enum task_queue q)
-{
-	return q == TQ_MUX ? "mux" : q == TQ_TASK ? "task" : "broadcast";
-}
-
 /* The record of a new request, as ipcontroller's init_record. */
 json_t *
 task_record_fields(struct ipp_msg *m, enum task_queue q)
 {
-	json_t *date = json_object_get(m->header, "date");
-	json_t *sess = json_object_get(m->header, "session");
-	json_t *r;
-
-	r = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O, s:n, s:n, s:n, s:n, "
-	    "s:n, s:n, s:n, s:n, s:s, s:n, s:n, s:n, s:s, s:s}",
-	    "msg_id", m->msg_id, "header", m->header, "metadata", m->metadata,
-	    "content", m->content, "submitted", json_is_string(date) ? date :
-	    json_null(), "client_uuid", json_is_string(sess) ? sess :
-	    json_null(), "engine_uuid", "started", "completed", "resubmitted",
-	    "received", "result_header", "result_metadata", "result_content",
-	    "queue", queue_name(q), "execute_input", "execute_result", "error",
-	    "stdout", "", "stderr", "");
-	if (r == NULL)
-		fatalx("out of memory building a task record");
-	return r;
+	return record_request_fields(m->header, m->metadata, m->content, q);
 }
 
 void
-task_record_new(struct hub *h, struct ipp_msg *m, enum task_queue q,
-    const char *engine_uuid)
+task_record_new(struct hub *h, struct ipp_msg *m, const char *msg_id,
+    enum task_queue q, const char *engine_uuid)
 {
 	struct db_record rec;
 	int i;
 
 	db_record_init(&rec);
+	for (i = m->buf0; i < m->fr.n; i++)
+		if (db_bufs_add_frame(&rec.buffers, &m->fr.f[i]) == -1)
+			fatalx("out of memory copying buffers");
+	if (m->header == NULL) {
+		/* scanned, not parsed: the DB thread builds the fields */
+		hubdb_put_raw(h->db, msg_id, db_raw_request(m, q, engine_uuid),
+		    &rec.buffers);
+		return;
+	}
 	rec.fields = task_record_fields(m, q);
 	if (engine_uuid != NULL)
 		json_object_set_new(rec.fields, "engine_uuid",
 		    json_string(engine_uuid));
-	for (i = m->buf0; i < m->fr.n; i++)
-		if (db_bufs_add_frame(&rec.buffers, &m->fr.f[i]) == -1)
-			fatalx("out of memory copying buffers");
 	hubdb_put(h->db, &rec);
 }
 
@@ -170,32 +155,25 @@ void
 task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
     int delivered)
 {
-	json_t *f, *md = reply->metadata, *eng;
 	struct db_bufs rb = { NULL, 0 };
 	char now[40];
+	json_t *f;
 	int i;
 
-	ipp_iso_now(now, sizeof(now));
-	eng = json_object_get(md, "engine");
-	f = json_pack("{s:O, s:O, s:O, s:O, s:O, s:s}", "result_header",
-	    reply->header, "result_metadata", md, "result_content",
-	    reply->content, "completed", json_object_get(reply->header, "date")
-	    ? json_object_get(reply->header, "date") : json_null(),
-	    "started", json_object_get(md, "started") ?
-	    json_object_get(md, "started") : json_null(), "received", now);
-	if (f == NULL)
-		fatalx("out of memory");
-	if (json_is_string(eng))
-		json_object_set(f, "engine_uuid", eng);
-	else if (t->engine_uuid[0] != '\0')
-		json_object_set_new(f, "engine_uuid",
-		    json_string(t->engine_uuid));
-	if (t->io != NULL)
-		json_object_update(f, t->io);
 	for (i = reply->buf0; i < reply->fr.n; i++)
 		if (db_bufs_add_frame(&rb, &reply->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
+	if (reply->header == NULL) {
+		/* scanned, not parsed: the DB thread builds the fields */
+		hubdb_update_raw(h->db, t->msg_id, db_raw_result(reply,
+		    t->engine_uuid, t->io), &rb, delivered);
+		goto recorded;
+	}
+	ipp_iso_now(now, sizeof(now));
+	f = record_result_fields(reply->header, reply->metadata,
+	    reply->content, now, t->engine_uuid, t->io);
 	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
+recorded:
 	if (delivered)
 		recover_delivered(h, t->msg_id);
 	if (t->engine != NULL) {
@@ -293,13 +271,18 @@ void
 task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
     json_t *metadata_new, int to_client)
 {
-	const char *rt = json_string_value(json_object_get(t->header,
-	    "msg_type"));
+	const char *rt;
 	char *type;
 	struct ipp_msg m;
 	struct ipp_buf id = { t->client_rid, t->client_ridlen };
 	size_t n;
 
+	/* a scanned request's header is parsed only now that it is needed */
+	if (t->header == NULL && t->frames.n > 2 &&
+	    (t->header = json_loadb(ipp_frame_data(&t->frames, 2),
+	    ipp_frame_len(&t->frames, 2), JSON_ALLOW_NUL, NULL)) == NULL)
+		fatalx("out of memory parsing a request header");
+	rt = json_string_value(json_object_get(t->header, "msg_type"));
 	if (rt == NULL)
 		rt = "apply_request";
 	n = strlen(rt) + 7;	/* room for any "_reply" type */

@@ -304,6 +304,27 @@ char	*ipp_json_dump(const json_t *);
  * building a tree (codec.c says how far it checks). */
 int	 ipp_json_peek(const char *buf, size_t len, const char *key,
 	    char *out, size_t outlen);
+/*
+ * jscan.c: check that buf is one JSON object jansson would accept and
+ * find the values of the top-level keys (vals[k] for keys[k]; type
+ * IPP_JNONE when absent; p/len span the value's text, quotes included),
+ * without building a tree or allocating.  -1/EBADMSG means "cannot
+ * vouch": the text may still be valid - parse it with jansson then.
+ */
+enum { IPP_JNONE, IPP_JSTR, IPP_JNUM, IPP_JOBJ, IPP_JARR, IPP_JTRUE,
+    IPP_JFALSE, IPP_JNULL };
+struct ipp_jval {
+	const char	*p;
+	size_t		 len;
+	int		 type;
+};
+int	 ipp_json_scan(const char *buf, size_t len, const char *const *keys,
+	    int nkeys, struct ipp_jval *vals);
+/* A scanned string, unescaped, in out: -1 EINVAL (not a string, holds a
+ * NUL) or ENAMETOOLONG. */
+int	 ipp_jval_str(const struct ipp_jval *, char *out, size_t outlen);
+/* The value's text is exactly `text` (e.g. "[]", "null", "true"). */
+int	 ipp_jval_is(const struct ipp_jval *, const char *text);
 /* Content of a failed request, as ipyparallel's wrap_exception. */
 json_t	*ipp_error_content(const char *ename, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,359 @@
+/*
+ * jscan.c - a checking scanner for the top-level keys of a JSON object.
+ *
+ * hubd relays several messages per task and needs only a handful of
+ * fields of each (msg_id, msg_type, the parent's msg_id, a few metadata
+ * keys).  Building jansson trees for all four parts was a third of its
+ * loop.  ipp_json_scan() walks the text once, without allocating, and
+ * does two things: it checks the whole text the way jansson's decoder
+ * would, and it notes where the values of the wanted top-level keys lie.
+ *
+ * It only vouches for what it fully understands.  Anything in the grey
+ * zone of the decoders - bytes above 0x7f (UTF-8 validity), \u escapes
+ * of surrogates, numbers that might overflow, escapes in keys, deep
+ * nesting, control bytes - makes it answer "cannot tell" (-1), and the
+ * caller then parses with jansson, which decides.  So: 0 from the
+ * scanner means jansson accepts the text and finds the same values
+ * (tests/unit/t_jscan.c checks this on many messages); -1 means nothing.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ipp.h"
+
+#define JSCAN_MAX_DEPTH	64
+#define JSCAN_MAX_NUM	24	/* longer numbers: let jansson judge */
+
+static size_t
+ws(const char *b, size_t n, size_t i)
+{
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' ||
+	    b[i] == '\r'))
+		i++;
+	return i;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The code unit of \uXXXX at b[i] ('u'); -1 when malformed. */
+static long
+hex4(const char *b, size_t n, size_t i)
+{
+	long v = 0;
+	int k, d;
+
+	if (i + 4 >= n)
+		return -1;
+	for (k = 1; k <= 4; k++) {
+		if ((d = hexval((unsigned char)b[i + k])) < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * b[i] is '"': index past the closing quote, or 0 when the string is
+ * not one we vouch for.  *esc is set when it holds escapes.
+ */
+static size_t
+str(const char *b, size_t n, size_t i, int *esc)
+{
+	unsigned char c;
+	long u;
+
+	for (i++; i < n; i++) {
+		c = (unsigned char)b[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20 || c >= 0x80)
+			return 0;
+		if (c != '\\')
+			continue;
+		*esc = 1;
+		if (++i >= n)
+			return 0;
+		switch (b[i]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+		case 'r': case 't':
+			break;
+		case 'u':
+			if ((u = hex4(b, n, i)) < 0 ||
+			    (u >= 0xd800 && u <= 0xdfff))
+				return 0;
+			i += 4;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int
+digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A number at b[i]: index past it, or 0. */
+static size_t
+num(const char *b, size_t n, size_t i)
+{
+	size_t s = i, e;
+
+	if (i < n && b[i] == '-')
+		i++;
+	if (i >= n || !digit(b[i]))
+		return 0;
+	if (b[i] == '0')
+		i++;
+	else
+		while (i < n && digit(b[i]))
+			i++;
+	if (i < n && b[i] == '.') {
+		if (++i >= n || !digit(b[i]))
+			return 0;
+		while (i < n && digit(b[i]))
+			i++;
+	}
+	if (i < n && (b[i] == 'e' || b[i] == 'E')) {
+		if (++i < n && (b[i] == '+' || b[i] == '-'))
+			i++;
+		e = i;
+		while (i < n && digit(b[i]))
+			i++;
+		/* no digits, or an exponent that may overflow a double */
+		if (i == e || i - e > 2)
+			return 0;
+	}
+	/* long integers may overflow json_int_t: jansson's call */
+	if (i - s > JSCAN_MAX_NUM || (i - s > 15 && memchr(b + s, '.',
+	    i - s) == NULL && memchr(b + s, 'e', i - s) == NULL &&
+	    memchr(b + s, 'E', i - s) == NULL))
+		return 0;
+	return i;
+}
+
+static size_t
+lit(const char *b, size_t n, size_t i, const char *w)
+{
+	size_t l = strlen(w);
+
+	return i + l <= n && memcmp(b + i, w, l) == 0 ? i + l : 0;
+}
+
+static size_t value(const char *, size_t, size_t, int, int *);
+
+/* Object or array at b[i]; depth is that of the container. */
+static size_t
+container(const char *b, size_t n, size_t i, int depth)
+{
+	char close = b[i] == '{' ? '}' : ']';
+	int esc, type;
+
+	if (depth > JSCAN_MAX_DEPTH)
+		return 0;
+	i = ws(b, n, i + 1);
+	if (i < n && b[i] == close)
+		return i + 1;
+	for (;;) {
+		if (close == '}') {
+			esc = 0;
+			if (i >= n || b[i] != '"' ||
+			    (i = str(b, n, i, &esc)) == 0 || esc)
+				return 0;
+			i = ws(b, n, i);
+			if (i >= n || b[i] != ':')
+				return 0;
+			i = ws(b, n, i + 1);
+		}
+		if ((i = value(b, n, i, depth + 1, &type)) == 0)
+			return 0;
+		i = ws(b, n, i);
+		if (i < n && b[i] == close)
+			return i + 1;
+		if (i >= n || b[i] != ',')
+			return 0;
+		i = ws(b, n, i + 1);
+	}
+}
+
+static size_t
+value(const char *b, size_t n, size_t i, int depth, int *type)
+{
+	int esc = 0;
+
+	if (i >= n)
+		return 0;
+	switch (b[i]) {
+	case '"':
+		*type = IPP_JSTR;
+		return str(b, n, i, &esc);
+	case '{':
+		*type = IPP_JOBJ;
+		return container(b, n, i, depth);
+	case '[':
+		*type = IPP_JARR;
+		return container(b, n, i, depth);
+	case 't':
+		*type = IPP_JTRUE;
+		return lit(b, n, i, "true");
+	case 'f':
+		*type = IPP_JFALSE;
+		return lit(b, n, i, "false");
+	case 'n':
+		*type = IPP_JNULL;
+		return lit(b, n, i, "null");
+	default:
+		*type = IPP_JNUM;
+		return num(b, n, i);
+	}
+}
+
+int
+ipp_json_scan(const char *b, size_t n, const char *const *keys, int nkeys,
+    struct ipp_jval *vals)
+{
+	size_t i, ks, kl, vs;
+	int k, esc, type;
+
+	for (k = 0; k < nkeys; k++) {
+		vals[k].p = NULL;
+		vals[k].len = 0;
+		vals[k].type = IPP_JNONE;
+	}
+	i = ws(b, n, 0);
+	if (i >= n || b[i] != '{')
+		goto unsure;
+	i = ws(b, n, i + 1);
+	if (i < n && b[i] == '}') {
+		i++;
+		goto end;
+	}
+	for (;;) {
+		esc = 0;
+		if (i >= n || b[i] != '"' || (i = str(b, n, i, &esc)) == 0 ||
+		    esc)
+			goto unsure;
+		ks = 0;
+		kl = 0;
+		for (vs = i - 2; b[vs] != '"'; vs--)
+			kl++;
+		ks = vs + 1;
+		i = ws(b, n, i);
+		if (i >= n || b[i] != ':')
+			goto unsure;
+		vs = i = ws(b, n, i + 1);
+		if ((i = value(b, n, i, 1, &type)) == 0)
+			goto unsure;
+		/* a repeated key: the last one wins, as in jansson */
+		for (k = 0; k < nkeys; k++)
+			if (strlen(keys[k]) == kl &&
+			    memcmp(keys[k], b + ks, kl) == 0) {
+				vals[k].p = b + vs;
+				vals[k].len = i - vs;
+				vals[k].type = type;
+			}
+		i = ws(b, n, i);
+		if (i < n && b[i] == '}') {
+			i++;
+			break;
+		}
+		if (i >= n || b[i] != ',')
+			goto unsure;
+		i = ws(b, n, i + 1);
+	}
+end:
+	if (ws(b, n, i) != n)
+		goto unsure;
+	return 0;
+unsure:
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+ipp_jval_str(const struct ipp_jval *v, char *out, size_t outlen)
+{
+	size_t i, o = 0, n;
+	const char *b;
+	long u;
+
+	if (v->type != IPP_JSTR || outlen == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	b = v->p + 1;
+	n = v->len - 2;
+	for (i = 0; i < n; i++) {
+		char c = b[i];
+
+		if (c == '\\') {
+			switch (b[++i]) {
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				u = hex4(b, n, i);
+				i += 4;
+				if (u == 0) {
+					errno = EINVAL;	/* a NUL inside */
+					return -1;
+				}
+				if (u >= 0x80) {
+					/* 2 or 3 UTF-8 bytes (no surrogates here) */
+					char t[3];
+					int k, tl = u >= 0x800 ? 3 : 2;
+
+					if (tl == 3) {
+						t[0] = (char)(0xe0 | (u >> 12));
+						t[1] = (char)(0x80 | ((u >> 6) & 0x3f));
+						t[2] = (char)(0x80 | (u & 0x3f));
+					} else {
+						t[0] = (char)(0xc0 | (u >> 6));
+						t[1] = (char)(0x80 | (u & 0x3f));
+					}
+					if (o + tl >= outlen)
+						goto toolong;
+					for (k = 0; k < tl; k++)
+						out[o++] = t[k];
+					continue;
+				}
+				c = (char)u;
+				break;
+			default:
+				c = b[i];	/* " \ / */
+			}
+		}
+		if (o + 1 >= outlen)
+			goto toolong;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int
+ipp_jval_is(const struct ipp_jval *v, const char *text)
+{
+	size_t l = strlen(text);
+
+	return v->type != IPP_JNONE && v->len == l &&
+	    memcmp(v->p, text, l) == 0;
+}
