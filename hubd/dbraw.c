@@ -29,7 +29,7 @@ struct db_raw {
 	zmq_msg_t	 part[3];	/* header, metadata, content */
 	int		 result;	/* 0: a request, 1: its reply */
 	enum task_queue	 q;		/* request */
-	char		 engine[UUID_MAX];	/* "" none */
+	char		 engine[IPP_UUID_MAX];	/* "" none */
 	char		 received[40];	/* reply: when the hub saw it */
 	json_t		*io;		/* reply: iopub output so far */
 };
