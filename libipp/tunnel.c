@@ -105,22 +105,28 @@ tunnel_pick_ports(struct ipp_tunnel *t)
 	return rc;
 }
 
-/* Does something (our ssh) listen on 127.0.0.1:port?  A bind says. */
+/*
+ * Does something (our ssh) listen on 127.0.0.1:port?  Read from the
+ * kernel's table, not tried with a bind: a probe holding the port for a
+ * moment could be the moment ssh binds it, and ssh, told
+ * ExitOnForwardFailure, would give up.
+ */
 static int
 port_taken(int port)
 {
-	struct sockaddr_in sa;
-	int fd, taken;
+	char line[256];
+	unsigned int addr, lport, st;
+	FILE *f;
+	int taken = 0;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((f = fopen("/proc/net/tcp", "re")) == NULL)
 		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	taken = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 &&
-	    errno == EADDRINUSE;
-	close(fd);
+	while (!taken && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " %*u: %8x:%4x %*8x:%*4x %2x", &addr, &lport,
+		    &st) == 3 && st == 0x0A && (int)lport == port &&
+		    (addr == htonl(INADDR_LOOPBACK) || addr == 0))
+			taken = 1;
+	fclose(f);
 	return taken;
 }
 
