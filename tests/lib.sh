@@ -383,6 +383,31 @@ netns_sshd() {
 	sshd_up "$S" "$NSA" "$NS" || { no "sshd in $NS"; exit 1; }
 }
 
+# ssh_wrapper: $T_DIR/bin/ssh runs ssh with the private sshd's client
+# settings ($S/ssh_config), as a user's ~/.ssh/config would; SSHPATH puts
+# it first on PATH for the programs that start ssh themselves.
+ssh_wrapper() {
+	mkdir -p "$T_DIR/bin"
+	printf '#!/bin/sh\nexec /usr/bin/ssh -F "%s" "$@"\n' "$S/ssh_config" \
+	    >"$T_DIR/bin/ssh"
+	chmod +x "$T_DIR/bin/ssh"
+	SSHPATH=$T_DIR/bin:$PATH
+}
+
+# hubd_ns NAME [ARGS...]: hubd inside NS on its loopback, located at NSA
+# (ARGS name the ssh server: --ssh or --enginessh); waits until ready.
+# HUB_PID is set.
+hubd_ns() {
+	local name=$1
+	shift
+	spawn "$name" nsenter --net="/run/netns/$NS" "$HUBD" \
+	    --profile-dir="$PROFILE" --ip=127.0.0.1 --location="$NSA" \
+	    --ping=200 "$@"
+	HUB_PID=$SPAWNED
+	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
+	    { cat "$T_DIR/$name.log"; no "$name"; exit 1; }
+}
+
 # netns_up: a second "host" for ssh tests: a network namespace NS joined
 # to the root namespace by a veth pair on a private /30 of 10.0.0.0/8
 # (nothing routed anywhere else); HOSTA is the root side (where a

@@ -17,23 +17,10 @@ need_python_ipp
 netns_sshd
 # the private sshd's client settings (port, key, no known_hosts) for the
 # engines' ssh: a wrapper first on PATH, as a user's ~/.ssh/config would
-mkdir -p "$T_DIR/bin"
-printf '#!/bin/sh\nexec /usr/bin/ssh -F "%s" "$@"\n' "$S/ssh_config" >"$T_DIR/bin/ssh"
-chmod +x "$T_DIR/bin/ssh"
-SSHPATH=$T_DIR/bin:$PATH
+ssh_wrapper
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
-hubd_ns() {
-	local name=$1
-	shift
-	spawn "$name" nsenter --net="/run/netns/$NS" "$HUBD" \
-	    --profile-dir="$PROFILE" --ip=127.0.0.1 --location="$NSA" \
-	    --enginessh="$NSA:$SSH_PORT" --ping=200 "$@"
-	HUB_PID=$SPAWNED
-	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
-	    { cat "$T_DIR/$name.log"; no "$name"; exit 1; }
-}
-hubd_ns hubd --log-level=info
+hubd_ns hubd --enginessh="$NSA:$SSH_PORT" --log-level=info
 is "the engine file names the ssh server" "$NSA:$SSH_PORT" $PY -c \
     'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' \
     "$PROFILE/security/ipcontroller-engine.json"
@@ -92,7 +79,7 @@ tasks 2 "tunnel re-opened" || no "tasks after the tunnel was re-opened"
 # the controller goes away and comes back on the same ports
 kill -KILL "$HUB_PID"
 wait_for 5 gone "$HUB_PID" || no "hubd killed"
-hubd_ns hubd2 --reuse
+hubd_ns hubd2 --enginessh="$NSA:$SSH_PORT" --reuse
 tasks 2 "controller restarted" || no "both engines back after hubd --reuse"
 
 # stop: SIGTERM for one engine, SIGKILL for the other (its ssh dies with it)

@@ -14,21 +14,9 @@ need_python_ipp
 netns_sshd
 # the private sshd's client settings for ippfs's ssh: a wrapper first
 # on PATH, as a user's ~/.ssh/config would do
-mkdir -p "$T_DIR/bin"
-printf '#!/bin/sh\nexec /usr/bin/ssh -F "%s" "$@"\n' "$S/ssh_config" >"$T_DIR/bin/ssh"
-chmod +x "$T_DIR/bin/ssh"
+ssh_wrapper
 
-hubd_ns() {
-	local name=$1
-	shift
-	spawn "$name" nsenter --net="/run/netns/$NS" "$HUBD" \
-	    --profile-dir="$PROFILE" --ip=127.0.0.1 --location="$NSA" \
-	    --ssh="$NSA:$SSH_PORT" --ping=200 "$@"
-	HUB_PID=$SPAWNED
-	wait_for 20 grep -q "hubd ready" "$T_DIR/$name.log" ||
-	    { cat "$T_DIR/$name.log"; no "$name"; exit 1; }
-}
-hubd_ns hubd
+hubd_ns hubd --ssh="$NSA:$SSH_PORT"
 is "the client file names the ssh server" "$NSA:$SSH_PORT" $PY -c \
     'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' \
     "$PROFILE/security/ipcontroller-client.json"
@@ -41,7 +29,7 @@ spawn engined1 nsenter --net="/run/netns/$NS" "$ENGINED" \
 wait_for 30 grep -q "registered as engine 0" "$T_DIR/engined1.log" ||
     { cat "$T_DIR/engined1.log"; no "engine in $NS"; exit 1; }
 
-PATH=$T_DIR/bin:$PATH mount_ippfs
+PATH=$SSHPATH mount_ippfs
 tunnel() { ps -o pid= --ppid "$IPPFS_PID" | tr -d ' '; }
 SSH1=$(tunnel)
 check "ippfs has an ssh child" test -n "$SSH1"
@@ -81,7 +69,7 @@ run "tunnel re-opened"
 
 kill -KILL "$HUB_PID"
 wait_for 5 gone "$HUB_PID" || no "hubd killed"
-hubd_ns hubd2 --reuse
+hubd_ns hubd2 --ssh="$NSA:$SSH_PORT" --reuse
 check "the engine is back with the new controller" wait_for 30 \
     grep -q "engine 0 registered" "$T_DIR/hubd2.log"
 run "controller restarted"
