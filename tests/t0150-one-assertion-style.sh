@@ -78,4 +78,23 @@ check "a test that said \"not ok\" and exits 0 fails" \
 check "a test that said only \"ok\" passes" eval 'bash "$T_DIR/said-ok.sh" >/dev/null'
 is "check and is return the check's status (the script exits 1, via \$fail)" 1 \
     sh -c "bash '$T_DIR/status.sh' >/dev/null; echo \$?"
+
+# wait_for runs its condition again and again, but a $(...) written in it
+# unquoted is expanded once, before the first try: wait_for 30 test -n
+# "$(pgrep x)" waits 30 s on a fixed answer (t3160 failed in CI so).
+# Such a condition goes in single quotes for eval, or in a function.
+once_subst() {
+	grep -nE "wait_for[[:space:]]+[0-9]+[[:space:]]+(test|\[|\[\[)[[:space:]][^'|&;]*[$][(]" "$@"
+}
+found=$(once_subst "${scripts[@]}")
+check "no wait_for condition holds a substitution expanded once" \
+    test -z "$found" || echo "$found" | sed 's/^/#   /'
+cat >"$T_DIR/once.sh" <<'EOF'
+wait_for 30 test -n "$(pgrep x)" || no "x"
+wait_for 5 [ "$(cat f)" = 1 ]
+wait_for 30 eval '[ -n "$(pgrep x)" ]' || no "x"
+wait_for 20 grep -q "^host $(hostname)\$" f
+EOF
+is "the checker finds the two one-shot conditions" 2 \
+    eval 'once_subst "$T_DIR/once.sh" | grep -c .'
 exit $fail

@@ -44,7 +44,7 @@ done
 # tunnel PID: the ssh child of engine PID
 tunnel() { ps -o pid= --ppid "$1" | tr -d ' '; }
 for p in "${ENGINE_PIDS[@]}"; do
-	wait_for 30 test -n "$(tunnel "$p")" || no "engine $p has an ssh child"
+	wait_for 30 eval '[ -n "$(tunnel '"$p"')" ]' || no "engine $p has an ssh child"
 done
 SSH1=$(tunnel "${ENGINE_PIDS[0]}") SSH2=$(tunnel "${ENGINE_PIDS[1]}")
 check "the child is ssh forwarding to the controller's loopback" \
