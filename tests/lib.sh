@@ -408,6 +408,18 @@ hubd_ns() {
 	    { cat "$T_DIR/$name.log"; no "$name"; exit 1; }
 }
 
+# behind_ssh FILE: checks that connection file FILE (in $PROFILE/security)
+# names the namespace's sshd as its ssh server and that its registration
+# port cannot be reached from here without it; REG is that port.
+behind_ssh() {
+	local f=$PROFILE/security/$1
+	is "$1 names the ssh server" "$NSA:$SSH_PORT" $PY -c \
+	    'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' "$f"
+	REG=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"])' "$f")
+	check "the controller cannot be reached directly from here" \
+	    bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$REG' 2>/dev/null"
+}
+
 # netns_up: a second "host" for ssh tests: a network namespace NS joined
 # to the root namespace by a veth pair on a private /30 of 10.0.0.0/8
 # (nothing routed anywhere else); HOSTA is the root side (where a

@@ -21,13 +21,7 @@ ssh_wrapper
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
 hubd_ns hubd --enginessh="$NSA:$SSH_PORT" --log-level=info
-is "the engine file names the ssh server" "$NSA:$SSH_PORT" $PY -c \
-    'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' \
-    "$PROFILE/security/ipcontroller-engine.json"
-reg=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"])' \
-    "$PROFILE/security/ipcontroller-engine.json")
-check "the controller cannot be reached directly from here" \
-    bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$reg' 2>/dev/null"
+behind_ssh ipcontroller-engine.json
 
 # --sshserver wins over the file; an ssh that fails ends the engine
 PATH=$SSHPATH timeout 40 "$ENGINED" --profile-dir="$PROFILE" \
@@ -48,7 +42,7 @@ for p in "${ENGINE_PIDS[@]}"; do
 done
 SSH1=$(tunnel "${ENGINE_PIDS[0]}") SSH2=$(tunnel "${ENGINE_PIDS[1]}")
 check "the child is ssh forwarding to the controller's loopback" \
-    grep -q "127.0.0.1:[0-9]*:127.0.0.1:$reg" "/proc/$SSH1/cmdline"
+    grep -q "127.0.0.1:[0-9]*:127.0.0.1:$REG" "/proc/$SSH1/cmdline"
 
 # tasks N WHAT: a Client in the namespace sees N engines, the engined
 # processes, and runs a task on each

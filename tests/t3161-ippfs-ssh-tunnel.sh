@@ -17,13 +17,7 @@ netns_sshd
 ssh_wrapper
 
 hubd_ns hubd --ssh="$NSA:$SSH_PORT"
-is "the client file names the ssh server" "$NSA:$SSH_PORT" $PY -c \
-    'import json,sys; print(json.load(open(sys.argv[1]))["ssh"])' \
-    "$PROFILE/security/ipcontroller-client.json"
-reg=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["registration"])' \
-    "$PROFILE/security/ipcontroller-client.json")
-check "the controller cannot be reached directly from here" \
-    bash -c "! timeout 3 bash -c 'exec 3<>/dev/tcp/$NSA/$reg' 2>/dev/null"
+behind_ssh ipcontroller-client.json
 spawn engined1 nsenter --net="/run/netns/$NS" "$ENGINED" \
     --profile-dir="$PROFILE" --log-level=info
 wait_for 30 grep -q "registered as engine 0" "$T_DIR/engined1.log" ||
@@ -34,7 +28,7 @@ tunnel() { ps -o pid= --ppid "$IPPFS_PID" | tr -d ' '; }
 SSH1=$(tunnel)
 check "ippfs has an ssh child" test -n "$SSH1"
 check "forwarding to the controller's loopback" \
-    grep -q "127.0.0.1:[0-9]*:127.0.0.1:$reg" "/proc/$SSH1/cmdline"
+    grep -q "127.0.0.1:[0-9]*:127.0.0.1:$REG" "/proc/$SSH1/cmdline"
 check "/status shows the tunnel's end" grep -q "^hub tcp://127.0.0.1:" "$MNT/status"
 
 # run WHAT: 6 * 7 on engine 0 through the mount (never the working
