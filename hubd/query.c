@@ -157,29 +157,64 @@ targets_reply(struct query_ctx *q, struct engine ***v, int *n)
 	return json_pack("{s:s}", "status", "ok");
 }
 
+/*
+ * The reply of a query about engines: "status": "ok" and, keyed by each
+ * named engine's id as text, what entry() says of it; NULL if the query
+ * named no valid engine (query_targets has answered it then).
+ */
+static json_t *
+per_engine(struct query_ctx *q, json_t *(*entry)(struct engine *, int),
+    int verbose)
+{
+	struct engine **v;
+	json_t *c;
+	char key[32];
+	int n, i;
+
+	if ((c = targets_reply(q, &v, &n)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		/* ipyparallel keys load_reply by bytes(id), which is useless */
+		snprintf(key, sizeof(key), "%d", v[i]->id);
+		json_object_set_new(c, key, entry(v[i], verbose));
+	}
+	free(v);
+	return c;
+}
+
+static json_t *
+queue_entry(struct engine *e, int verbose)
+{
+	json_t *qa, *ta;
+	long nq, nt;
+
+	qa = ids_of(&e->mux_pending, -1, verbose, &nq);
+	ta = ids_of(&e->task_pending, -1, verbose, &nt);
+	/* verbose completed lists would need the whole history */
+	return json_pack("{s:o, s:o, s:I}", "queue", verbose ? qa :
+	    json_integer(nq), "tasks", verbose ? ta : json_integer(nt),
+	    "completed", (json_int_t)e->ncompleted);
+}
+
+static json_t *
+load_entry(struct engine *e, int verbose)
+{
+	long nq, nt;
+
+	(void)verbose;
+	ids_of(&e->mux_pending, -1, 0, &nq);
+	ids_of(&e->task_pending, -1, 0, &nt);
+	return json_integer(nq + nt);
+}
+
 static void
 q_queue(struct query_ctx *q)
 {
 	int verbose = json_is_true(json_object_get(q->m->content, "verbose"));
-	struct engine **v;
-	json_t *c, *x;
-	char key[32];
-	long nq, nt;
-	int n, i;
+	json_t *c;
 
-	if ((c = targets_reply(q, &v, &n)) == NULL)
+	if ((c = per_engine(q, queue_entry, verbose)) == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		json_t *qa = ids_of(&v[i]->mux_pending, -1, verbose, &nq);
-		json_t *ta = ids_of(&v[i]->task_pending, -1, verbose, &nt);
-
-		snprintf(key, sizeof(key), "%d", v[i]->id);
-		/* verbose completed lists would need the whole history */
-		x = json_pack("{s:o, s:o, s:I}", "queue", verbose ? qa :
-		    json_integer(nq), "tasks", verbose ? ta : json_integer(nt),
-		    "completed", (json_int_t)v[i]->ncompleted);
-		json_object_set_new(c, key, x);
-	}
 	if (verbose) {
 		json_t *ua = json_array();
 		struct task *t;
@@ -190,30 +225,16 @@ q_queue(struct query_ctx *q)
 	} else
 		json_object_set_new(c, "unassigned",
 		    json_integer(q->h->nwaiting));
-	free(v);
 	reply(q, "queue_reply", c);
 }
 
 static void
 q_load(struct query_ctx *q)
 {
-	struct engine **v;
 	json_t *c;
-	char key[32];
-	long nq, nt;
-	int n, i;
 
-	if ((c = targets_reply(q, &v, &n)) == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		ids_of(&v[i]->mux_pending, -1, 0, &nq);
-		ids_of(&v[i]->task_pending, -1, 0, &nt);
-		/* ipyparallel keys this by bytes(id), which is useless */
-		snprintf(key, sizeof(key), "%d", v[i]->id);
-		json_object_set_new(c, key, json_integer(nq + nt));
-	}
-	free(v);
-	reply(q, "load_reply", c);
+	if ((c = per_engine(q, load_entry, 0)) != NULL)
+		reply(q, "load_reply", c);
 }
 
 static void
