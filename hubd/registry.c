@@ -263,7 +263,9 @@ finish_registration(struct hub *h, struct engine *e)
 		h->nincoming--;
 	e->state = ENGINE_REGISTERED;
 	e->misses = 0;
-	TAILQ_INSERT_TAIL(&h->lru, e, lru);
+	/* head of the line, as ipcontroller's scheduler: the next task goes
+	 * to the newcomer (dispatch moves engines to the tail) */
+	TAILQ_INSERT_HEAD(&h->lru, e, lru);
 	h->nregistered++;
 	h->engines_dirty = 1;
 	log_info("engine %d registered (%s)", e->id, e->uuid);
