@@ -6,8 +6,12 @@
 need_python_ipp
 start_hubd
 start_ipengines 2
-$PY "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full || exit 1
-$PY - "$PROFILE" <<'PYEOF' || exit 1
+# bounded: a client that hangs is stopped with SIGABRT, and Python's fault
+# handler prints where each of its threads stood
+py() { PYTHONFAULTHANDLER=1 timeout -s ABRT 240 $PY "$@"; }
+py "$T_TOP/tests/py/interop_hub.py" "$PROFILE" full ||
+    { no "the interop client (status $?)"; exit 1; }
+py - "$PROFILE" <<'PYEOF' || { no "the shutdown client (status $?)"; exit 1; }
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], timeout=10)
 c.wait_for_engines(2, timeout=10)
