@@ -287,6 +287,19 @@ ipp_reply_type(const char *req, char *buf, size_t len)
 }
 
 /*
+ * Whether a peer answers a message of this type with a *_reply: the
+ * shell and control requests do, comm_* and the like do not.  A bare
+ * "_request" names no request.
+ */
+int
+ipp_is_request(const char *msg_type)
+{
+	size_t n = strlen(msg_type);
+
+	return n > 8 && strcmp(msg_type + n - 8, "_request") == 0;
+}
+
+/*
  * JSON string literal of s, quotes included.  Escapes what JSON requires
  * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
  * it does not fit.

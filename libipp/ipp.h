@@ -282,6 +282,11 @@ json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
  */
 int	 ipp_reply_type(const char *req, char *buf, size_t len);
 /*
+ * 1 when msg_type names a request, one the peer answers with a reply
+ * (it ends in "_request" after at least one character), else 0.
+ */
+int	 ipp_is_request(const char *msg_type);
+/*
  * The same header as JSON text in buf, byte for byte what ipp_json_dump
  * makes of ipp_header_new's object; -1 ENAMETOOLONG when it does not fit.
  */

@@ -402,6 +402,32 @@ test_reply_type(void)
 	    strcmp(buf, "execute_reply") == 0, "one that just fits");
 }
 
+/* ipp_is_request: which messages a peer answers */
+static void
+test_is_request(void)
+{
+	static const struct {
+		const char *type;
+		int is;
+	} cases[] = {
+		{ "execute_request", 1 },
+		{ "apply_request", 1 },
+		{ "x_request", 1 },
+		{ "_request", 0 },
+		{ "request", 0 },
+		{ "comm_msg", 0 },
+		{ "execute_reply", 0 },
+		{ "execute_request_", 0 },
+		{ "", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(ipp_is_request(cases[i].type) == cases[i].is,
+		    "'%s' is %sa request", cases[i].type,
+		    cases[i].is ? "" : "not ");
+}
+
 static void
 test_error_content(void)
 {
@@ -511,5 +537,6 @@ main(void)
 	test_error_content();
 	test_msg_peek();
 	test_reply_type();
+	test_is_request();
 	return tap_done();
 }
