@@ -306,7 +306,7 @@ int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
 /* Compact JSON text of v into a newly malloc'd string (NULL on ENOMEM). */
 char	*ipp_json_dump(const json_t *);
 /* The string value of the top-level "key" of JSON object text, without
- * building a tree (codec.c says how far it checks). */
+ * building a tree (jscan.c says how far it checks). */
 int	 ipp_json_peek(const char *buf, size_t len, const char *key,
 	    char *out, size_t outlen);
 /*

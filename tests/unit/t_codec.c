@@ -1,10 +1,10 @@
 /*
  * t_codec.c - unit tests of libipp's message codec (codec.c):
- * every way ipp_msg_decode rejects a message, ipp_json_peek, build/
- * decode/reseal round trips with buffers, and error contents.  One of the
- * libipp unit tests split by theme (libipp_test.h has their shared
- * helpers; the jupyter_client interop side is
- * tests/t0100-jupyter-client-crosscheck.sh).
+ * every way ipp_msg_decode rejects a message, build/decode/reseal
+ * round trips with buffers, request and reply types, and error
+ * contents.  One of the libipp unit tests split by theme
+ * (libipp_test.h has their shared helpers; the jupyter_client interop
+ * side is tests/t0100-jupyter-client-crosscheck.sh).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -194,37 +194,6 @@ test_decode(void)
 
 	ipp_msg_release(&m);
 	ipp_session_release(&s);
-}
-
-/* ipp_json_peek: top-level keys only, values skipped whole. */
-static void
-test_peek(void)
-{
-	static const char doc[] = "{ \"a\": {\"msg_type\": \"inner\", "
-	    "\"x\": [1, \"]}\", {\"y\": 2}]}, \"s\": \"say \\\"msg_type\\\"\", "
-	    "\"n\": -1.5e3, \"t\": true, \"msg_type\" : \"status\", "
-	    "\"e\": \"a\\nb\"}";
-	char out[32];
-
-	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, sizeof(out)) == 0
-	    && strcmp(out, "status") == 0,
-	    "peek finds the top-level key past nested and escaped values");
-	ok(ipp_json_peek(doc, strlen(doc), "x", out, sizeof(out)) == -1,
-	    "peek ignores keys of nested objects");
-	ok(ipp_json_peek(doc, strlen(doc), "e", out, sizeof(out)) == -1,
-	    "peek refuses values with escapes");
-	ok(ipp_json_peek(doc, strlen(doc), "n", out, sizeof(out)) == -1,
-	    "peek refuses non-string values");
-	ok(ipp_json_peek(doc, strlen(doc), "zz", out, sizeof(out)) == -1,
-	    "peek: absent key");
-	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, 6) == -1,
-	    "peek: value longer than the buffer");
-	ok(ipp_json_peek(doc, 40, "msg_type", out, sizeof(out)) == -1,
-	    "peek: truncated text");
-	ok(ipp_json_peek("[\"msg_type\", \"x\"]", 17, "msg_type", out,
-	    sizeof(out)) == -1, "peek: not an object");
-	ok(ipp_json_peek("{}", 2, "msg_type", out, sizeof(out)) == -1,
-	    "peek: empty object");
 }
 
 static void
@@ -532,7 +501,6 @@ int
 main(void)
 {
 	test_decode();
-	test_peek();
 	test_build();
 	test_error_content();
 	test_msg_peek();
