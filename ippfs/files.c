@@ -28,7 +28,7 @@
 #include "ippfs.h"
 
 int
-task_errno(const struct task *t)
+fstask_errno(const struct fstask *t)
 {
 	switch (t->state) {
 	case T_DONE:
@@ -47,7 +47,7 @@ task_errno(const struct task *t)
 }
 
 static int
-task_over(const struct task *t)
+fstask_over(const struct fstask *t)
 {
 	return t->state >= T_DONE || fs.hub_gone;
 }
@@ -67,10 +67,10 @@ file_open(struct fh *fh)
 		{ Q_ESTDOUT, Q_TSTDOUT }, { Q_ESTDERR, Q_TSTDERR },
 		{ Q_EWAIT, Q_TWAIT }
 	};
-	struct engine *e = engine_get(fh->obj);
+	struct fsengine *e = fsengine_get(fh->obj);
 	size_t i;
 
-	if (e == NULL || task_get(e->last) == NULL)
+	if (e == NULL || fstask_get(e->last) == NULL)
 		return;
 	for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
 		if (fh->type == alias[i][0]) {
@@ -84,13 +84,13 @@ file_open(struct fh *fh)
 static int
 all_over(void)
 {
-	struct engine *e;
-	struct task *t;
+	struct fsengine *e;
+	struct fstask *t;
 	int i;
 
 	for (i = 0; i < fs.nengines; i++)
 		if ((e = fs.engines[i]) != NULL && e->inall &&
-		    (t = task_get(e->last)) != NULL && !task_over(t))
+		    (t = fstask_get(e->last)) != NULL && !fstask_over(t))
 			return 0;
 	return 1;
 }
@@ -132,7 +132,7 @@ ev_skip(struct fh *fh)
 int
 file_ready(struct fh *fh)
 {
-	struct task *t = task_get(fh->obj);
+	struct fstask *t = fstask_get(fh->obj);
 
 	if (fh->busy)
 		return 0;
@@ -143,12 +143,12 @@ file_ready(struct fh *fh)
 	case Q_TWAIT:
 	case Q_TRESULT:
 	case Q_TERROR:
-		return t == NULL || task_over(t);
+		return t == NULL || fstask_over(t);
 	case Q_ERESULT:
 		return fh->obj != OBJ_ALL || all_over();
 	case Q_TSTDOUT:
 	case Q_TSTDERR:
-		return t == NULL || task_over(t) || (size_t)fh->lastoff <
+		return t == NULL || fstask_over(t) || (size_t)fh->lastoff <
 		    (fh->type == Q_TSTDOUT ? t->out.len : t->err.len);
 	case Q_TWAITALL:
 		return waitall_ready(fh);
@@ -165,7 +165,7 @@ file_ready(struct fh *fh)
 static int
 submit(struct fh *fh)
 {
-	struct engine *e;
+	struct fsengine *e;
 	const char *p, *end, *rec, *sep;
 	int i, id, n = 0;
 
@@ -185,8 +185,8 @@ submit(struct fh *fh)
 					break;
 			if (sep == rec)
 				continue;
-			if ((id = task_submit(-1, rec, (size_t)(sep - rec))) ==
-			    -1)
+			if ((id = fstask_submit(-1, rec,
+			    (size_t)(sep - rec))) == -1)
 				goto fail;
 			buf_printf(&fh->r, "%d\n", id);
 			if (sep >= end)
@@ -195,11 +195,11 @@ submit(struct fh *fh)
 		return 0;
 	}
 	if (fh->type == Q_TNEW || fh->obj != OBJ_ALL) {
-		if ((id = task_submit(fh->type == Q_TNEW ? -1 : fh->obj,
+		if ((id = fstask_submit(fh->type == Q_TNEW ? -1 : fh->obj,
 		    fh->w.p != NULL ? fh->w.p : "", fh->w.len)) == -1)
 			goto fail;
 		if (fh->type == Q_EEXEC)
-			engine_get(fh->obj)->last = id;
+			fsengine_get(fh->obj)->last = id;
 		buf_printf(&fh->r, "%d\n", id);
 		return 0;
 	}
@@ -210,7 +210,7 @@ submit(struct fh *fh)
 	for (i = 0; i < fs.nengines; i++) {
 		if ((e = fs.engines[i]) == NULL || e->state != E_UP)
 			continue;
-		if ((id = task_submit(i, fh->w.p != NULL ? fh->w.p : "",
+		if ((id = fstask_submit(i, fh->w.p != NULL ? fh->w.p : "",
 		    fh->w.len)) == -1)
 			goto fail;
 		e->last = id;
@@ -270,7 +270,7 @@ clone_draft(struct fh *fh)
 		errno = ENOTCONN;
 		return -1;
 	}
-	fh->obj = task_draft()->id;
+	fh->obj = fstask_draft()->id;
 	return 0;
 }
 
@@ -284,7 +284,7 @@ is_codefile(const struct fh *fh)
 int
 file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 {
-	struct task *t = task_get(fh->obj);
+	struct fstask *t = fstask_get(fh->obj);
 	struct buf *src;
 	uint64_t s;
 	size_t n;
@@ -376,7 +376,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 		}
 		if (!fh->have_r || (off == 0 && fh->lastoff != 0)) {
 			/* O_NONBLOCK (grep -r): no wait behind a task */
-			if ((fh->flags & O_NONBLOCK) && engine_busy(fh->obj)) {
+			if ((fh->flags & O_NONBLOCK) &&
+			    fsengine_busy(fh->obj)) {
 				errno = EAGAIN;
 				return -1;
 			}
@@ -397,12 +398,12 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			errno = ENOENT;
 			return -1;
 		}
-		if (!task_over(t)) {
+		if (!fstask_over(t)) {
 			errno = EAGAIN;
 			return -1;
 		}
 		if (fh->type == Q_TRESULT) {
-			if ((errno = task_errno(t)) != 0)
+			if ((errno = fstask_errno(t)) != 0)
 				return -1;
 			slice(t->result.p, t->result.len, size, off, out);
 			return 0;
@@ -421,7 +422,7 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 			return -1;
 		}
 		src = fh->type == Q_TSTDOUT ? &t->out : &t->err;
-		if (off >= 0 && (size_t)off >= src->len && !task_over(t)) {
+		if (off >= 0 && (size_t)off >= src->len && !fstask_over(t)) {
 			fh->lastoff = off;
 			errno = EAGAIN;
 			return -1;
@@ -443,8 +444,8 @@ file_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 int
 file_write(struct fh *fh, const char *data, size_t size)
 {
-	struct engine *e;
-	struct task *t;
+	struct fsengine *e;
+	struct fstask *t;
 	size_t n;
 
 	switch (fh->type) {
@@ -460,7 +461,7 @@ file_write(struct fh *fh, const char *data, size_t size)
 		return waitall_write(fh, data, size);
 	case Q_TCODE:
 		/* a draft's code: appended, "> code" truncated it at open */
-		if ((t = task_get(fh->obj)) == NULL) {
+		if ((t = fstask_get(fh->obj)) == NULL) {
 			errno = ENOENT;
 			return -1;
 		}
@@ -486,8 +487,8 @@ file_write(struct fh *fh, const char *data, size_t size)
 			return -1;
 		}
 		if ((fh->type == Q_EEXEC || fh->type == Q_NSVAR) &&
-		    fh->obj != OBJ_ALL && ((e = engine_get(fh->obj)) == NULL ||
-		    e->state != E_UP)) {
+		    fh->obj != OBJ_ALL && ((e = fsengine_get(fh->obj)) ==
+		    NULL || e->state != E_UP)) {
 			fh->werr = EHOSTDOWN;
 			error_add(fh, EHOSTDOWN, "engine %d is down", fh->obj);
 			errno = EHOSTDOWN;

@@ -39,7 +39,7 @@ gen_status(struct buf *b)
 			dead++;
 	ipp_conninfo_url(&fs.ci, fs.ci.registration, url, sizeof(url));
 	buf_printf(b, "hub %s%s\n", url, fs.hub_gone ? " gone" : "");
-	buf_printf(b, "engines %d\nengines_dead %d\n", engines_up(), dead);
+	buf_printf(b, "engines %d\nengines_dead %d\n", fsengines_up(), dead);
 	buf_printf(b, "tasks_queued %d\ntasks_running %d\ntasks_done %d\n"
 	    "tasks_failed %d\ntasks_aborted %d\n", n[T_QUEUED], n[T_RUNNING],
 	    n[T_DONE], n[T_FAILED] + n[T_LOST] + n[T_TIMEOUT], n[T_ABORTED]);
@@ -51,14 +51,14 @@ gen_status(struct buf *b)
 
 /* The task running on engine id (0 when idle) and how many wait. */
 static int
-engine_load(int id, int *queued)
+fsengine_load(int id, int *queued)
 {
-	struct task *t;
+	struct fstask *t;
 	int i, running = 0;
 
 	*queued = 0;
 	/* finished tasks neither run nor wait: skip the long history */
-	for (i = tasks_first_live(); i < fs.ntasks; i++) {
+	for (i = fstasks_first_live(); i < fs.ntasks; i++) {
 		if ((t = fs.tasks[i]) == NULL || t->engine != id)
 			continue;
 		if (t->state == T_RUNNING)
@@ -72,29 +72,29 @@ engine_load(int id, int *queued)
 /*
  * Would a request to engine id (OBJ_ALL: any live one) wait behind a
  * task?  Ours running or queued there, or, whoever sent it, the execute
- * or apply request iopub says it runs (engine_status, hub.c).
+ * or apply request iopub says it runs (fsengine_status, hub.c).
  */
 int
-engine_busy(int id)
+fsengine_busy(int id)
 {
-	struct engine *e;
+	struct fsengine *e;
 	int i, q;
 
 	if (id == OBJ_ALL) {
 		for (i = 0; i < fs.nengines; i++)
-			if (engine_busy(i))
+			if (fsengine_busy(i))
 				return 1;
 		return 0;
 	}
-	if ((e = engine_get(id)) == NULL || e->state != E_UP)
+	if ((e = fsengine_get(id)) == NULL || e->state != E_UP)
 		return 0;
-	return e->running[0] != '\0' || engine_load(id, &q) != 0 || q > 0;
+	return e->running[0] != '\0' || fsengine_load(id, &q) != 0 || q > 0;
 }
 
 static void
-gen_engstatus(struct buf *b, struct engine *e)
+gen_engstatus(struct buf *b, struct fsengine *e)
 {
-	int q, r = engine_load(e->id, &q);
+	int q, r = fsengine_load(e->id, &q);
 
 	if (e->state == E_DEAD)
 		buf_printf(b, "dead\n");
@@ -107,13 +107,13 @@ gen_engstatus(struct buf *b, struct engine *e)
 static void
 gen_engindex(struct buf *b)
 {
-	struct engine *e;
+	struct fsengine *e;
 	int i, q, r;
 
 	for (i = 0; i < fs.nengines; i++) {
 		if ((e = fs.engines[i]) == NULL)
 			continue;
-		r = engine_load(i, &q);
+		r = fsengine_load(i, &q);
 		buf_printf(b, "%d %s %s %d %s%.0d %s ", i, e->state == E_UP ?
 		    (r ? "busy" : "idle") : "dead", e->uuid, q, r ? "" : "-",
 		    r, e->host[0] != '\0' ? e->host : "-");
@@ -123,7 +123,7 @@ gen_engindex(struct buf *b)
 
 /* One line of tasks/index, and what tasks/N/wait reads. */
 void
-gen_taskline(struct buf *b, struct task *t)
+gen_taskline(struct buf *b, struct fstask *t)
 {
 	char sub[40];
 
@@ -160,7 +160,7 @@ gen_spec(struct buf *b, json_t *spec)
 }
 
 static void
-gen_taskctl(struct buf *b, struct task *t)
+gen_taskctl(struct buf *b, struct fstask *t)
 {
 	char sub[40], end[40];
 
@@ -201,15 +201,15 @@ gen_file(struct buf *b, const char *path)
 static int
 gen_allresult(struct fh *fh, struct buf *b)
 {
-	struct engine *e;
-	struct task *t;
+	struct fsengine *e;
+	struct fstask *t;
 	int i, err;
 
 	for (i = 0; i < fs.nengines; i++) {
 		if ((e = fs.engines[i]) == NULL || !e->inall ||
-		    (t = task_get(e->last)) == NULL)
+		    (t = fstask_get(e->last)) == NULL)
 			continue;
-		if ((err = task_errno(t)) != 0) {
+		if ((err = fstask_errno(t)) != 0) {
 			error_add(fh, err, "engine %d: task %d %s", i, t->id,
 			    tstate_name(t->state));
 			errno = err;
@@ -225,8 +225,8 @@ gen_allresult(struct fh *fh, struct buf *b)
 int
 file_gen(struct fh *fh, struct buf *b)
 {
-	struct engine *e = engine_get(fh->obj);
-	struct task *t = task_get(fh->obj);
+	struct fsengine *e = fsengine_get(fh->obj);
+	struct fstask *t = fstask_get(fh->obj);
 	uint64_t s;
 	int i;
 
@@ -278,7 +278,7 @@ file_gen(struct fh *fh, struct buf *b)
 	case Q_ELAST:
 		if (e == NULL)
 			goto noent;
-		if (task_get(e->last) != NULL)
+		if (fstask_get(e->last) != NULL)
 			buf_printf(b, "%d\n", e->last);
 		break;
 	case Q_ELOG:
@@ -352,7 +352,7 @@ noent:
 void
 file_stat(enum qtype type, int obj, off_t *size, double *when)
 {
-	struct task *t;
+	struct fstask *t;
 	struct fh tmp;
 	struct buf b = { NULL, 0, 0 };
 
@@ -373,7 +373,7 @@ file_stat(enum qtype type, int obj, off_t *size, double *when)
 	default:
 		return;		/* not a task's file */
 	}
-	if ((t = task_get(obj)) == NULL)
+	if ((t = fstask_get(obj)) == NULL)
 		return;
 	if (t->submitted > 0)
 		*when = t->submitted;
@@ -382,7 +382,7 @@ file_stat(enum qtype type, int obj, off_t *size, double *when)
 	*when = t->ended;
 	switch (type) {
 	case Q_TRESULT:
-		*size = task_errno(t) == 0 ? (off_t)t->result.len : 0;
+		*size = fstask_errno(t) == 0 ? (off_t)t->result.len : 0;
 		break;
 	case Q_TSTDOUT:
 		*size = (off_t)t->out.len;

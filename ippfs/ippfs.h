@@ -37,7 +37,8 @@
 #define RETAIN_MAX	(1 << 20)	/* bytes of engine output kept */
 #define EVENTS_MAX	4096		/* lines kept in /events */
 #define ERRORS_MAX	256		/* lines kept in /errors */
-#define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
+/* the controller's sockets: query, mux, task, control, iopub, notification */
+#define CLIENT_NSOCK	6
 
 /* A growable byte buffer. */
 struct buf {
@@ -62,7 +63,9 @@ enum qtype {
 
 enum estate { E_UP, E_DEAD };
 
-struct engine {
+/* An engine as the file system shows it (engines/N); hubd's is struct
+ * engine, the controller's registration record. */
+struct fsengine {
 	int		 id;
 	char		 uuid[IPP_UUID_MAX];
 	enum estate	 state;
@@ -87,7 +90,12 @@ enum tstate {
 	T_DRAFT, T_QUEUED, T_RUNNING, T_DONE, T_FAILED, T_ABORTED, T_LOST, T_TIMEOUT
 };
 
-struct task {
+/*
+ * A task as the file system knows it (tasks/N): one it submitted or
+ * found in the controller's history.  Named fstask, and its functions
+ * fstask_*, apart from hubd's struct task, the controller's record.
+ */
+struct fstask {
 	int		 id;
 	char		 msg_id[160];
 	int		 engine;	/* -1 until known */
@@ -199,13 +207,13 @@ struct ippfs {
 	uid_t		 uid;
 	gid_t		 gid;
 
-	struct engine	**engines;	/* by id; NULL gaps */
+	struct fsengine	**engines;	/* by id; NULL gaps */
 	int		 nengines;
-	struct task	**tasks;	/* by id, from 1 */
+	struct fstask	**tasks;	/* by id, from 1 */
 	int		 ntasks;
 	int		 nstate[T_TIMEOUT + 1];	/* tasks per state: /status
 						   stays O(1) however many */
-	struct ipp_map	*bymsg;		/* msg_id -> struct task */
+	struct ipp_map	*bymsg;		/* msg_id -> struct fstask */
 	struct ipp_map	*pending;	/* msg_id -> struct pending */
 
 	struct nsname	*names;		/* namespace names by slot (names.c) */
@@ -226,7 +234,7 @@ struct ippfs {
 
 	/* hub.c */
 	struct ipp_map	*byuuid;	/* engine uuid -> slot + 1 */
-	void		*socks[HUB_NSOCK];	/* polled, in this order */
+	void		*socks[CLIENT_NSOCK];	/* polled, in order */
 	struct ipp_zpoll zp;
 	struct ipp_msg	 drain_msg;	/* one message serves every drain */
 	int		 drain_ready;
@@ -245,7 +253,7 @@ struct ippfs {
 extern struct ippfs fs;
 
 /* Reply callback: m is NULL when err (ETIMEDOUT, ENOTCONN) is set. */
-typedef void (*hub_cb)(void *arg, struct ipp_msg *m, int err);
+typedef void (*client_cb)(void *arg, struct ipp_msg *m, int err);
 
 /* ippfs.c */
 void	 park(enum pkind, fuse_req_t, struct fh *, size_t, off_t,
@@ -273,72 +281,72 @@ int	 file_ready(struct fh *);
 int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
 int	 file_flush(struct fh *);
-int	 task_errno(const struct task *);
+int	 fstask_errno(const struct fstask *);
 void	 file_open(struct fh *);
 
 /* gen.c */
 int	 file_gen(struct fh *, struct buf *);
 void	 file_stat(enum qtype, int obj, off_t *size, double *when);
-void	 gen_taskline(struct buf *, struct task *);
-int	 engine_busy(int id);
+void	 gen_taskline(struct buf *, struct fstask *);
+int	 fsengine_busy(int id);
 
 /* hub.c */
-int	 hub_start(const char *connfile);
-int	 engine_byuuid(const char *uuid);
-void	 hub_stop(void);
-int	 hub_pollfds(struct pollfd *);
-void	 hub_recv(void);
-void	 hub_poll_failed(void);
-int	 hub_idle(void);
-void	 hub_timers(double now);
-int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,
-	    json_t *content_new, json_t *metadata_new,
+int	 client_start(const char *connfile);
+int	 fsengine_byuuid(const char *uuid);
+void	 client_stop(void);
+int	 client_pollfds(struct pollfd *);
+void	 client_recv(void);
+void	 client_poll_failed(void);
+int	 client_idle(void);
+void	 client_timers(double now);
+int	 client_send(void *sock, const char *engine_uuid,
+	    const char *msg_type, json_t *content_new, json_t *metadata_new,
 	    const struct ipp_buf *bufs, int nbufs, char *msg_id, size_t idlen);
-int	 hub_request(void *sock, const char *engine_uuid,
+int	 client_request(void *sock, const char *engine_uuid,
 	    const char *msg_type, json_t *content_new, json_t *metadata_new,
-	    const struct ipp_buf *bufs, int nbufs, hub_cb, void *arg);
-int	 hub_request_msg(void *sock, const char *engine_uuid,
+	    const struct ipp_buf *bufs, int nbufs, client_cb, void *arg);
+int	 client_request_msg(void *sock, const char *engine_uuid,
 	    const char *msg_type, json_t *content_new, json_t *metadata_new,
-	    zmq_msg_t *buf, hub_cb, void *arg);
-void	 hub_fail_engine(const char *uuid, int err);
-struct engine *engine_get(int id);
-int	 engines_up(void);
-int	 hub_sync_query(const char *msg_type, json_t *content_new,
+	    zmq_msg_t *buf, client_cb, void *arg);
+void	 client_fail_engine(const char *uuid, int err);
+struct fsengine *fsengine_get(int id);
+int	 fsengines_up(void);
+int	 client_sync_query(const char *msg_type, json_t *content_new,
 	    struct ipp_msg *, double timeout);
 const char *reply_error(struct ipp_msg *, char *buf, size_t len);
-void	 engine_output(int engine, json_t *content);
-void	 engine_status(int engine, const char *state, const char *parent_id,
-	    const char *parent_type);
+void	 fsengine_output(int engine, json_t *content);
+void	 fsengine_status(int engine, const char *state,
+	    const char *parent_id, const char *parent_type);
 
 /* fast.c */
 int	 iopub_fast(struct ipp_msg *);
 int	 reply_fast(struct ipp_msg *);
 
 /* tasks.c */
-struct task *task_new(const char *msg_id, int engine, int lb,
+struct fstask *fstask_new(const char *msg_id, int engine, int lb,
 	    const char *code);
-struct task *task_get(int id);
-struct task *task_bymsg(const char *msg_id);
-void	 task_setstate(struct task *, enum tstate);
-void	 task_reply(struct task *, json_t *content, int engine);
-void	 task_status(struct task *, const char *state, int engine);
-void	 task_iopub(struct task *, const char *type, json_t *content,
+struct fstask *fstask_get(int id);
+struct fstask *fstask_bymsg(const char *msg_id);
+void	 fstask_setstate(struct fstask *, enum tstate);
+void	 fstask_reply(struct fstask *, json_t *content, int engine);
+void	 fstask_status(struct fstask *, const char *state, int engine);
+void	 fstask_iopub(struct fstask *, const char *type, json_t *content,
 	    int engine);
-void	 task_record(struct task *, json_t *rec);
-void	 tasks_engine_died(int engine);
-void	 tasks_timers(double now);
-int	 tasks_first_live(void);
+void	 fstask_record(struct fstask *, json_t *rec);
+void	 fstasks_engine_died(int engine);
+void	 fstasks_timers(double now);
+int	 fstasks_first_live(void);
 const char *tstate_name(enum tstate);
-int	 task_submit(int engine, const char *code, size_t len);
-struct task *task_draft(void);
-int	 task_send_draft(struct task *, char *why, size_t len);
-int	 tasks_load_history(void);
+int	 fstask_submit(int engine, const char *code, size_t len);
+struct fstask *fstask_draft(void);
+int	 fstask_send_draft(struct fstask *, char *why, size_t len);
+int	 fstasks_load_history(void);
 
 /* ctl.c */
 int	 ctl_write(struct fh *, const char *, size_t);
 
 /* ns.c */
-void	 engine_where(struct engine *, json_t *info);
+void	 fsengine_where(struct fsengine *, json_t *info);
 int	 ns_pull(struct fh *);
 int	 ns_push(struct fh *);
 int	 ns_delete(struct fh *);

@@ -128,19 +128,19 @@ exists(enum qtype t, int obj, int name)
 	switch (d->parent) {
 	case Q_ENGDIR:
 		if (t == Q_ENG)
-			return obj == OBJ_ALL || engine_get(obj) != NULL;
+			return obj == OBJ_ALL || fsengine_get(obj) != NULL;
 		return 1;
 	case Q_ENG:
 		if (obj == OBJ_ALL)
 			return d->allok;
-		return engine_get(obj) != NULL;
+		return fsengine_get(obj) != NULL;
 	case Q_ENS:
-		return (obj == OBJ_ALL || engine_get(obj) != NULL) &&
+		return (obj == OBJ_ALL || fsengine_get(obj) != NULL) &&
 		    ns_name(name) != NULL;
 	case Q_TASKDIR:
-		return t != Q_TASK || task_get(obj) != NULL;
+		return t != Q_TASK || fstask_get(obj) != NULL;
 	case Q_TASK:
-		return task_get(obj) != NULL;
+		return fstask_get(obj) != NULL;
 	default:
 		return 1;
 	}
@@ -407,7 +407,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			}
 	} else if (fh->type == Q_TASKDIR) {
 		for (i = 1; i <= fs.ntasks; i++)
-			if (task_get(i) != NULL) {
+			if (fstask_get(i) != NULL) {
 				snprintf(num, sizeof(num), "%d", i);
 				dir_add(fh, num, Q_TASK, i, 0);
 			}
@@ -487,7 +487,7 @@ static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *fh;
-	struct task *t;
+	struct fstask *t;
 
 	fh = fh_new(ino, fi->flags);
 	if (!exists(fh->type, fh->obj, fh->name)) {
@@ -506,7 +506,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (fh->type == Q_TCODE && (fi->flags & O_ACCMODE) != O_RDONLY &&
-	    (t = task_get(fh->obj)) != NULL) {
+	    (t = fstask_get(fh->obj)) != NULL) {
 		if (t->state != T_DRAFT) {
 			error_add(fh, EBUSY, "task %d was already submitted",
 			    t->id);

@@ -64,7 +64,7 @@ void	 timeline_gen(struct buf *, int engine);
 
 /* metrics.c */
 void	 metrics_gen(struct buf *);
-void	 metrics_task_ended(const struct task *);
+void	 metrics_task_ended(const struct fstask *);
 void	 metrics_timers(double now);
 
 /* waitall.c */
