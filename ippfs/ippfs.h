@@ -263,6 +263,7 @@ void	 fh_free(struct fh *);
 
 /* tree.c */
 extern const struct fuse_lowlevel_ops ippfs_ops;
+const struct filekind *file_kind(enum qtype);
 void	 ns_dir_add(struct fh *, const char *);
 
 /* names.c */
@@ -276,13 +277,37 @@ void	 ns_known(int engine, const char *, int present);
 void	 ns_known_reset(int engine);
 void	 ns_known_dir(struct fh *, int engine);
 
+/*
+ * What a kind of file does: each row of tree.c's dirtab names one, and
+ * files.c's file_* calls dispatch through it.  NULL members: always
+ * ready, read as a snapshot (gen.c's file_gen, made at offset 0), writes
+ * refused (EACCES), nothing to flush or to check at open.  Reads and
+ * writes follow files.c's rules: -1 EAGAIN blocks (the request is
+ * parked), EINPROGRESS waits for the controller.
+ */
+struct filekind {
+	const char	*name;		/* what it is, for a reader */
+	int		(*ready)(struct fh *);	/* would a read return now */
+	int		(*read)(struct fh *, size_t, off_t, struct buf *);
+	int		(*write)(struct fh *, const char *, size_t);
+	int		(*flush)(struct fh *);	/* when written (fh->dirty) */
+	int		(*open)(struct fh *);	/* 0, or the errno refusing */
+	int		 flags;
+};
+#define FK_BLOCKS	0x1	/* reads wait for a task or for lines */
+#define FK_NOSEEK	0x2	/* read as a stream, offsets ignored */
+#define FK_AT_RELEASE	0x4	/* flushed at the last close only */
+
 /* files.c */
+extern const struct filekind fk_snap, fk_ctl, fk_events, fk_wait,
+    fk_result, fk_ended, fk_allres, fk_stream, fk_exec, fk_new,
+    fk_batch, fk_nsvar, fk_clone, fk_tcode, fk_waitall, fk_vis;
 int	 file_ready(struct fh *);
 int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
 int	 file_flush(struct fh *);
 int	 fstask_errno(const struct fstask *);
-void	 file_open(struct fh *);
+int	 file_open(struct fh *);
 
 /* gen.c */
 int	 file_gen(struct fh *, struct buf *);
