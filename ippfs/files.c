@@ -624,43 +624,76 @@ open_waitall(struct fh *fh)
 
 /*
  * The kinds of file, each a row's ops (tree.c's dirtab names one per
- * file).  Members left NULL: always ready, read as a snapshot, writes
- * refused, nothing to flush or check at open.
+ * file).  Members left NULL: always ready, read as a snapshot of the
+ * text gen makes (gen.c), writes refused, nothing to flush or check at
+ * open.  Initialised as: name, ready, read, then the rest by name.
  */
-/* name, ready, read, then the rest by name */
-const struct filekind fk_snap = { .name = "snapshot" };
-const struct filekind fk_ctl = { "ctl", .write = ctl_write };
+const struct filekind fk_dir = { .name = "directory" };
+const struct filekind fk_status = { "status", .gen = gen_root_status };
+const struct filekind fk_rootctl = { "ctl", .write = ctl_write,
+    .gen = gen_root_ctl };
 const struct filekind fk_events = { "events", ev_skip, read_events,
     .flags = FK_BLOCKS | FK_NOSEEK };
-const struct filekind fk_wait = { "wait", ready_task, read_wait,
-    .flags = FK_BLOCKS };
-const struct filekind fk_result = { "result", ready_task, read_result,
-    .flags = FK_BLOCKS };
-const struct filekind fk_ended = { "error", ready_task, read_ended,
-    .flags = FK_BLOCKS };
-const struct filekind fk_allres = { "engines/all/result", ready_all,
-    read_ended, .flags = FK_BLOCKS };
-const struct filekind fk_stream = { "stdout or stderr", ready_stream,
-    read_stream, .flags = FK_BLOCKS };
-const struct filekind fk_exec = { "exec", ready_code, read_code,
+const struct filekind fk_errors = { "errors", .gen = gen_errors };
+const struct filekind fk_seceng = { "engine connection file",
+    .gen = gen_seceng };
+const struct filekind fk_seccli = { "client connection file",
+    .gen = gen_seccli };
+const struct filekind fk_engindex = { "engines/index",
+    .gen = gen_engines_index };
+const struct filekind fk_exec = { "engines/N/exec", ready_code, read_code,
     .write = write_engine, .flush = submit_exec,
     .flags = FK_NOSEEK | FK_AT_RELEASE };
+const struct filekind fk_ectl = { "engines/N/ctl", .write = ctl_write,
+    .gen = gen_eng_ctl };
+const struct filekind fk_estatus = { "engines/N/status",
+    .gen = gen_eng_status, .flags = FK_ENGINE };
+/* engines/N/{stdout,stderr,error,wait} before a task: empty (file_open) */
+const struct filekind fk_enotask = { "engines/N/stdout...",
+    .gen = gen_empty, .flags = FK_ENGINE };
+const struct filekind fk_allres = { "engines/N/result", ready_all,
+    read_ended, .gen = gen_eng_result, .flags = FK_BLOCKS };
+const struct filekind fk_elast = { "engines/N/last", .gen = gen_eng_last,
+    .flags = FK_ENGINE };
+const struct filekind fk_elog = { "engines/N/log", .gen = gen_eng_log,
+    .flags = FK_ENGINE };
+const struct filekind fk_etasks = { "engines/N/tasks",
+    .gen = gen_eng_tasks };
+const struct filekind fk_einfo = { "engines/N/info", .gen = gen_eng_info,
+    .flags = FK_ENGINE };
+const struct filekind fk_nsvar = { "engines/N/ns/NAME", NULL, read_nsvar,
+    .write = write_engine, .flush = flush_nsvar, .open = open_nsvar };
 const struct filekind fk_new = { "tasks/new", ready_code, read_code,
     .write = write_held, .flush = submit_new,
     .flags = FK_NOSEEK | FK_AT_RELEASE };
+const struct filekind fk_clone = { "tasks/clone", NULL, read_clone,
+    .write = write_clone };
 const struct filekind fk_batch = { "tasks/batch", ready_code, read_code,
     .write = write_held, .flush = submit_batch,
     .flags = FK_NOSEEK | FK_AT_RELEASE };
-const struct filekind fk_nsvar = { "ns value", NULL, read_nsvar,
-    .write = write_engine, .flush = flush_nsvar, .open = open_nsvar };
-const struct filekind fk_clone = { "tasks/clone", NULL, read_clone,
-    .write = write_clone };
-const struct filekind fk_tcode = { "tasks/N/code", .write = write_tcode,
-    .open = open_tcode };
+const struct filekind fk_tindex = { "tasks/index",
+    .gen = gen_tasks_index };
 const struct filekind fk_waitall = { "tasks/waitall", waitall_ready,
     read_waitall, .write = waitall_write, .open = open_waitall,
     .flags = FK_BLOCKS | FK_NOSEEK };
-const struct filekind fk_vis = { .name = "drawing", .read = vis_read };
+const struct filekind fk_vis = { "timeline.svg, ipp.prom", NULL, vis_read,
+    .gen = vis_gen };
+const struct filekind fk_tctl = { "tasks/N/ctl", .write = ctl_write,
+    .gen = gen_task_ctl, .flags = FK_TASK };
+const struct filekind fk_tcode = { "tasks/N/code", .write = write_tcode,
+    .open = open_tcode, .gen = gen_task_code, .flags = FK_TASK };
+const struct filekind fk_tstatus = { "tasks/N/status",
+    .gen = gen_task_status, .flags = FK_TASK };
+const struct filekind fk_wait = { "tasks/N/wait", ready_task, read_wait,
+    .flags = FK_BLOCKS | FK_TASK };
+const struct filekind fk_result = { "tasks/N/result", ready_task,
+    read_result, .flags = FK_BLOCKS | FK_TASK };
+const struct filekind fk_stream = { "tasks/N/std{out,err}", ready_stream,
+    read_stream, .flags = FK_BLOCKS | FK_TASK };
+const struct filekind fk_ended = { "tasks/N/error", ready_task, read_ended,
+    .gen = gen_task_error, .flags = FK_BLOCKS | FK_TASK };
+const struct filekind fk_tengine = { "tasks/N/engine",
+    .gen = gen_task_engine, .flags = FK_TASK };
 
 /* Would a read of fh return now (data, EOF or an error)? */
 int

@@ -279,11 +279,12 @@ void	 ns_known_dir(struct fh *, int engine);
 
 /*
  * What a kind of file does: each row of tree.c's dirtab names one, and
- * files.c's file_* calls dispatch through it.  NULL members: always
- * ready, read as a snapshot (gen.c's file_gen, made at offset 0), writes
- * refused (EACCES), nothing to flush or to check at open.  Reads and
- * writes follow files.c's rules: -1 EAGAIN blocks (the request is
- * parked), EINPROGRESS waits for the controller.
+ * files.c's file_* calls dispatch through it; the kinds are listed at
+ * the end of files.c.  NULL members: always ready, read as a snapshot
+ * of what gen makes at offset 0, writes refused (EACCES), nothing to
+ * flush or to check at open.  Reads and writes follow files.c's rules:
+ * -1 EAGAIN blocks (the request is parked), EINPROGRESS waits for the
+ * controller.
  */
 struct filekind {
 	const char	*name;		/* what it is, for a reader */
@@ -292,16 +293,23 @@ struct filekind {
 	int		(*write)(struct fh *, const char *, size_t);
 	int		(*flush)(struct fh *);	/* when written (fh->dirty) */
 	int		(*open)(struct fh *);	/* 0, or the errno refusing */
+	int		(*gen)(struct fh *, struct buf *); /* snapshot text */
 	int		 flags;
 };
-#define FK_BLOCKS	0x1	/* reads wait for a task or for lines */
-#define FK_NOSEEK	0x2	/* read as a stream, offsets ignored */
-#define FK_AT_RELEASE	0x4	/* flushed at the last close only */
+#define FK_BLOCKS	0x01	/* reads wait for a task or for lines */
+#define FK_NOSEEK	0x02	/* read as a stream, offsets ignored */
+#define FK_AT_RELEASE	0x04	/* flushed at the last close only */
+#define FK_ENGINE	0x08	/* an engine's file: gen needs the engine */
+#define FK_TASK		0x10	/* a task's file: gen needs the task, and
+				   its size shows once the task ended */
 
 /* files.c */
-extern const struct filekind fk_snap, fk_ctl, fk_events, fk_wait,
-    fk_result, fk_ended, fk_allres, fk_stream, fk_exec, fk_new,
-    fk_batch, fk_nsvar, fk_clone, fk_tcode, fk_waitall, fk_vis;
+extern const struct filekind fk_dir, fk_status, fk_rootctl, fk_events,
+    fk_errors, fk_seceng, fk_seccli, fk_engindex, fk_exec, fk_ectl,
+    fk_estatus, fk_enotask, fk_allres, fk_elast, fk_elog, fk_etasks,
+    fk_einfo, fk_nsvar, fk_new, fk_clone, fk_batch, fk_tindex, fk_waitall,
+    fk_vis, fk_tctl, fk_tcode, fk_tstatus, fk_wait, fk_result,
+    fk_stream, fk_ended, fk_tengine;
 int	 file_ready(struct fh *);
 int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
@@ -309,8 +317,28 @@ int	 file_flush(struct fh *);
 int	 fstask_errno(const struct fstask *);
 int	 file_open(struct fh *);
 
-/* gen.c */
+/* gen.c: file_gen, and the texts of the kinds of snapshot file */
 int	 file_gen(struct fh *, struct buf *);
+int	 gen_root_status(struct fh *, struct buf *);
+int	 gen_root_ctl(struct fh *, struct buf *);
+int	 gen_errors(struct fh *, struct buf *);
+int	 gen_seceng(struct fh *, struct buf *);
+int	 gen_seccli(struct fh *, struct buf *);
+int	 gen_engines_index(struct fh *, struct buf *);
+int	 gen_eng_ctl(struct fh *, struct buf *);
+int	 gen_eng_status(struct fh *, struct buf *);
+int	 gen_empty(struct fh *, struct buf *);
+int	 gen_eng_result(struct fh *, struct buf *);
+int	 gen_eng_last(struct fh *, struct buf *);
+int	 gen_eng_log(struct fh *, struct buf *);
+int	 gen_eng_tasks(struct fh *, struct buf *);
+int	 gen_eng_info(struct fh *, struct buf *);
+int	 gen_tasks_index(struct fh *, struct buf *);
+int	 gen_task_ctl(struct fh *, struct buf *);
+int	 gen_task_code(struct fh *, struct buf *);
+int	 gen_task_status(struct fh *, struct buf *);
+int	 gen_task_error(struct fh *, struct buf *);
+int	 gen_task_engine(struct fh *, struct buf *);
 void	 file_stat(enum qtype, int obj, off_t *size, double *when);
 void	 gen_taskline(struct buf *, struct fstask *);
 int	 fsengine_busy(int id);

@@ -35,51 +35,51 @@ struct dirtab {
 };
 
 static const struct dirtab dirtab[] = {
-	{ "status",	Q_STATUS,	Q_ROOT,		&fk_snap, 0444, 0 },
-	{ "ctl",	Q_CTL,		Q_ROOT,		&fk_ctl, 0644, 0 },
+	{ "status",	Q_STATUS,	Q_ROOT,		&fk_status, 0444, 0 },
+	{ "ctl",	Q_CTL,		Q_ROOT,		&fk_rootctl, 0644, 0 },
 	{ "events",	Q_EVENTS,	Q_ROOT,		&fk_events, 0444, 0 },
-	{ "errors",	Q_ERRORS,	Q_ROOT,		&fk_snap, 0444, 0 },
+	{ "errors",	Q_ERRORS,	Q_ROOT,		&fk_errors, 0444, 0 },
 	{ "security",	Q_SECDIR,	Q_ROOT,		NULL, S_IFDIR | 0500, 0 },
 	{ "engines",	Q_ENGDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
 	{ "tasks",	Q_TASKDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
 	{ "metrics",	Q_METDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
 	{ "ipp.prom",	Q_MPROM,	Q_METDIR,	&fk_vis, 0444, 0 },
-	{ "ipcontroller-engine.json", Q_SECENG, Q_SECDIR, &fk_snap, 0400, 0 },
-	{ "ipcontroller-client.json", Q_SECCLI, Q_SECDIR, &fk_snap, 0400, 0 },
-	{ "index",	Q_ENGINDEX,	Q_ENGDIR,	&fk_snap, 0444, 0 },
+	{ "ipcontroller-engine.json", Q_SECENG, Q_SECDIR, &fk_seceng, 0400, 0 },
+	{ "ipcontroller-client.json", Q_SECCLI, Q_SECDIR, &fk_seccli, 0400, 0 },
+	{ "index",	Q_ENGINDEX,	Q_ENGDIR,	&fk_engindex, 0444, 0 },
 	{ NULL,		Q_ENG,		Q_ENGDIR,	NULL, S_IFDIR | 0555, 0 },
 	{ "exec",	Q_EEXEC,	Q_ENG,		&fk_exec, 0644, 1 },
-	{ "ctl",	Q_ECTL,		Q_ENG,		&fk_ctl, 0644, 1 },
-	{ "status",	Q_ESTATUS,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "stdout",	Q_ESTDOUT,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "stderr",	Q_ESTDERR,	Q_ENG,		&fk_snap, 0444, 0 },
+	{ "ctl",	Q_ECTL,		Q_ENG,		&fk_ectl, 0644, 1 },
+	{ "status",	Q_ESTATUS,	Q_ENG,		&fk_estatus, 0444, 0 },
+	{ "stdout",	Q_ESTDOUT,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "stderr",	Q_ESTDERR,	Q_ENG,		&fk_enotask, 0444, 0 },
 	{ "result",	Q_ERESULT,	Q_ENG,		&fk_allres, 0444, 1 },
-	{ "error",	Q_EERROR,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "wait",	Q_EWAIT,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "last",	Q_ELAST,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "log",	Q_ELOG,		Q_ENG,		&fk_snap, 0444, 0 },
+	{ "error",	Q_EERROR,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "wait",	Q_EWAIT,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "last",	Q_ELAST,	Q_ENG,		&fk_elast, 0444, 0 },
+	{ "log",	Q_ELOG,		Q_ENG,		&fk_elog, 0444, 0 },
 	{ "ns",		Q_ENS,		Q_ENG,		NULL, S_IFDIR | 0755, 1 },
-	{ "tasks",	Q_ETASKS,	Q_ENG,		&fk_snap, 0444, 0 },
-	{ "info",	Q_EINFO,	Q_ENG,		&fk_snap, 0444, 0 },
+	{ "tasks",	Q_ETASKS,	Q_ENG,		&fk_etasks, 0444, 0 },
+	{ "info",	Q_EINFO,	Q_ENG,		&fk_einfo, 0444, 0 },
 	{ "timeline.svg", Q_ETIMELINE,	Q_ENG,		&fk_vis, 0444, 0 },
 	{ NULL,		Q_NSVAR,	Q_ENS,		&fk_nsvar, 0644, 0 },
 	{ "new",	Q_TNEW,		Q_TASKDIR,	&fk_new, 0644, 0 },
 	{ "clone",	Q_TCLONE,	Q_TASKDIR,	&fk_clone, 0644, 0 },
 	{ "batch",	Q_TBATCH,	Q_TASKDIR,	&fk_batch, 0644, 0 },
-	{ "index",	Q_TINDEX,	Q_TASKDIR,	&fk_snap, 0444, 0 },
+	{ "index",	Q_TINDEX,	Q_TASKDIR,	&fk_tindex, 0444, 0 },
 	{ "events",	Q_TEVENTS,	Q_TASKDIR,	&fk_events, 0444, 0 },
 	{ "timeline.svg", Q_TTIMELINE,	Q_TASKDIR,	&fk_vis, 0444, 0 },
 	{ "waitall",	Q_TWAITALL,	Q_TASKDIR,	&fk_waitall, 0644, 0 },
 	{ NULL,		Q_TASK,		Q_TASKDIR,	NULL, S_IFDIR | 0555, 0 },
-	{ "ctl",	Q_TCTL,		Q_TASK,		&fk_ctl, 0644, 0 },
+	{ "ctl",	Q_TCTL,		Q_TASK,		&fk_tctl, 0644, 0 },
 	{ "code",	Q_TCODE,	Q_TASK,		&fk_tcode, 0644, 0 },
-	{ "status",	Q_TSTATUS,	Q_TASK,		&fk_snap, 0444, 0 },
+	{ "status",	Q_TSTATUS,	Q_TASK,		&fk_tstatus, 0444, 0 },
 	{ "wait",	Q_TWAIT,	Q_TASK,		&fk_wait, 0444, 0 },
 	{ "result",	Q_TRESULT,	Q_TASK,		&fk_result, 0444, 0 },
 	{ "stdout",	Q_TSTDOUT,	Q_TASK,		&fk_stream, 0444, 0 },
 	{ "stderr",	Q_TSTDERR,	Q_TASK,		&fk_stream, 0444, 0 },
 	{ "error",	Q_TERROR,	Q_TASK,		&fk_ended, 0444, 0 },
-	{ "engine",	Q_TENGINE,	Q_TASK,		&fk_snap, 0444, 0 },
+	{ "engine",	Q_TENGINE,	Q_TASK,		&fk_tengine, 0444, 0 },
 	{ NULL,		Q_NONE,		Q_NONE,		NULL, 0, 0 },
 };
 
@@ -99,13 +99,13 @@ tab(enum qtype t)
 	return NULL;
 }
 
-/* What a file of type t does; a directory, or no type: a snapshot. */
+/* What a file of type t does (files.c); fk_dir for a directory. */
 const struct filekind *
 file_kind(enum qtype t)
 {
 	const struct dirtab *d = tab(t);
 
-	return d != NULL && d->kind != NULL ? d->kind : &fk_snap;
+	return d != NULL && d->kind != NULL ? d->kind : &fk_dir;
 }
 
 static fuse_ino_t
