@@ -536,16 +536,16 @@ usage_text(const struct cmd *tab, char *buf, size_t len)
 	}
 }
 
-int
-ctl_write(struct fh *fh, const char *data, size_t size)
+/* A write of commands to a ctl file whose verbs are tab. */
+static int
+ctl_write(struct fh *fh, const struct cmd *tab, const char *data,
+    size_t size)
 {
-	const struct cmd *tab, *c[MAXCMDS];
+	const struct cmd *c[MAXCMDS];
 	char *text, *line, *next, *arg[MAXCMDS], *verb[MAXCMDS], use[256];
 	struct ctlop *op;
 	int i, n = 0, err = 0;
 
-	tab = fh->type == Q_ECTL ? engine_cmds : fh->type == Q_TCTL ||
-	    fh->type == Q_TCLONE ? task_cmds : root_cmds;
 	text = xmalloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';
@@ -607,4 +607,24 @@ fail:
 	fh->werr = err;
 	errno = err;
 	return -1;
+}
+
+/* The writes of the ctl files' kinds (files.c): /ctl, engines/N/ctl,
+ * and tasks/N/ctl with the fd of tasks/clone. */
+int
+ctl_write_root(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, root_cmds, data, size);
+}
+
+int
+ctl_write_engine(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, engine_cmds, data, size);
+}
+
+int
+ctl_write_task(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, task_cmds, data, size);
 }

@@ -511,7 +511,7 @@ write_clone(struct fh *fh, const char *data, size_t size)
 {
 	if (clone_draft(fh) == -1)
 		return -1;
-	return ctl_write(fh, data, size);
+	return ctl_write_task(fh, data, size);
 }
 
 /* A draft's code: appended, "> code" truncated it at open. */
@@ -630,22 +630,22 @@ open_waitall(struct fh *fh)
  */
 const struct filekind fk_dir = { .name = "directory" };
 const struct filekind fk_status = { "status", .gen = gen_root_status };
-const struct filekind fk_rootctl = { "ctl", .write = ctl_write,
+const struct filekind fk_rootctl = { "ctl", .write = ctl_write_root,
     .gen = gen_root_ctl };
 const struct filekind fk_events = { "events", ev_skip, read_events,
     .flags = FK_BLOCKS | FK_NOSEEK };
 const struct filekind fk_errors = { "errors", .gen = gen_errors };
 const struct filekind fk_seceng = { "engine connection file",
-    .gen = gen_seceng };
+    .gen = gen_seceng, .size = size_seceng };
 const struct filekind fk_seccli = { "client connection file",
-    .gen = gen_seccli };
+    .gen = gen_seccli, .size = size_seccli };
 const struct filekind fk_engindex = { "engines/index",
     .gen = gen_engines_index };
 const struct filekind fk_exec = { "engines/N/exec", ready_code, read_code,
     .write = write_engine, .flush = submit_exec,
     .flags = FK_NOSEEK | FK_AT_RELEASE };
-const struct filekind fk_ectl = { "engines/N/ctl", .write = ctl_write,
-    .gen = gen_eng_ctl };
+const struct filekind fk_ectl = { "engines/N/ctl",
+    .write = ctl_write_engine, .gen = gen_eng_ctl };
 const struct filekind fk_estatus = { "engines/N/status",
     .gen = gen_eng_status, .flags = FK_ENGINE };
 /* engines/N/{stdout,stderr,error,wait} before a task: empty (file_open) */
@@ -677,8 +677,8 @@ const struct filekind fk_waitall = { "tasks/waitall", waitall_ready,
     read_waitall, .write = waitall_write, .open = open_waitall,
     .flags = FK_BLOCKS | FK_NOSEEK };
 const struct filekind fk_vis = { "timeline.svg, ipp.prom", NULL, vis_read,
-    .gen = vis_gen };
-const struct filekind fk_tctl = { "tasks/N/ctl", .write = ctl_write,
+    .gen = vis_gen, .size = vis_size };
+const struct filekind fk_tctl = { "tasks/N/ctl", .write = ctl_write_task,
     .gen = gen_task_ctl, .flags = FK_TASK };
 const struct filekind fk_tcode = { "tasks/N/code", .write = write_tcode,
     .open = open_tcode, .gen = gen_task_code, .flags = FK_TASK };

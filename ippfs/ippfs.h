@@ -294,6 +294,8 @@ struct filekind {
 	int		(*flush)(struct fh *);	/* when written (fh->dirty) */
 	int		(*open)(struct fh *);	/* 0, or the errno refusing */
 	int		(*gen)(struct fh *, struct buf *); /* snapshot text */
+	/* the size stat shows, asked each time; NULL: file_stat's */
+	off_t		(*size)(enum qtype, int obj);
 	int		 flags;
 };
 #define FK_BLOCKS	0x01	/* reads wait for a task or for lines */
@@ -324,6 +326,8 @@ int	 gen_root_ctl(struct fh *, struct buf *);
 int	 gen_errors(struct fh *, struct buf *);
 int	 gen_seceng(struct fh *, struct buf *);
 int	 gen_seccli(struct fh *, struct buf *);
+off_t	 size_seceng(enum qtype, int obj);
+off_t	 size_seccli(enum qtype, int obj);
 int	 gen_engines_index(struct fh *, struct buf *);
 int	 gen_eng_ctl(struct fh *, struct buf *);
 int	 gen_eng_status(struct fh *, struct buf *);
@@ -396,7 +400,9 @@ int	 fstask_send_draft(struct fstask *, char *why, size_t len);
 int	 fstasks_load_history(void);
 
 /* ctl.c */
-int	 ctl_write(struct fh *, const char *, size_t);
+int	 ctl_write_root(struct fh *, const char *, size_t);
+int	 ctl_write_engine(struct fh *, const char *, size_t);
+int	 ctl_write_task(struct fh *, const char *, size_t);
 
 /* ns.c */
 void	 fsengine_where(struct fsengine *, json_t *info);

@@ -201,7 +201,7 @@ static void
 fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 {
 	const struct dirtab *d = tab(t);
-	struct stat sb;
+	const struct filekind *k = file_kind(t);
 	enum qtype type;
 	double when;
 	int obj, nm;
@@ -216,11 +216,8 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	file_stat(t, obj, &st->st_size, &when);
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
 	    (time_t)when;
-	if ((t == Q_SECENG || t == Q_SECCLI) && stat(t == Q_SECENG ?
-	    fs.enginefile : fs.connfile, &sb) == 0)
-		st->st_size = sb.st_size;
-	if (vis_sized(t))
-		st->st_size = vis_size(t, obj);
+	if (k->size != NULL)
+		st->st_size = k->size(t, obj);
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
@@ -247,17 +244,17 @@ read_only(enum qtype t)
  * files, whose open was otherwise a GETATTR for the permission check,
  * one in seven requests of reading a task's result; their size is 0
  * (reads are direct) until their task ends, which the cache delays by
- * a second at most, bar the security files, whose real size is asked
- * each time.  Writable files are asked each time: a write moves the
- * size the kernel has, and a later stat should not show it.
+ * a second at most, bar the files whose kind has a size of its own
+ * (the security files, the drawings), asked each time.  Writable files
+ * are asked each time: a write moves the size the kernel has, and a
+ * later stat should not show it.
  */
 static double
 attr_timeout(const struct stat *st, enum qtype t)
 {
 	if (S_ISDIR(st->st_mode))
 		return 1.0;
-	return read_only(t) && t != Q_SECENG && t != Q_SECCLI &&
-	    !vis_sized(t) ? 1.0 : 0;
+	return read_only(t) && file_kind(t)->size == NULL ? 1.0 : 0;
 }
 
 static int

@@ -29,12 +29,6 @@ vis_get(void)
 	return fs.vis;
 }
 
-int
-vis_sized(enum qtype t)
-{
-	return t == Q_TTIMELINE || t == Q_ETIMELINE || t == Q_MPROM;
-}
-
 static void
 snapbuf_drop(struct snapbuf *sb)
 {
