@@ -4,8 +4,9 @@
  *
  * ippfs is a client of the controller (hub.c, its iopub and reply fast
  * path in fast.c) that shows what it learns as files (tree.c; files.c
- * for reads and writes, gen.c for the text of snapshot files) through
- * the libfuse low-level API.  One
+ * for reads and writes, gen.c for the text of snapshot files: what a
+ * file does is its dirtab row's struct filekind) through the libfuse
+ * low-level API.  One
  * thread runs one loop (ippfs.c): poll(2) over the controller's sockets
  * and the FUSE device.  A FUSE request that cannot be answered at once
  * (a read that blocks until a task ends, a ctl write waiting for the
