@@ -134,6 +134,7 @@ ev_skip(struct fh *fh)
 			fh->evseq++;
 	return fh->evseq < fs.evseq;
 }
+
 /* Ready: the task read (tasks/N/wait, result, error) has ended. */
 static int
 ready_task(struct fh *fh)
