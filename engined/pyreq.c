@@ -410,8 +410,7 @@ py_run_job(struct job *j)
 			do_apply(j);
 			break;
 		case SH_OTHER:
-			if (strcmp(t + (strlen(t) > 8 ? strlen(t) - 8 : 0),
-			    "_request") == 0)
+			if (ipp_is_request(t))
 				reply_shell(j, ipp_error_content(
 				    "NotImplementedError",
 				    "engined does not handle '%s'", t),

@@ -151,15 +151,6 @@ engine_by_frame(struct hub *h, const struct ipp_frames *fr, int i)
 	return engine_by_uuid(h, uuid);
 }
 
-/* Shell requests are answered by a *_reply; other types (comm_*) are not. */
-static int
-has_reply(const char *type)
-{
-	size_t n = strlen(type);
-
-	return n > 8 && strcmp(type + n - 8, "_request") == 0;
-}
-
 int
 relay_mux_client(struct hub *h, int arg)
 {
@@ -179,7 +170,7 @@ relay_mux_client(struct hub *h, int arg)
 		goto out;
 	}
 	e = engine_by_frame(h, &m.fr, 1);
-	if (!has_reply(m.msg_type)) {
+	if (!ipp_is_request(m.msg_type)) {
 		/* comm messages and the like: relay, nothing to track */
 		if (e != NULL && e->state == ENGINE_REGISTERED) {
 			ipp_frames_swap(&m.fr, 0, 1);

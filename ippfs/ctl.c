@@ -30,7 +30,7 @@ struct ctlop {
 	int		 outstanding;
 	int		 err;
 	char		 why[512];
-	struct task	*task;		/* resubmit */
+	struct fstask	*task;		/* resubmit */
 	int		 fatal;		/* kill, shutdown: the engine's death
 					   acknowledges them */
 };
@@ -46,7 +46,7 @@ ack(void *arg, struct ipp_msg *m, int err)
 	struct ctlop *op = arg;
 	const char *st;
 	json_t *rs, *v;
-	struct task *t;
+	struct fstask *t;
 	const char *k;
 	char why[256];
 
@@ -67,7 +67,7 @@ ack(void *arg, struct ipp_msg *m, int err)
 			json_object_foreach(rs, k, v) {
 				if (!json_is_string(v))
 					continue;
-				t = task_new(json_string_value(v), -1, 1,
+				t = fstask_new(json_string_value(v), -1, 1,
 				    op->task->code);
 				t->poll_hub = 1;
 				op->task->resubmitted = t->id;
@@ -85,7 +85,7 @@ ack(void *arg, struct ipp_msg *m, int err)
 }
 
 static int
-to_engine(struct ctlop *op, struct engine *e, const char *msg_type,
+to_engine(struct ctlop *op, struct fsengine *e, const char *msg_type,
     json_t *content_new)
 {
 	if (e == NULL || e->state != E_UP) {
@@ -93,7 +93,7 @@ to_engine(struct ctlop *op, struct engine *e, const char *msg_type,
 		errno = EHOSTDOWN;
 		return -1;
 	}
-	if (hub_request(fs.control, e->uuid, msg_type, content_new, NULL,
+	if (client_request(fs.control, e->uuid, msg_type, content_new, NULL,
 	    NULL, 0, ack, op) == -1)
 		return -1;
 	op->outstanding++;
@@ -107,7 +107,7 @@ each_engine(struct ctlop *op, const char *msg_type, json_t *content_new)
 	int i, rc = 0, n = 0;
 
 	if (op->fh->obj != OBJ_ALL)
-		return to_engine(op, engine_get(op->fh->obj), msg_type,
+		return to_engine(op, fsengine_get(op->fh->obj), msg_type,
 		    content_new);
 	for (i = 0; i < fs.nengines && rc == 0; i++)
 		if (fs.engines[i] != NULL && fs.engines[i]->state == E_UP) {
@@ -144,7 +144,7 @@ ack_kill(void *arg, struct ipp_msg *m, int err)
 static int
 e_kill(struct ctlop *op, const char *arg)
 {
-	struct engine *e;
+	struct fsengine *e;
 	int i, n = 0;
 
 	for (i = 0; i < fs.nengines; i++) {
@@ -155,7 +155,7 @@ e_kill(struct ctlop *op, const char *arg)
 			errno = EHOSTDOWN;
 			return -1;
 		}
-		if (hub_request(fs.control, e->uuid, "signal_request",
+		if (client_request(fs.control, e->uuid, "signal_request",
 		    json_pack("{s:i}", "sig", SIGKILL), NULL, NULL, 0,
 		    ack_kill, op) == -1)
 			return -1;
@@ -194,7 +194,7 @@ e_shutdown(struct ctlop *op, const char *arg)
 static int
 t_abort(struct ctlop *op, const char *arg)
 {
-	struct task *t = task_get(op->fh->obj);
+	struct fstask *t = fstask_get(op->fh->obj);
 	int i, rc = 0;
 
 	if (t == NULL) {
@@ -204,13 +204,13 @@ t_abort(struct ctlop *op, const char *arg)
 	if (t->state == T_DRAFT) {
 		/* never sent: nobody else has to know */
 		buf_printf(&t->error, "aborted before submission\n");
-		task_setstate(t, T_ABORTED);
+		fstask_setstate(t, T_ABORTED);
 		return 0;
 	}
 	if (t->state >= T_DONE)
 		return 0;
 	if (t->engine >= 0)
-		return to_engine(op, engine_get(t->engine), "abort_request",
+		return to_engine(op, fsengine_get(t->engine), "abort_request",
 		    json_pack("{s:[s]}", "msg_ids", t->msg_id));
 	/* not yet assigned: whichever engine gets it must drop it */
 	for (i = 0; i < fs.nengines && rc == 0; i++)
@@ -223,7 +223,7 @@ t_abort(struct ctlop *op, const char *arg)
 static int
 t_interrupt(struct ctlop *op, const char *arg)
 {
-	struct task *t = task_get(op->fh->obj);
+	struct fstask *t = fstask_get(op->fh->obj);
 
 	if (t == NULL) {
 		errno = ENOENT;
@@ -231,14 +231,14 @@ t_interrupt(struct ctlop *op, const char *arg)
 	}
 	if (t->state != T_RUNNING || t->engine < 0)
 		return 0;
-	return to_engine(op, engine_get(t->engine), "signal_request",
+	return to_engine(op, fsengine_get(t->engine), "signal_request",
 	    json_pack("{s:i}", "sig", SIGINT));
 }
 
 static int
 t_resubmit(struct ctlop *op, const char *arg)
 {
-	struct task *t = task_get(op->fh->obj);
+	struct fstask *t = fstask_get(op->fh->obj);
 
 	if (t == NULL) {
 		errno = ENOENT;
@@ -251,7 +251,7 @@ t_resubmit(struct ctlop *op, const char *arg)
 		return -1;
 	}
 	op->task = t;
-	if (hub_request(fs.query, NULL, "resubmit_request", json_pack(
+	if (client_request(fs.query, NULL, "resubmit_request", json_pack(
 	    "{s:[s]}", "msg_ids", t->msg_id), NULL, NULL, 0, ack, op) == -1)
 		return -1;
 	op->outstanding++;
@@ -259,10 +259,10 @@ t_resubmit(struct ctlop *op, const char *arg)
 }
 
 /* The draft of a clone parameter command, or NULL with errno and why. */
-static struct task *
+static struct fstask *
 draft(struct ctlop *op)
 {
-	struct task *t = task_get(op->fh->obj);
+	struct fstask *t = fstask_get(op->fh->obj);
 
 	if (t == NULL) {
 		errno = ENOENT;
@@ -304,7 +304,7 @@ int_list(const char *arg)
 static int
 t_list(struct ctlop *op, const char *key, const char *arg)
 {
-	struct task *t;
+	struct fstask *t;
 	json_t *a;
 
 	if ((t = draft(op)) == NULL)
@@ -339,7 +339,7 @@ t_follow(struct ctlop *op, const char *arg)
 static int
 t_timeout(struct ctlop *op, const char *arg)
 {
-	struct task *t;
+	struct fstask *t;
 	char *end;
 	double v;
 
@@ -360,7 +360,7 @@ t_timeout(struct ctlop *op, const char *arg)
 static int
 t_retries(struct ctlop *op, const char *arg)
 {
-	struct task *t;
+	struct fstask *t;
 	char *end;
 	long v;
 
@@ -380,7 +380,7 @@ t_retries(struct ctlop *op, const char *arg)
 static int
 t_submit(struct ctlop *op, const char *arg)
 {
-	struct task *t;
+	struct fstask *t;
 
 	if ((t = draft(op)) == NULL)
 		return -1;
@@ -390,13 +390,13 @@ t_submit(struct ctlop *op, const char *arg)
 		errno = EINVAL;
 		return -1;
 	}
-	return task_send_draft(t, op->why, sizeof(op->why));
+	return fstask_send_draft(t, op->why, sizeof(op->why));
 }
 
 static void
 purged(void *arg, struct ipp_msg *m, int err)
 {
-	struct task *t;
+	struct fstask *t;
 	int i;
 
 	if (m != NULL && json_is_string(json_object_get(m->content,
@@ -423,7 +423,7 @@ purged(void *arg, struct ipp_msg *m, int err)
 static int
 r_purge(struct ctlop *op, const char *arg)
 {
-	if (hub_request(fs.query, NULL, "purge_request", json_pack("{s:s}",
+	if (client_request(fs.query, NULL, "purge_request", json_pack("{s:s}",
 	    "msg_ids", "all"), NULL, NULL, 0, purged, op) == -1)
 		return -1;
 	op->outstanding++;
@@ -433,7 +433,7 @@ r_purge(struct ctlop *op, const char *arg)
 static int
 r_shutdown(struct ctlop *op, const char *arg)
 {
-	if (hub_request(fs.query, NULL, "shutdown_request", json_object(),
+	if (client_request(fs.query, NULL, "shutdown_request", json_object(),
 	    NULL, NULL, 0, ack, op) == -1)
 		return -1;
 	op->outstanding++;
@@ -536,16 +536,16 @@ usage_text(const struct cmd *tab, char *buf, size_t len)
 	}
 }
 
-int
-ctl_write(struct fh *fh, const char *data, size_t size)
+/* A write of commands to a ctl file whose verbs are tab. */
+static int
+ctl_write(struct fh *fh, const struct cmd *tab, const char *data,
+    size_t size)
 {
-	const struct cmd *tab, *c[MAXCMDS];
+	const struct cmd *c[MAXCMDS];
 	char *text, *line, *next, *arg[MAXCMDS], *verb[MAXCMDS], use[256];
 	struct ctlop *op;
 	int i, n = 0, err = 0;
 
-	tab = fh->type == Q_ECTL ? engine_cmds : fh->type == Q_TCTL ||
-	    fh->type == Q_TCLONE ? task_cmds : root_cmds;
 	text = xmalloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';
@@ -607,4 +607,24 @@ fail:
 	fh->werr = err;
 	errno = err;
 	return -1;
+}
+
+/* The writes of the ctl files' kinds (files.c): /ctl, engines/N/ctl,
+ * and tasks/N/ctl with the fd of tasks/clone. */
+int
+ctl_write_root(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, root_cmds, data, size);
+}
+
+int
+ctl_write_engine(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, engine_cmds, data, size);
+}
+
+int
+ctl_write_task(struct fh *fh, const char *data, size_t size)
+{
+	return ctl_write(fh, task_cmds, data, size);
 }

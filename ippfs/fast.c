@@ -5,8 +5,8 @@
  * hub.c drains the sockets and hands every iopub message to iopub_fast()
  * and every reply on a DEALER to reply_fast() before decoding it; what
  * these leave (return 0) hub.c decodes whole.  They feed the same tables
- * as the slow path: task_reply, task_status and task_iopub (tasks.c),
- * engine_output and engine_status (hub.c).  The frames
+ * as the slow path: fstask_reply, fstask_status and fstask_iopub (tasks.c),
+ * fsengine_output and fsengine_status (hub.c).  The frames
  * are read only through libipp (ipp_msg_locate, ipp_msg_peek,
  * ipp_msg_part_object), which knows where each part lies.
  */
@@ -51,7 +51,7 @@ peek_engine(const struct ipp_msg *m, int session)
 	if (ipp_msg_peek(m, 2, "engine", uuid, sizeof(uuid)) == 0 ||
 	    (session && ipp_msg_peek(m, 0, "session", uuid, sizeof(uuid)) ==
 	    0))
-		return engine_byuuid(uuid);
+		return fsengine_byuuid(uuid);
 	return -1;
 }
 
@@ -67,9 +67,9 @@ verified(struct ipp_msg *m)
 	return 1;
 }
 
-/* An iopub status, read off the text, for engine_status (hub.c). */
+/* An iopub status, read off the text, for fsengine_status (hub.c). */
 static void
-engine_state(struct ipp_msg *m)
+fsengine_state(struct ipp_msg *m)
 {
 	char state[16], ptype[64], pid[160];
 
@@ -78,7 +78,7 @@ engine_state(struct ipp_msg *m)
 		return;
 	if (ipp_msg_peek(m, 1, "msg_type", ptype, sizeof(ptype)) == -1)
 		ptype[0] = '\0';
-	engine_status(peek_engine(m, 1), state, pid, ptype);
+	fsengine_status(peek_engine(m, 1), state, pid, ptype);
 }
 
 /* An iopub message: 1 when it was dealt with (or dropped) here. */
@@ -86,8 +86,8 @@ int
 iopub_fast(struct ipp_msg *m)
 {
 	char type[64], pid[160], state[32];
-	struct engine *e;
-	struct task *t = NULL;
+	struct fsengine *e;
+	struct fstask *t = NULL;
 	json_t *c;
 	int eng = -1;
 
@@ -97,20 +97,20 @@ iopub_fast(struct ipp_msg *m)
 	if (strcmp(type, "execute_input") == 0)
 		return 1;
 	if (ipp_msg_peek(m, 1, "msg_id", pid, sizeof(pid)) == 0)
-		t = task_bymsg(pid);
+		t = fstask_bymsg(pid);
 	if (t == NULL) {
 		/*
 		 * The status of another client's request: whether the
-		 * engine is busy (engine_state), and an engine that could
+		 * engine is busy (fsengine_state), and an engine that could
 		 * not say where it runs (busy) may answer now.
 		 */
 		if (strcmp(type, "status") == 0) {
 			if (!verified(m))
 				return 1;
-			engine_state(m);
-			e = engine_get(peek_engine(m, 1));
+			fsengine_state(m);
+			e = fsengine_get(peek_engine(m, 1));
 			if (e != NULL && e->host[0] == '\0' && !e->asked)
-				engine_where(e, NULL);
+				fsengine_where(e, NULL);
 			return 1;
 		}
 		/* stream output of an engine goes to its files */
@@ -120,7 +120,7 @@ iopub_fast(struct ipp_msg *m)
 			return 1;
 		if ((eng = peek_engine(m, 1)) >= 0 &&
 		    (c = content(m)) != NULL) {
-			engine_output(eng, c);
+			fsengine_output(eng, c);
 			json_decref(c);
 		}
 		return 1;
@@ -128,16 +128,16 @@ iopub_fast(struct ipp_msg *m)
 	if (!verified(m))
 		return 1;
 	if (strcmp(type, "status") == 0)
-		engine_state(m);
+		fsengine_state(m);
 	if (t->engine < 0)
 		eng = peek_engine(m, 1);
 	if (strcmp(type, "status") == 0 && ipp_msg_peek(m, 3,
 	    "execution_state", state, sizeof(state)) == 0) {
-		task_status(t, state, eng);
+		fstask_status(t, state, eng);
 		return 1;
 	}
 	if ((c = content(m)) != NULL) {
-		task_iopub(t, type, c, eng);
+		fstask_iopub(t, type, c, eng);
 		json_decref(c);
 	}
 	return 1;
@@ -148,23 +148,23 @@ int
 reply_fast(struct ipp_msg *m)
 {
 	char type[64], pid[160], st[16];
-	struct task *t;
+	struct fstask *t;
 	json_t *c;
 	int eng;
 
 	if (ipp_msg_locate(m) == -1 || ipp_msg_peek(m, 0, "msg_type", type,
 	    sizeof(type)) == -1 || (strcmp(type, "execute_reply") != 0 &&
 	    strcmp(type, "apply_reply") != 0) || ipp_msg_peek(m, 1, "msg_id",
-	    pid, sizeof(pid)) == -1 || (t = task_bymsg(pid)) == NULL)
+	    pid, sizeof(pid)) == -1 || (t = fstask_bymsg(pid)) == NULL)
 		return 0;
 	if (!verified(m))
 		return 1;
 	eng = peek_engine(m, 0);
 	if (ipp_msg_peek(m, 3, "status", st, sizeof(st)) == 0 &&
 	    strcmp(st, "ok") == 0)
-		task_reply(t, NULL, eng);
+		fstask_reply(t, NULL, eng);
 	else if ((c = content(m)) != NULL) {
-		task_reply(t, c, eng);
+		fstask_reply(t, c, eng);
 		json_decref(c);
 	}
 	return 1;

@@ -3,7 +3,7 @@
  *
  * Like ipyparallel.Client: DEALERs to the query (registration), mux,
  * task and control ports, SUBs to iopub and notification.  Requests
- * whose answer a file is waiting for are sent with hub_request(), which
+ * whose answer a file is waiting for are sent with client_request(), which
  * remembers a callback under the request's msg_id; replies on any DEALER
  * are matched by parent_header.msg_id, first against the task table
  * (execute replies) and then against those callbacks.  A request that
@@ -15,6 +15,8 @@
  * offered to the fast path (fast.c), which reads them off the raw
  * frames.  At start-up connection_request is answered synchronously so a
  * wrong connection file fails before the first file operation.
+ * Its functions are named client_*: hubd's hub_* are the controller's
+ * side of these sockets.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,14 +33,14 @@
 struct pending {
 	char	 msg_id[160];
 	char	 uuid[IPP_UUID_MAX];	/* engine addressed, "" for the hub */
-	hub_cb	 cb;
+	client_cb	 cb;
 	void	*arg;
 	double	 deadline;
 };
 
 
-struct engine *
-engine_get(int id)
+struct fsengine *
+fsengine_get(int id)
 {
 	if (id < 0 || id >= fs.nengines)
 		return NULL;
@@ -46,7 +48,7 @@ engine_get(int id)
 }
 
 int
-engines_up(void)
+fsengines_up(void)
 {
 	int i, n = 0;
 
@@ -61,7 +63,7 @@ engines_up(void)
  * messages, so a map rather than a walk of the engine table.
  */
 int
-engine_byuuid(const char *uuid)
+fsengine_byuuid(const char *uuid)
 {
 	void *v;
 
@@ -73,9 +75,9 @@ engine_byuuid(const char *uuid)
 
 /* info: the controller's {"host", "pid"} of the engine, or NULL */
 static void
-engine_up(int id, const char *uuid, json_t *info)
+fsengine_up(int id, const char *uuid, json_t *info)
 {
-	struct engine *e;
+	struct fsengine *e;
 
 	if (id < 0 || id > 1000000)
 		return;
@@ -102,7 +104,7 @@ engine_up(int id, const char *uuid, json_t *info)
 	if (fs.byuuid == NULL)
 		fs.byuuid = ipp_map_new();
 	if (e->uuid[0] != '\0' && strcmp(e->uuid, uuid) != 0) {
-		if (engine_byuuid(e->uuid) == id)
+		if (fsengine_byuuid(e->uuid) == id)
 			ipp_map_del(fs.byuuid, e->uuid);
 		/* another engine under the same id */
 		e->host[0] = '\0';
@@ -118,20 +120,20 @@ engine_up(int id, const char *uuid, json_t *info)
 		e->registered = ipp_now();
 		event_add("engine %d up", id);
 	}
-	engine_where(e, info);
+	fsengine_where(e, info);
 }
 
 static void
-engine_down(int id)
+fsengine_down(int id)
 {
-	struct engine *e;
+	struct fsengine *e;
 
-	if ((e = engine_get(id)) == NULL || e->state == E_DEAD)
+	if ((e = fsengine_get(id)) == NULL || e->state == E_DEAD)
 		return;
 	e->state = E_DEAD;
 	event_add("engine %d down", id);
-	tasks_engine_died(id);
-	hub_fail_engine(e->uuid, EHOSTDOWN);
+	fstasks_engine_died(id);
+	client_fail_engine(e->uuid, EHOSTDOWN);
 }
 
 /* "ename: evalue" of an error reply, into buf. */
@@ -152,15 +154,15 @@ reply_error(struct ipp_msg *m, char *buf, size_t len)
  * The sockets are waited for with poll(2) on their ZMQ_FDs (libipp's
  * zpoll.c); the loop polls them beside the FUSE device.
  */
-#define NSOCK	HUB_NSOCK
+#define NSOCK	CLIENT_NSOCK
 #define SWEEP_MS	100
 
-static int	 hub_drain(void *);
+static int	 client_drain(void *);
 
 
 /* The sockets' fds, into pfd[0..NSOCK - 1]. */
 int
-hub_pollfds(struct pollfd *pfd)
+client_pollfds(struct pollfd *pfd)
 {
 	if (ipp_zpoll_init(&fs.zp, fs.socks, NSOCK, pfd, SWEEP_MS) == -1)
 		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
@@ -169,30 +171,30 @@ hub_pollfds(struct pollfd *pfd)
 
 /* Read the sockets whose fd fired or that may hold more. */
 void
-hub_recv(void)
+client_recv(void)
 {
 	int i;
 
 	for (i = 0; i < NSOCK; i++)
 		if (ipp_zpoll_pending(&fs.zp, i))
-			ipp_zpoll_drained(&fs.zp, i, hub_drain(fs.socks[i]));
+			ipp_zpoll_drained(&fs.zp, i, client_drain(fs.socks[i]));
 }
 
 /* Before sleeping: 0 when some socket has messages waiting. */
 int
-hub_idle(void)
+client_idle(void)
 {
 	return ipp_zpoll_idle(&fs.zp, ipp_monotonic());
 }
 
 /* After a failed poll: no socket fired. */
 void
-hub_poll_failed(void)
+client_poll_failed(void)
 {
 	ipp_zpoll_clear(&fs.zp);
 }
 
-/* hub_send, plus zbuf (may be NULL): a last frame shared, not copied. */
+/* client_send, plus zbuf (may be NULL): a last frame shared, not copied. */
 static int
 send_msg(void *sock, const char *uuid, const char *msg_type,
     json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
@@ -250,7 +252,7 @@ send_msg(void *sock, const char *uuid, const char *msg_type,
 }
 
 int
-hub_send(void *sock, const char *uuid, const char *msg_type,
+client_send(void *sock, const char *uuid, const char *msg_type,
     json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
     int nbufs, char *msg_id, size_t idlen)
 {
@@ -261,7 +263,7 @@ hub_send(void *sock, const char *uuid, const char *msg_type,
 static int
 request_msg(void *sock, const char *uuid, const char *msg_type,
     json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
-    int nbufs, zmq_msg_t *zbuf, hub_cb cb, void *arg)
+    int nbufs, zmq_msg_t *zbuf, client_cb cb, void *arg)
 {
 	struct pending *p;
 
@@ -282,23 +284,23 @@ request_msg(void *sock, const char *uuid, const char *msg_type,
 }
 
 int
-hub_request(void *sock, const char *uuid, const char *msg_type,
+client_request(void *sock, const char *uuid, const char *msg_type,
     json_t *content_new, json_t *metadata_new, const struct ipp_buf *bufs,
-    int nbufs, hub_cb cb, void *arg)
+    int nbufs, client_cb cb, void *arg)
 {
 	return request_msg(sock, uuid, msg_type, content_new, metadata_new,
 	    bufs, nbufs, NULL, cb, arg);
 }
 
 /*
- * hub_request with one buffer frame that libzmq shares instead of
+ * client_request with one buffer frame that libzmq shares instead of
  * copying: zbuf (from buf_give) keeps its own reference, and libzmq's
  * I/O thread drops the one it takes once the bytes are on the wire.  A
  * 100 MB push then costs no copy and no fresh pages here.
  */
 int
-hub_request_msg(void *sock, const char *uuid, const char *msg_type,
-    json_t *content_new, json_t *metadata_new, zmq_msg_t *zbuf, hub_cb cb,
+client_request_msg(void *sock, const char *uuid, const char *msg_type,
+    json_t *content_new, json_t *metadata_new, zmq_msg_t *zbuf, client_cb cb,
     void *arg)
 {
 	return request_msg(sock, uuid, msg_type, content_new, metadata_new,
@@ -311,20 +313,20 @@ parent_id(struct ipp_msg *m)
 	return json_string_value(json_object_get(m->parent, "msg_id"));
 }
 
-/* A decoded reply: a task's end, or the answer to a hub_request. */
+/* A decoded reply: a task's end, or the answer to a client_request. */
 static void
 on_reply(struct ipp_msg *m)
 {
 	const char *pid = parent_id(m);
 	struct pending *p;
-	struct task *t;
+	struct fstask *t;
 
 	if (pid == NULL)
 		return;
 	/* ipcontroller's scheduler fails tasks with an apply_reply */
-	if ((t = task_bymsg(pid)) != NULL && (strcmp(m->msg_type,
+	if ((t = fstask_bymsg(pid)) != NULL && (strcmp(m->msg_type,
 	    "execute_reply") == 0 || strcmp(m->msg_type, "apply_reply") == 0)) {
-		task_reply(t, m->content, engine_byuuid(json_string_value(
+		fstask_reply(t, m->content, fsengine_byuuid(json_string_value(
 		    json_object_get(m->metadata, "engine"))));
 		return;
 	}
@@ -338,9 +340,9 @@ on_reply(struct ipp_msg *m)
 
 /* Output of requests made by other clients: the engine's log only. */
 void
-engine_output(int eng, json_t *c)
+fsengine_output(int eng, json_t *c)
 {
-	struct engine *e = engine_get(eng);
+	struct fsengine *e = fsengine_get(eng);
 	const char *txt = json_string_value(json_object_get(c, "text"));
 
 	if (e == NULL || txt == NULL)
@@ -354,14 +356,14 @@ engine_output(int eng, json_t *c)
  * (fast.c) or the slow (on_iopub) alike, so that one the other reads
  * cannot leave an engine busy: which execute or apply request (of type
  * ptype) the engine runs, whoever sent it, so that ns/ of a busy engine
- * need not wait behind it (engine_busy).  Control requests (abort,
+ * need not wait behind it (fsengine_busy).  Control requests (abort,
  * clear) say busy and idle while one runs: they do not count.
  */
 void
-engine_status(int eng, const char *state, const char *pid,
+fsengine_status(int eng, const char *state, const char *pid,
     const char *ptype)
 {
-	struct engine *e = engine_get(eng);
+	struct fsengine *e = fsengine_get(eng);
 
 	if (e == NULL || state == NULL || pid == NULL)
 		return;
@@ -380,22 +382,22 @@ static void
 on_iopub(struct ipp_msg *m)
 {
 	const char *pid = parent_id(m), *uuid;
-	struct task *t;
+	struct fstask *t;
 	int eng;
 
 	uuid = json_string_value(json_object_get(m->metadata, "engine"));
 	if (uuid == NULL)
 		uuid = json_string_value(json_object_get(m->header,
 		    "session"));
-	eng = engine_byuuid(uuid);
+	eng = fsengine_byuuid(uuid);
 	if (strcmp(m->msg_type, "status") == 0)
-		engine_status(eng, json_string_value(json_object_get(
+		fsengine_status(eng, json_string_value(json_object_get(
 		    m->content, "execution_state")), pid, json_string_value(
 		    json_object_get(m->parent, "msg_type")));
-	if (pid != NULL && (t = task_bymsg(pid)) != NULL)
-		task_iopub(t, m->msg_type, m->content, eng);
+	if (pid != NULL && (t = fstask_bymsg(pid)) != NULL)
+		fstask_iopub(t, m->msg_type, m->content, eng);
 	else if (strcmp(m->msg_type, "stream") == 0)
-		engine_output(eng, m->content);
+		fsengine_output(eng, m->content);
 }
 
 static void
@@ -407,10 +409,10 @@ on_notification(struct ipp_msg *m)
 
 	if (strcmp(m->msg_type, "registration_notification") == 0 &&
 	    json_is_integer(id) && uuid != NULL)
-		engine_up((int)json_integer_value(id), uuid, m->content);
+		fsengine_up((int)json_integer_value(id), uuid, m->content);
 	else if (strcmp(m->msg_type, "unregistration_notification") == 0 &&
 	    json_is_integer(id))
-		engine_down((int)json_integer_value(id));
+		fsengine_down((int)json_integer_value(id));
 	else if (strcmp(m->msg_type, "shutdown_notification") == 0) {
 		fs.hub_gone = 1;
 		event_add("hub shutdown");
@@ -439,7 +441,7 @@ decode(void *sock, struct ipp_msg *m)
  * all, so its array of parts is allocated once.
  */
 static int
-hub_drain(void *sock)
+client_drain(void *sock)
 {
 	struct ipp_msg *m = &fs.drain_msg;
 	int i;
@@ -488,7 +490,7 @@ find_expired(void *arg, const char *key, void *val)
  * run after the walk, as they may send requests and so change the map.
  */
 void
-hub_fail_engine(const char *uuid, int err)
+client_fail_engine(const char *uuid, int err)
 {
 	struct expired x;
 	int i;
@@ -508,7 +510,7 @@ hub_fail_engine(const char *uuid, int err)
 }
 
 void
-hub_timers(double now)
+client_timers(double now)
 {
 	struct expired x;
 	int i;
@@ -524,7 +526,7 @@ hub_timers(double now)
 		    ETIMEDOUT);
 		free(x.list[i]);
 	}
-	tasks_timers(now);
+	fstasks_timers(now);
 }
 
 static void *
@@ -568,7 +570,7 @@ sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
 	double end = ipp_monotonic() + timeout;
 	zmq_pollitem_t it = { fs.query, 0, ZMQ_POLLIN, 0 };
 
-	if (hub_send(fs.query, NULL, msg_type, content_new, NULL, NULL, 0,
+	if (client_send(fs.query, NULL, msg_type, content_new, NULL, NULL, 0,
 	    id, sizeof(id)) == -1)
 		return -1;
 	while (ipp_monotonic() < end) {
@@ -596,7 +598,7 @@ sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
  * one-thread process.
  */
 static int
-hub_tunnel(const char *connfile)
+client_tunnel(const char *connfile)
 {
 	const char *ip = fs.ci.interface + strcspn(fs.ci.interface, ":") + 3;
 	const char *server = fs.sshserver;
@@ -619,7 +621,7 @@ hub_tunnel(const char *connfile)
 }
 
 int
-hub_start(const char *connfile)
+client_start(const char *connfile)
 {
 	struct ipp_msg m;
 	const char *k;
@@ -630,7 +632,7 @@ hub_start(const char *connfile)
 		log_warn("cannot create the session");
 		return -1;
 	}
-	if (hub_tunnel(connfile) == -1)
+	if (client_tunnel(connfile) == -1)
 		return -1;
 	if ((fs.zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
@@ -657,25 +659,25 @@ hub_start(const char *connfile)
 	engines = json_object_get(m.content, "engines");
 	json_object_foreach(engines, k, v)
 		if (json_is_string(v))
-			engine_up(atoi(k), json_string_value(v),
+			fsengine_up(atoi(k), json_string_value(v),
 			    json_object_get(json_object_get(m.content,
 			    "engine_info"), k));
 	ipp_msg_release(&m);
-	if (tasks_load_history() == -1)
+	if (fstasks_load_history() == -1)
 		log_warnx("no task history from the controller");
 	return 0;
 }
 
 /* Used by tasks.c to read the history before the loop runs. */
 int
-hub_sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
+client_sync_query(const char *msg_type, json_t *content_new, struct ipp_msg *m,
     double timeout)
 {
 	return sync_query(msg_type, content_new, m, timeout);
 }
 
 void
-hub_stop(void)
+client_stop(void)
 {
 	int i;
 

@@ -66,7 +66,7 @@ opt_file(void *c, const char *v)
 	ipp_opt_copy(((struct config *)c)->file, 1024, v, "--file");
 }
 
-/* ssh settings go straight to fs: hub_start is their one reader */
+/* ssh settings go straight to fs: client_start is their one reader */
 static void
 opt_sshserver(void *c, const char *v)
 {
@@ -575,21 +575,21 @@ fh_free(struct fh *fh)
 static int
 loop(void)
 {
-	struct pollfd pfd[1 + HUB_NSOCK];
+	struct pollfd pfd[1 + CLIENT_NSOCK];
 	struct fuse_buf fbuf = { .mem = NULL };
 	int i, n, res, rc = 0;
 
 	pfd[0].fd = fuse_session_fd(fs.se);
 	pfd[0].events = POLLIN;
-	n = 1 + hub_pollfds(pfd + 1);
+	n = 1 + client_pollfds(pfd + 1);
 	/* reads are only attempted when poll says so; never block in them */
 	if (fcntl(pfd[0].fd, F_SETFL, fcntl(pfd[0].fd, F_GETFL) |
 	    O_NONBLOCK) == -1)
 		log_warn("cannot make the FUSE device non-blocking");
 	while (!got_signal && !fuse_session_exited(fs.se)) {
-		if (poll(pfd, (nfds_t)n, hub_idle() ? 100 : 0) == -1) {
+		if (poll(pfd, (nfds_t)n, client_idle() ? 100 : 0) == -1) {
 			if (errno == EINTR) {
-				hub_poll_failed();
+				client_poll_failed();
 				continue;
 			}
 			log_warn("poll");
@@ -614,8 +614,8 @@ loop(void)
 				fuse_session_process_buf(fs.se, &fbuf);
 			}
 		}
-		hub_recv();
-		hub_timers(ipp_monotonic());
+		client_recv();
+		client_timers(ipp_monotonic());
 		metrics_timers(ipp_monotonic());
 		spare_expire(ipp_monotonic());
 		malloc_cool(ipp_monotonic());
@@ -738,11 +738,11 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (hub_start(fs.connfile) == -1)
+	if (client_start(fs.connfile) == -1)
 		goto out_unmount;
 	log_info("mounted '%s' on '%s'", fs.connfile, mnt);
 	rc = loop() == -1;
-	hub_stop();
+	client_stop();
 out_unmount:
 	fuse_session_unmount(fs.se);
 out_session:

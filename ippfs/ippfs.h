@@ -4,8 +4,9 @@
  *
  * ippfs is a client of the controller (hub.c, its iopub and reply fast
  * path in fast.c) that shows what it learns as files (tree.c; files.c
- * for reads and writes, gen.c for the text of snapshot files) through
- * the libfuse low-level API.  One
+ * for reads and writes, gen.c for the text of snapshot files: what a
+ * file does is its dirtab row's struct filekind) through the libfuse
+ * low-level API.  One
  * thread runs one loop (ippfs.c): poll(2) over the controller's sockets
  * and the FUSE device.  A FUSE request that cannot be answered at once
  * (a read that blocks until a task ends, a ctl write waiting for the
@@ -37,7 +38,8 @@
 #define RETAIN_MAX	(1 << 20)	/* bytes of engine output kept */
 #define EVENTS_MAX	4096		/* lines kept in /events */
 #define ERRORS_MAX	256		/* lines kept in /errors */
-#define HUB_NSOCK 6	/* query, mux, task, control, iopub, notification */
+/* the controller's sockets: query, mux, task, control, iopub, notification */
+#define CLIENT_NSOCK	6
 
 /* A growable byte buffer. */
 struct buf {
@@ -62,7 +64,9 @@ enum qtype {
 
 enum estate { E_UP, E_DEAD };
 
-struct engine {
+/* An engine as the file system shows it (engines/N); hubd's is struct
+ * engine, the controller's registration record. */
+struct fsengine {
 	int		 id;
 	char		 uuid[IPP_UUID_MAX];
 	enum estate	 state;
@@ -87,7 +91,12 @@ enum tstate {
 	T_DRAFT, T_QUEUED, T_RUNNING, T_DONE, T_FAILED, T_ABORTED, T_LOST, T_TIMEOUT
 };
 
-struct task {
+/*
+ * A task as the file system knows it (tasks/N): one it submitted or
+ * found in the controller's history.  Named fstask, and its functions
+ * fstask_*, apart from hubd's struct task, the controller's record.
+ */
+struct fstask {
 	int		 id;
 	char		 msg_id[160];
 	int		 engine;	/* -1 until known */
@@ -199,13 +208,13 @@ struct ippfs {
 	uid_t		 uid;
 	gid_t		 gid;
 
-	struct engine	**engines;	/* by id; NULL gaps */
+	struct fsengine	**engines;	/* by id; NULL gaps */
 	int		 nengines;
-	struct task	**tasks;	/* by id, from 1 */
+	struct fstask	**tasks;	/* by id, from 1 */
 	int		 ntasks;
 	int		 nstate[T_TIMEOUT + 1];	/* tasks per state: /status
 						   stays O(1) however many */
-	struct ipp_map	*bymsg;		/* msg_id -> struct task */
+	struct ipp_map	*bymsg;		/* msg_id -> struct fstask */
 	struct ipp_map	*pending;	/* msg_id -> struct pending */
 
 	struct nsname	*names;		/* namespace names by slot (names.c) */
@@ -226,7 +235,7 @@ struct ippfs {
 
 	/* hub.c */
 	struct ipp_map	*byuuid;	/* engine uuid -> slot + 1 */
-	void		*socks[HUB_NSOCK];	/* polled, in this order */
+	void		*socks[CLIENT_NSOCK];	/* polled, in order */
 	struct ipp_zpoll zp;
 	struct ipp_msg	 drain_msg;	/* one message serves every drain */
 	int		 drain_ready;
@@ -245,7 +254,7 @@ struct ippfs {
 extern struct ippfs fs;
 
 /* Reply callback: m is NULL when err (ETIMEDOUT, ENOTCONN) is set. */
-typedef void (*hub_cb)(void *arg, struct ipp_msg *m, int err);
+typedef void (*client_cb)(void *arg, struct ipp_msg *m, int err);
 
 /* ippfs.c */
 void	 park(enum pkind, fuse_req_t, struct fh *, size_t, off_t,
@@ -255,6 +264,7 @@ void	 fh_free(struct fh *);
 
 /* tree.c */
 extern const struct fuse_lowlevel_ops ippfs_ops;
+const struct filekind *file_kind(enum qtype);
 void	 ns_dir_add(struct fh *, const char *);
 
 /* names.c */
@@ -268,77 +278,135 @@ void	 ns_known(int engine, const char *, int present);
 void	 ns_known_reset(int engine);
 void	 ns_known_dir(struct fh *, int engine);
 
+/*
+ * What a kind of file does: each row of tree.c's dirtab names one, and
+ * files.c's file_* calls dispatch through it; the kinds are listed at
+ * the end of files.c.  NULL members: always ready, read as a snapshot
+ * of what gen makes at offset 0, writes refused (EACCES), nothing to
+ * flush or to check at open.  Reads and writes follow files.c's rules:
+ * -1 EAGAIN blocks (the request is parked), EINPROGRESS waits for the
+ * controller.
+ */
+struct filekind {
+	const char	*name;		/* what it is, for a reader */
+	int		(*ready)(struct fh *);	/* would a read return now */
+	int		(*read)(struct fh *, size_t, off_t, struct buf *);
+	int		(*write)(struct fh *, const char *, size_t);
+	int		(*flush)(struct fh *);	/* when written (fh->dirty) */
+	int		(*open)(struct fh *);	/* 0, or the errno refusing */
+	int		(*gen)(struct fh *, struct buf *); /* snapshot text */
+	/* the size stat shows, asked each time; NULL: file_stat's */
+	off_t		(*size)(enum qtype, int obj);
+	int		 flags;
+};
+#define FK_BLOCKS	0x01	/* reads wait for a task or for lines */
+#define FK_NOSEEK	0x02	/* read as a stream, offsets ignored */
+#define FK_AT_RELEASE	0x04	/* flushed at the last close only */
+#define FK_ENGINE	0x08	/* an engine's file: gen needs the engine */
+#define FK_TASK		0x10	/* a task's file: gen needs the task, and
+				   its size shows once the task ended */
+
 /* files.c */
+extern const struct filekind fk_dir, fk_status, fk_rootctl, fk_events,
+    fk_errors, fk_seceng, fk_seccli, fk_engindex, fk_exec, fk_ectl,
+    fk_estatus, fk_enotask, fk_allres, fk_elast, fk_elog, fk_etasks,
+    fk_einfo, fk_nsvar, fk_new, fk_clone, fk_batch, fk_tindex, fk_waitall,
+    fk_vis, fk_tctl, fk_tcode, fk_tstatus, fk_wait, fk_result,
+    fk_stream, fk_ended, fk_tengine;
 int	 file_ready(struct fh *);
 int	 file_read(struct fh *, size_t, off_t, struct buf *);
 int	 file_write(struct fh *, const char *, size_t);
 int	 file_flush(struct fh *);
-int	 task_errno(const struct task *);
-void	 file_open(struct fh *);
+int	 fstask_errno(const struct fstask *);
+int	 file_open(struct fh *);
 
-/* gen.c */
+/* gen.c: file_gen, and the texts of the kinds of snapshot file */
 int	 file_gen(struct fh *, struct buf *);
+int	 gen_root_status(struct fh *, struct buf *);
+int	 gen_root_ctl(struct fh *, struct buf *);
+int	 gen_errors(struct fh *, struct buf *);
+int	 gen_seceng(struct fh *, struct buf *);
+int	 gen_seccli(struct fh *, struct buf *);
+off_t	 size_seceng(enum qtype, int obj);
+off_t	 size_seccli(enum qtype, int obj);
+int	 gen_engines_index(struct fh *, struct buf *);
+int	 gen_eng_ctl(struct fh *, struct buf *);
+int	 gen_eng_status(struct fh *, struct buf *);
+int	 gen_empty(struct fh *, struct buf *);
+int	 gen_eng_result(struct fh *, struct buf *);
+int	 gen_eng_last(struct fh *, struct buf *);
+int	 gen_eng_log(struct fh *, struct buf *);
+int	 gen_eng_tasks(struct fh *, struct buf *);
+int	 gen_eng_info(struct fh *, struct buf *);
+int	 gen_tasks_index(struct fh *, struct buf *);
+int	 gen_task_ctl(struct fh *, struct buf *);
+int	 gen_task_code(struct fh *, struct buf *);
+int	 gen_task_status(struct fh *, struct buf *);
+int	 gen_task_error(struct fh *, struct buf *);
+int	 gen_task_engine(struct fh *, struct buf *);
 void	 file_stat(enum qtype, int obj, off_t *size, double *when);
-void	 gen_taskline(struct buf *, struct task *);
-int	 engine_busy(int id);
+void	 gen_taskline(struct buf *, struct fstask *);
+int	 fsengine_busy(int id);
 
 /* hub.c */
-int	 hub_start(const char *connfile);
-int	 engine_byuuid(const char *uuid);
-void	 hub_stop(void);
-int	 hub_pollfds(struct pollfd *);
-void	 hub_recv(void);
-void	 hub_poll_failed(void);
-int	 hub_idle(void);
-void	 hub_timers(double now);
-int	 hub_send(void *sock, const char *engine_uuid, const char *msg_type,
-	    json_t *content_new, json_t *metadata_new,
+int	 client_start(const char *connfile);
+int	 fsengine_byuuid(const char *uuid);
+void	 client_stop(void);
+int	 client_pollfds(struct pollfd *);
+void	 client_recv(void);
+void	 client_poll_failed(void);
+int	 client_idle(void);
+void	 client_timers(double now);
+int	 client_send(void *sock, const char *engine_uuid,
+	    const char *msg_type, json_t *content_new, json_t *metadata_new,
 	    const struct ipp_buf *bufs, int nbufs, char *msg_id, size_t idlen);
-int	 hub_request(void *sock, const char *engine_uuid,
+int	 client_request(void *sock, const char *engine_uuid,
 	    const char *msg_type, json_t *content_new, json_t *metadata_new,
-	    const struct ipp_buf *bufs, int nbufs, hub_cb, void *arg);
-int	 hub_request_msg(void *sock, const char *engine_uuid,
+	    const struct ipp_buf *bufs, int nbufs, client_cb, void *arg);
+int	 client_request_msg(void *sock, const char *engine_uuid,
 	    const char *msg_type, json_t *content_new, json_t *metadata_new,
-	    zmq_msg_t *buf, hub_cb, void *arg);
-void	 hub_fail_engine(const char *uuid, int err);
-struct engine *engine_get(int id);
-int	 engines_up(void);
-int	 hub_sync_query(const char *msg_type, json_t *content_new,
+	    zmq_msg_t *buf, client_cb, void *arg);
+void	 client_fail_engine(const char *uuid, int err);
+struct fsengine *fsengine_get(int id);
+int	 fsengines_up(void);
+int	 client_sync_query(const char *msg_type, json_t *content_new,
 	    struct ipp_msg *, double timeout);
 const char *reply_error(struct ipp_msg *, char *buf, size_t len);
-void	 engine_output(int engine, json_t *content);
-void	 engine_status(int engine, const char *state, const char *parent_id,
-	    const char *parent_type);
+void	 fsengine_output(int engine, json_t *content);
+void	 fsengine_status(int engine, const char *state,
+	    const char *parent_id, const char *parent_type);
 
 /* fast.c */
 int	 iopub_fast(struct ipp_msg *);
 int	 reply_fast(struct ipp_msg *);
 
 /* tasks.c */
-struct task *task_new(const char *msg_id, int engine, int lb,
+struct fstask *fstask_new(const char *msg_id, int engine, int lb,
 	    const char *code);
-struct task *task_get(int id);
-struct task *task_bymsg(const char *msg_id);
-void	 task_setstate(struct task *, enum tstate);
-void	 task_reply(struct task *, json_t *content, int engine);
-void	 task_status(struct task *, const char *state, int engine);
-void	 task_iopub(struct task *, const char *type, json_t *content,
+struct fstask *fstask_get(int id);
+struct fstask *fstask_bymsg(const char *msg_id);
+void	 fstask_setstate(struct fstask *, enum tstate);
+void	 fstask_reply(struct fstask *, json_t *content, int engine);
+void	 fstask_status(struct fstask *, const char *state, int engine);
+void	 fstask_iopub(struct fstask *, const char *type, json_t *content,
 	    int engine);
-void	 task_record(struct task *, json_t *rec);
-void	 tasks_engine_died(int engine);
-void	 tasks_timers(double now);
-int	 tasks_first_live(void);
+void	 fstask_record(struct fstask *, json_t *rec);
+void	 fstasks_engine_died(int engine);
+void	 fstasks_timers(double now);
+int	 fstasks_first_live(void);
 const char *tstate_name(enum tstate);
-int	 task_submit(int engine, const char *code, size_t len);
-struct task *task_draft(void);
-int	 task_send_draft(struct task *, char *why, size_t len);
-int	 tasks_load_history(void);
+int	 fstask_submit(int engine, const char *code, size_t len);
+struct fstask *fstask_draft(void);
+int	 fstask_send_draft(struct fstask *, char *why, size_t len);
+int	 fstasks_load_history(void);
 
 /* ctl.c */
-int	 ctl_write(struct fh *, const char *, size_t);
+int	 ctl_write_root(struct fh *, const char *, size_t);
+int	 ctl_write_engine(struct fh *, const char *, size_t);
+int	 ctl_write_task(struct fh *, const char *, size_t);
 
 /* ns.c */
-void	 engine_where(struct engine *, json_t *info);
+void	 fsengine_where(struct fsengine *, json_t *info);
 int	 ns_pull(struct fh *);
 int	 ns_push(struct fh *);
 int	 ns_delete(struct fh *);

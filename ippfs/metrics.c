@@ -36,9 +36,9 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Called by task_setstate when t has just ended. */
+/* Called by fstask_setstate when t has just ended. */
 void
-metrics_task_ended(const struct task *t)
+metrics_task_ended(const struct fstask *t)
 {
 	struct vis *v = vis_get();
 	double start = t->started > 0 ? t->started : t->submitted, d;
@@ -86,8 +86,9 @@ metrics_timers(double now)
 		return;
 	v->q_last = now;
 	v->q_sent = now;
-	if (hub_request(fs.query, NULL, "queue_request", json_pack("{s:n,s:b}",
-	    "targets", "verbose", 0), NULL, NULL, 0, queued, NULL) == 0)
+	if (client_request(fs.query, NULL, "queue_request",
+	    json_pack("{s:n,s:b}", "targets", "verbose", 0), NULL, NULL, 0,
+	    queued, NULL) == 0)
 		v->q_inflight = 1;
 	else
 		v->q_failed++;
@@ -96,12 +97,12 @@ metrics_timers(double now)
 static void
 gen_engines(struct buf *b)
 {
-	struct task *t;
+	struct fstask *t;
 	int *running, i, idle = 0, busy = 0, dead = 0;
 
 	/* one pass over the live tasks, not one per engine */
 	running = xcalloc((size_t)fs.nengines + 1, sizeof(*running));
-	for (i = tasks_first_live(); i < fs.ntasks; i++)
+	for (i = fstasks_first_live(); i < fs.ntasks; i++)
 		if ((t = fs.tasks[i]) != NULL && t->state == T_RUNNING &&
 		    t->engine >= 0 && t->engine < fs.nengines)
 			running[t->engine] = 1;

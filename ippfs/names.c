@@ -146,7 +146,7 @@ ns_name_drop(int k)
 void
 ns_known(int id, const char *name, int present)
 {
-	struct engine *e = engine_get(id);
+	struct fsengine *e = fsengine_get(id);
 
 	if (e == NULL || name[0] == '\0')
 		return;
@@ -162,7 +162,7 @@ ns_known(int id, const char *name, int present)
 void
 ns_known_reset(int id)
 {
-	struct engine *e = engine_get(id);
+	struct fsengine *e = fsengine_get(id);
 
 	if (e != NULL && e->nsknown != NULL)
 		json_object_clear(e->nsknown);
@@ -172,7 +172,7 @@ ns_known_reset(int id)
 void
 ns_known_dir(struct fh *fh, int id)
 {
-	struct engine *e = engine_get(id);
+	struct fsengine *e = fsengine_get(id);
 	const char *name;
 	json_t *v;
 

@@ -18,7 +18,7 @@
  * one per engine; raw values cannot be gathered that way.  A listing of
  * a busy engine is not asked for (it would wait behind the task): it
  * shows the names known there (names.c), which the replies here keep.
- * engine_where() learns an engine's host and pid for engines/index the
+ * fsengine_where() learns an engine's host and pid for engines/index the
  * same way, by user_expressions, when the controller did not say them.
  */
 #include <errno.h>
@@ -315,7 +315,7 @@ static void
 on_reply(void *arg, struct ipp_msg *m, int err)
 {
 	struct nsop *op = arg;
-	struct engine *e = engine_get(op->engine);
+	struct fsengine *e = fsengine_get(op->engine);
 	json_t *c, *ue;
 	const char *st, *en, *ev;
 	char why[512];
@@ -392,7 +392,7 @@ pyliteral(const char *p, size_t len)
 
 /* Generated code and expressions for engines without the data path. */
 static int
-send_fallback(struct nsop *op, struct engine *e)
+send_fallback(struct nsop *op, struct fsengine *e)
 {
 	struct fh *fh = op->fh;
 	struct buf code = { NULL, 0, 0 }, expr = { NULL, 0, 0 };
@@ -440,7 +440,7 @@ send_fallback(struct nsop *op, struct engine *e)
 		    "isinstance(v, str) else v).cast('B')[%zu:%zu].hex())(%s)",
 		    op->off, op->off + CHUNK, op->name);
 	ue = expr.len > 0 ? json_pack("{s:s}", "v", expr.p) : json_object();
-	rc = hub_request(fs.mux, e->uuid, "execute_request",
+	rc = client_request(fs.mux, e->uuid, "execute_request",
 	    json_pack("{s:s,s:b,s:b,s:o,s:b,s:b}", "code", code.p != NULL ?
 	    code.p : "", "silent", 1, "store_history", 0,
 	    "user_expressions", ue, "allow_stdin", 0, "stop_on_error", 0),
@@ -453,7 +453,7 @@ send_fallback(struct nsop *op, struct engine *e)
 static int
 send_op(struct nsop *op)
 {
-	struct engine *e = engine_get(op->engine);
+	struct fsengine *e = fsengine_get(op->engine);
 	struct fh *fh = op->fh;
 	struct ipp_buf b;
 	json_t *spec, *val, *content;
@@ -494,21 +494,21 @@ send_op(struct nsop *op)
 			buf_give(&fh->w, &fh->wmsg);
 			fh->wgiven = 1;
 		}
-		return hub_request_msg(fs.mux, e->uuid, "execute_request",
+		return client_request_msg(fs.mux, e->uuid, "execute_request",
 		    content, json_pack("{s:o}", "ipp_data", spec), &fh->wmsg,
 		    on_reply, op);
 	}
 	b.data = fh->w.p != NULL ? fh->w.p : "";
 	b.len = fh->w.len;
-	return hub_request(fs.mux, e->uuid, "execute_request", content,
+	return client_request(fs.mux, e->uuid, "execute_request", content,
 	    json_pack("{s:o}", "ipp_data", spec), &b, 0, on_reply, op);
 }
 
-/* The reply to engine_where's question; arg is the engine id. */
+/* The reply to fsengine_where's question; arg is the engine id. */
 static void
 on_where(void *arg, struct ipp_msg *m, int err)
 {
-	struct engine *e = engine_get((int)(intptr_t)arg);
+	struct fsengine *e = fsengine_get((int)(intptr_t)arg);
 	json_t *ue;
 	const char *h, *p;
 
@@ -548,7 +548,7 @@ on_where(void *arg, struct ipp_msg *m, int err)
  * such a retry.
  */
 void
-engine_where(struct engine *e, json_t *info)
+fsengine_where(struct fsengine *e, json_t *info)
 {
 	json_t *h = json_object_get(info, "host");
 	json_t *p = json_object_get(info, "pid");
@@ -563,7 +563,7 @@ engine_where(struct engine *e, json_t *info)
 	    e->running[0] != '\0')
 		return;
 	e->asked = 1;
-	if (hub_request(fs.mux, e->uuid, "execute_request", json_pack(
+	if (client_request(fs.mux, e->uuid, "execute_request", json_pack(
 	    "{s:s,s:b,s:b,s:{s:s,s:s},s:b,s:b}", "code", "", "silent", 1,
 	    "store_history", 0, "user_expressions", "host",
 	    "__import__('socket').gethostname()", "pid",
@@ -646,7 +646,7 @@ start(struct fh *fh, enum nskind kind)
 	g->op = kind;
 	/* a busy engine's listing: what is known, not a wait behind it */
 	if (fh->obj != OBJ_ALL) {
-		if (kind == NS_LIST && engine_busy(fh->obj)) {
+		if (kind == NS_LIST && fsengine_busy(fh->obj)) {
 			ns_known_dir(fh, fh->obj);
 			known++;
 		} else if (start_one(g, fh->obj, kind) == -1)
@@ -656,7 +656,7 @@ start(struct fh *fh, enum nskind kind)
 			if (fs.engines[i] == NULL ||
 			    fs.engines[i]->state != E_UP)
 				continue;
-			if (kind == NS_LIST && engine_busy(i)) {
+			if (kind == NS_LIST && fsengine_busy(i)) {
 				ns_known_dir(fh, i);
 				known++;
 			} else if (start_one(g, i, kind) == -1 && err == 0)
@@ -698,7 +698,7 @@ ns_list_known(struct fh *fh)
 {
 	int i;
 
-	if (fh->type != Q_ENS || !engine_busy(fh->obj))
+	if (fh->type != Q_ENS || !fsengine_busy(fh->obj))
 		return 0;
 	for (i = 0; i < fs.nengines; i++)
 		if (fh->obj == OBJ_ALL || i == fh->obj)

@@ -1,6 +1,7 @@
 /*
- * tasks.c - the task table: small integer ids (what users type) mapped
- * to the msg_ids of execute_requests, with state, output and result.
+ * tasks.c - the task table (struct fstask): small integer ids (what
+ * users type) mapped to the msg_ids of execute_requests, with state,
+ * output and result.
  *
  * A task learns its fate from three places.  iopub says when it starts
  * (status busy), what it prints (stream), its value (execute_result) and
@@ -38,29 +39,29 @@ tstate_name(enum tstate s)
 }
 
 static int
-terminal(const struct task *t)
+terminal(const struct fstask *t)
 {
 	return t->state >= T_DONE;
 }
 
-struct task *
-task_get(int id)
+struct fstask *
+fstask_get(int id)
 {
 	if (id < 1 || id > fs.ntasks)
 		return NULL;
 	return fs.tasks[id - 1];
 }
 
-struct task *
-task_bymsg(const char *msg_id)
+struct fstask *
+fstask_bymsg(const char *msg_id)
 {
 	return ipp_map_get(fs.bymsg, msg_id);
 }
 
-struct task *
-task_new(const char *msg_id, int engine, int lb, const char *code)
+struct fstask *
+fstask_new(const char *msg_id, int engine, int lb, const char *code)
 {
-	struct task *t;
+	struct fstask *t;
 
 	t = xcalloc(1, sizeof(*t));
 	t->id = fs.ntasks + 1;
@@ -89,9 +90,9 @@ task_new(const char *msg_id, int engine, int lb, const char *code)
 }
 
 void
-task_setstate(struct task *t, enum tstate s)
+fstask_setstate(struct fstask *t, enum tstate s)
 {
-	struct engine *e;
+	struct fsengine *e;
 
 	if (t->state == s || terminal(t))
 		return;
@@ -105,8 +106,8 @@ task_setstate(struct task *t, enum tstate s)
 		if (t->ended == 0)
 			t->ended = ipp_now();
 		/* the engine is free for a question it could not answer */
-		if ((e = engine_get(t->engine)) != NULL)
-			engine_where(e, NULL);
+		if ((e = fsengine_get(t->engine)) != NULL)
+			fsengine_where(e, NULL);
 		metrics_task_ended(t);
 	}
 	if (t->engine >= 0 && s == T_RUNNING)
@@ -144,7 +145,7 @@ add_traceback(struct buf *b, json_t *tb)
 }
 
 static void
-set_error(struct task *t, json_t *c)
+set_error(struct fstask *t, json_t *c)
 {
 	char line[1024];
 	const char *en, *ev;
@@ -162,30 +163,30 @@ set_error(struct task *t, json_t *c)
 
 /* content NULL: a reply whose status is "ok", nothing more to read */
 static void
-finish(struct task *t, json_t *content)
+finish(struct fstask *t, json_t *content)
 {
 	const char *st, *en;
 
 	if (content == NULL) {
-		task_setstate(t, T_DONE);
+		fstask_setstate(t, T_DONE);
 		return;
 	}
 	st = json_string_value(json_object_get(content, "status"));
 	en = json_string_value(json_object_get(content, "ename"));
 	if (st != NULL && strcmp(st, "ok") == 0)
-		task_setstate(t, T_DONE);
+		fstask_setstate(t, T_DONE);
 	else if (st != NULL && strcmp(st, "aborted") == 0)
-		task_setstate(t, T_ABORTED);
+		fstask_setstate(t, T_ABORTED);
 	else {
 		set_error(t, content);
 		if (en != NULL && strcmp(en, "EngineError") == 0)
-			task_setstate(t, T_LOST);
+			fstask_setstate(t, T_LOST);
 		else if (en != NULL && strcmp(en, "TaskTimeout") == 0)
-			task_setstate(t, T_TIMEOUT);
+			fstask_setstate(t, T_TIMEOUT);
 		else if (en != NULL && strcmp(en, "TaskAborted") == 0)
-			task_setstate(t, T_ABORTED);
+			fstask_setstate(t, T_ABORTED);
 		else
-			task_setstate(t, T_FAILED);
+			fstask_setstate(t, T_FAILED);
 	}
 }
 
@@ -195,7 +196,7 @@ finish(struct task *t, json_t *content)
  * status is "ok", which fast.c reads without parsing the message.
  */
 void
-task_reply(struct task *t, json_t *content, int engine)
+fstask_reply(struct fstask *t, json_t *content, int engine)
 {
 
 	if (terminal(t))
@@ -219,7 +220,7 @@ task_reply(struct task *t, json_t *content, int engine)
 }
 
 static void
-task_complete_held(struct task *t)
+fstask_complete_held(struct fstask *t)
 {
 	json_t *c = t->reply;
 
@@ -232,29 +233,29 @@ task_complete_held(struct task *t)
 
 /* An iopub status message of t: execution_state s (may be NULL). */
 void
-task_status(struct task *t, const char *s, int engine)
+fstask_status(struct fstask *t, const char *s, int engine)
 {
 	if (engine >= 0 && t->engine < 0)
 		t->engine = engine;
 	if (s != NULL && strcmp(s, "busy") == 0 && t->state == T_QUEUED)
-		task_setstate(t, T_RUNNING);
+		fstask_setstate(t, T_RUNNING);
 	else if (s != NULL && strcmp(s, "idle") == 0) {
 		t->idle = 1;
 		if (t->replied)
-			task_complete_held(t);
+			fstask_complete_held(t);
 	}
 }
 
 /* Any other iopub message of t; c is its content, borrowed. */
 void
-task_iopub(struct task *t, const char *type, json_t *c, int engine)
+fstask_iopub(struct fstask *t, const char *type, json_t *c, int engine)
 {
-	struct engine *e;
+	struct fsengine *e;
 	const char *s, *name;
 	struct buf *b;
 
 	if (strcmp(type, "status") == 0) {
-		task_status(t, json_string_value(json_object_get(c,
+		fstask_status(t, json_string_value(json_object_get(c,
 		    "execution_state")), engine);
 		return;
 	}
@@ -268,12 +269,12 @@ task_iopub(struct task *t, const char *type, json_t *c, int engine)
 		b = name != NULL && strcmp(name, "stderr") == 0 ? &t->err :
 		    &t->out;
 		buf_add(b, s, strlen(s));
-		if ((e = engine_get(t->engine)) != NULL) {
+		if ((e = fsengine_get(t->engine)) != NULL) {
 			buf_add(&e->log, s, strlen(s));
 			buf_trim_front(&e->log, RETAIN_MAX);
 		}
 		if (t->state == T_QUEUED)
-			task_setstate(t, T_RUNNING);
+			fstask_setstate(t, T_RUNNING);
 	} else if (strcmp(type, "execute_result") == 0) {
 		s = json_string_value(json_object_get(json_object_get(c,
 		    "data"), "text/plain"));
@@ -291,7 +292,7 @@ task_iopub(struct task *t, const char *type, json_t *c, int engine)
  * entry of a result_reply (whose iopub fields are under "io").
  */
 void
-task_record(struct task *t, json_t *rec)
+fstask_record(struct fstask *t, json_t *rec)
 {
 	json_t *io = json_object_get(rec, "io"), *rc, *er;
 	const char *s;
@@ -299,8 +300,8 @@ task_record(struct task *t, json_t *rec)
 	if (io == NULL)
 		io = rec;
 	if (t->engine < 0)
-		t->engine = engine_byuuid(json_string_value(json_object_get(rec,
-		    "engine_uuid")));
+		t->engine = fsengine_byuuid(json_string_value(
+		    json_object_get(rec, "engine_uuid")));
 	if (t->out.len == 0 && (s = json_string_value(json_object_get(io,
 	    "stdout"))) != NULL)
 		buf_add(&t->out, s, strlen(s));
@@ -330,10 +331,10 @@ task_record(struct task *t, json_t *rec)
 }
 
 void
-tasks_engine_died(int engine)
+fstasks_engine_died(int engine)
 {
 	int i;
-	struct task *t;
+	struct fstask *t;
 
 	for (i = 0; i < fs.ntasks; i++) {
 		/* purged tasks leave holes */
@@ -343,7 +344,7 @@ tasks_engine_died(int engine)
 		if (t->error.len == 0)
 			buf_printf(&t->error, "engine %d died while running "
 			    "task %d\n", engine, t->id);
-		task_setstate(t, T_LOST);
+		fstask_setstate(t, T_LOST);
 	}
 }
 
@@ -351,7 +352,7 @@ static void
 poll_done(void *arg, struct ipp_msg *m, int err)
 {
 	json_t *done, *v, *rec;
-	struct task *t;
+	struct fstask *t;
 	size_t i;
 
 	fs.poll_inflight = 0;
@@ -360,19 +361,19 @@ poll_done(void *arg, struct ipp_msg *m, int err)
 	done = json_object_get(m->content, "completed");
 	json_array_foreach(done, i, v) {
 		if (!json_is_string(v) ||
-		    (t = task_bymsg(json_string_value(v))) == NULL)
+		    (t = fstask_bymsg(json_string_value(v))) == NULL)
 			continue;
 		rec = json_object_get(m->content, json_string_value(v));
 		if (rec != NULL)
-			task_record(t, rec);
+			fstask_record(t, rec);
 	}
 }
 
 void
-tasks_timers(double now)
+fstasks_timers(double now)
 {
 	json_t *ids = NULL;
-	struct task *t;
+	struct fstask *t;
 	int i;
 
 	/*
@@ -393,7 +394,7 @@ tasks_timers(double now)
 			continue;
 		if (t->replied && !terminal(t) &&
 		    now - t->replied_at > IDLE_GRACE)
-			task_complete_held(t);
+			fstask_complete_held(t);
 		if (t->poll_hub && !terminal(t)) {
 			if (ids == NULL)
 				ids = json_array();
@@ -407,29 +408,29 @@ tasks_timers(double now)
 		return;
 	}
 	fs.last_poll = now;
-	if (hub_request(fs.query, NULL, "result_request", json_pack("{s:o,s:b}",
-	    "msg_ids", ids, "status_only", 0), NULL, NULL, 0, poll_done,
-	    NULL) == 0)
+	if (client_request(fs.query, NULL, "result_request",
+	    json_pack("{s:o,s:b}", "msg_ids", ids, "status_only", 0), NULL,
+	    NULL, 0, poll_done, NULL) == 0)
 		fs.poll_inflight = 1;
 }
 
 /* Every task before this index is over (a lower bound, for scans). */
 int
-tasks_first_live(void)
+fstasks_first_live(void)
 {
 	return fs.first_live;
 }
 
 /* Submit code; engine -1 load-balances.  Returns the task id or -1. */
 int
-task_submit(int engine, const char *code, size_t len)
+fstask_submit(int engine, const char *code, size_t len)
 {
-	struct engine *e = NULL;
-	struct task *t;
+	struct fsengine *e = NULL;
+	struct fstask *t;
 	char msg_id[160], *src;
 	json_t *c, *md = NULL;
 
-	if (engine >= 0 && ((e = engine_get(engine)) == NULL ||
+	if (engine >= 0 && ((e = fsengine_get(engine)) == NULL ||
 	    e->state != E_UP)) {
 		errno = e == NULL ? ENOENT : EHOSTDOWN;
 		return -1;
@@ -450,24 +451,25 @@ task_submit(int engine, const char *code, size_t len)
 		md = json_pack("{s:[],s:[],s:o,s:[],s:i}", "after", "follow",
 		    "timeout", fs.task_timeout > 0 ? json_real(fs.task_timeout) :
 		    json_null(), "targets", "retries", fs.task_retries);
-	if (hub_send(e != NULL ? fs.mux : fs.task, e != NULL ? e->uuid : NULL,
-	    "execute_request", c, md, NULL, 0, msg_id, sizeof(msg_id)) == -1) {
+	if (client_send(e != NULL ? fs.mux : fs.task,
+	    e != NULL ? e->uuid : NULL, "execute_request", c, md, NULL, 0,
+	    msg_id, sizeof(msg_id)) == -1) {
 		free(src);
 		return -1;
 	}
-	t = task_new(msg_id, engine, e == NULL, src);
+	t = fstask_new(msg_id, engine, e == NULL, src);
 	free(src);
 	event_add("task %d queued", t->id);
 	return t->id;
 }
 
 /* A new draft task (tasks/clone), load-balanced once submitted. */
-struct task *
-task_draft(void)
+struct fstask *
+fstask_draft(void)
 {
-	struct task *t;
+	struct fstask *t;
 
-	t = task_new(NULL, -1, 1, "");
+	t = fstask_new(NULL, -1, 1, "");
 	t->spec = json_pack("{s:[],s:[],s:[],s:n,s:i}", "targets", "after",
 	    "follow", "timeout", "retries", 0);
 	event_add("task %d draft", t->id);
@@ -479,11 +481,11 @@ static json_t *
 dep_ids(json_t *ids, char *why, size_t len)
 {
 	json_t *out = json_array(), *v;
-	struct task *d;
+	struct fstask *d;
 	size_t i;
 
 	json_array_foreach(ids, i, v) {
-		if ((d = task_get((int)json_integer_value(v))) == NULL) {
+		if ((d = fstask_get((int)json_integer_value(v))) == NULL) {
 			snprintf(why, len, "no task %d", (int)
 			    json_integer_value(v));
 			errno = ENOENT;
@@ -508,16 +510,16 @@ fail:
  * and a reason in why when a parameter no longer resolves.
  */
 int
-task_send_draft(struct task *t, char *why, size_t len)
+fstask_send_draft(struct fstask *t, char *why, size_t len)
 {
 	json_t *md, *c, *targets, *after = NULL, *follow = NULL, *v;
-	struct engine *e;
+	struct fsengine *e;
 	char msg_id[160];
 	size_t i;
 
 	targets = json_array();
 	json_array_foreach(json_object_get(t->spec, "targets"), i, v) {
-		if ((e = engine_get((int)json_integer_value(v))) == NULL ||
+		if ((e = fsengine_get((int)json_integer_value(v))) == NULL ||
 		    e->state != E_UP) {
 			snprintf(why, len, "engine %d is %s", (int)
 			    json_integer_value(v), e == NULL ? "unknown" :
@@ -543,8 +545,8 @@ task_send_draft(struct task *t, char *why, size_t len)
 		errno = EILSEQ;
 		return -1;
 	}
-	if (hub_send(fs.task, NULL, "execute_request", c, md, NULL, 0, msg_id,
-	    sizeof(msg_id)) == -1) {
+	if (client_send(fs.task, NULL, "execute_request", c, md, NULL, 0,
+	    msg_id, sizeof(msg_id)) == -1) {
 		snprintf(why, len, "cannot send: %s", strerror(errno));
 		return -1;
 	}
@@ -552,7 +554,7 @@ task_send_draft(struct task *t, char *why, size_t len)
 	if (ipp_map_put(fs.bymsg, t->msg_id, t) == -1)
 		fatal("ipp_map_put");
 	t->submitted = ipp_now();
-	task_setstate(t, T_QUEUED);
+	fstask_setstate(t, T_QUEUED);
 	return 0;
 fail:
 	json_decref(targets);
@@ -574,7 +576,7 @@ drop_ns_ops(json_t *hist)
 	json_t *keep, *recs, *rec, *md;
 	size_t i;
 
-	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:[s,s]}",
+	if (client_sync_query("db_request", json_pack("{s:{s:{s:O}},s:[s,s]}",
 	    "query", "msg_id", "$in", hist, "keys", "msg_id", "metadata"), &m,
 	    30) == -1)
 		return hist;	/* then fetch them all */
@@ -594,15 +596,15 @@ drop_ns_ops(json_t *hist)
 
 /* Tasks submitted before this mount, from history_request + db_request. */
 int
-tasks_load_history(void)
+fstasks_load_history(void)
 {
 	struct ipp_msg m;
 	json_t *hist, *recs, *byid, *v, *rec, *keys;
-	struct task *t;
+	struct fstask *t;
 	const char *code, *sub;
 	size_t i;
 
-	if (hub_sync_query("history_request", json_object(), &m, 10) == -1)
+	if (client_sync_query("history_request", json_object(), &m, 10) == -1)
 		return -1;
 	hist = json_object_get(m.content, "history");
 	if (!json_is_array(hist)) {
@@ -625,7 +627,7 @@ tasks_load_history(void)
 	    "engine_uuid", "submitted", "started", "completed",
 	    "result_content",
 	    "execute_result", "error", "stdout", "stderr");
-	if (hub_sync_query("db_request", json_pack("{s:{s:{s:O}},s:o}",
+	if (client_sync_query("db_request", json_pack("{s:{s:{s:O}},s:o}",
 	    "query", "msg_id", "$in", hist, "keys", keys), &m, 30) == -1) {
 		json_decref(hist);
 		return -1;
@@ -646,12 +648,12 @@ tasks_load_history(void)
 			continue;
 		code = json_string_value(json_object_get(json_object_get(rec,
 		    "content"), "code"));
-		t = task_new(json_string_value(v), -1, 0, code);
+		t = fstask_new(json_string_value(v), -1, 0, code);
 		if ((sub = json_string_value(json_object_get(rec,
 		    "submitted"))) != NULL)
 			t->submitted = ipp_iso_parse(sub);
 		t->poll_hub = 1;
-		task_record(t, rec);
+		fstask_record(t, rec);
 	}
 	log_info("%d tasks in the controller's history", fs.ntasks);
 	json_decref(byid);

@@ -30,7 +30,7 @@
 #define AXIS_H		40
 
 struct tl {
-	struct task	**v;		/* tasks drawn, newest first */
+	struct fstask	**v;		/* tasks drawn, newest first */
 	int		 n;
 	int		*lane;		/* engine id -> lane, -1 none */
 	int		 nlanes;
@@ -62,13 +62,13 @@ colour(enum tstate s)
 }
 
 static double
-bar_start(const struct task *t)
+bar_start(const struct fstask *t)
 {
 	return t->started > 0 ? t->started : t->submitted;
 }
 
 static double
-bar_end(const struct tl *tl, const struct task *t)
+bar_end(const struct tl *tl, const struct fstask *t)
 {
 	return t->state >= T_DONE && t->ended > 0 ? t->ended : tl->now;
 }
@@ -78,7 +78,7 @@ static void
 select_tasks(struct tl *tl, int engine)
 {
 	struct vis *v = vis_get();
-	struct task *t;
+	struct fstask *t;
 	double s, e;
 	int i;
 
@@ -195,8 +195,8 @@ void
 timeline_gen(struct buf *b, int engine)
 {
 	struct tl tl;
-	struct task *t;
-	struct engine *e;
+	struct fstask *t;
+	struct fsengine *e;
 	enum tstate st;
 	double x0, x1;
 	char line[256];

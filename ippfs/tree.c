@@ -2,7 +2,8 @@
  * tree.c - the shape of the file tree and the FUSE low-level operations.
  *
  * The tree is a static table in the manner of Plan 9's Dirtab: each file
- * type has a name, a parent type and a mode.  Directories whose entries
+ * type has a name, a parent type, a mode and a kind, the ops that say
+ * what it does (struct filekind, files.c).  Directories whose entries
  * are engines, tasks or namespace names are filled in from the tables of
  * hub.c and tasks.c.  An inode number is (name key << 32 | object << 8
  * | type), so lookup computes it and getattr decodes it; nothing needs
@@ -27,60 +28,63 @@ struct dirtab {
 	const char	*name;		/* NULL: dynamic (number or name) */
 	enum qtype	 type;
 	enum qtype	 parent;
+	const struct filekind *kind;	/* what it does (files.c); NULL:
+					   a directory */
 	mode_t		 mode;
 	int		 allok;		/* also under engines/all */
 };
 
 static const struct dirtab dirtab[] = {
-	{ "status",	Q_STATUS,	Q_ROOT,		0444, 0 },
-	{ "ctl",	Q_CTL,		Q_ROOT,		0644, 0 },
-	{ "events",	Q_EVENTS,	Q_ROOT,		0444, 0 },
-	{ "errors",	Q_ERRORS,	Q_ROOT,		0444, 0 },
-	{ "security",	Q_SECDIR,	Q_ROOT,		S_IFDIR | 0500, 0 },
-	{ "engines",	Q_ENGDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
-	{ "tasks",	Q_TASKDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
-	{ "metrics",	Q_METDIR,	Q_ROOT,		S_IFDIR | 0555, 0 },
-	{ "ipp.prom",	Q_MPROM,	Q_METDIR,	0444, 0 },
-	{ "ipcontroller-engine.json", Q_SECENG, Q_SECDIR, 0400, 0 },
-	{ "ipcontroller-client.json", Q_SECCLI, Q_SECDIR, 0400, 0 },
-	{ "index",	Q_ENGINDEX,	Q_ENGDIR,	0444, 0 },
-	{ NULL,		Q_ENG,		Q_ENGDIR,	S_IFDIR | 0555, 0 },
-	{ "exec",	Q_EEXEC,	Q_ENG,		0644, 1 },
-	{ "ctl",	Q_ECTL,		Q_ENG,		0644, 1 },
-	{ "status",	Q_ESTATUS,	Q_ENG,		0444, 0 },
-	{ "stdout",	Q_ESTDOUT,	Q_ENG,		0444, 0 },
-	{ "stderr",	Q_ESTDERR,	Q_ENG,		0444, 0 },
-	{ "result",	Q_ERESULT,	Q_ENG,		0444, 1 },
-	{ "error",	Q_EERROR,	Q_ENG,		0444, 0 },
-	{ "wait",	Q_EWAIT,	Q_ENG,		0444, 0 },
-	{ "last",	Q_ELAST,	Q_ENG,		0444, 0 },
-	{ "log",	Q_ELOG,		Q_ENG,		0444, 0 },
-	{ "ns",		Q_ENS,		Q_ENG,		S_IFDIR | 0755, 1 },
-	{ "tasks",	Q_ETASKS,	Q_ENG,		0444, 0 },
-	{ "info",	Q_EINFO,	Q_ENG,		0444, 0 },
-	{ "timeline.svg", Q_ETIMELINE,	Q_ENG,		0444, 0 },
-	{ NULL,		Q_NSVAR,	Q_ENS,		0644, 0 },
-	{ "new",	Q_TNEW,		Q_TASKDIR,	0644, 0 },
-	{ "clone",	Q_TCLONE,	Q_TASKDIR,	0644, 0 },
-	{ "batch",	Q_TBATCH,	Q_TASKDIR,	0644, 0 },
-	{ "index",	Q_TINDEX,	Q_TASKDIR,	0444, 0 },
-	{ "events",	Q_TEVENTS,	Q_TASKDIR,	0444, 0 },
-	{ "timeline.svg", Q_TTIMELINE,	Q_TASKDIR,	0444, 0 },
-	{ "waitall",	Q_TWAITALL,	Q_TASKDIR,	0644, 0 },
-	{ NULL,		Q_TASK,		Q_TASKDIR,	S_IFDIR | 0555, 0 },
-	{ "ctl",	Q_TCTL,		Q_TASK,		0644, 0 },
-	{ "code",	Q_TCODE,	Q_TASK,		0644, 0 },
-	{ "status",	Q_TSTATUS,	Q_TASK,		0444, 0 },
-	{ "wait",	Q_TWAIT,	Q_TASK,		0444, 0 },
-	{ "result",	Q_TRESULT,	Q_TASK,		0444, 0 },
-	{ "stdout",	Q_TSTDOUT,	Q_TASK,		0444, 0 },
-	{ "stderr",	Q_TSTDERR,	Q_TASK,		0444, 0 },
-	{ "error",	Q_TERROR,	Q_TASK,		0444, 0 },
-	{ "engine",	Q_TENGINE,	Q_TASK,		0444, 0 },
-	{ NULL,		Q_NONE,		Q_NONE,		0, 0 }
+	{ "status",	Q_STATUS,	Q_ROOT,		&fk_status, 0444, 0 },
+	{ "ctl",	Q_CTL,		Q_ROOT,		&fk_rootctl, 0644, 0 },
+	{ "events",	Q_EVENTS,	Q_ROOT,		&fk_events, 0444, 0 },
+	{ "errors",	Q_ERRORS,	Q_ROOT,		&fk_errors, 0444, 0 },
+	{ "security",	Q_SECDIR,	Q_ROOT,		NULL, S_IFDIR | 0500, 0 },
+	{ "engines",	Q_ENGDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
+	{ "tasks",	Q_TASKDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
+	{ "metrics",	Q_METDIR,	Q_ROOT,		NULL, S_IFDIR | 0555, 0 },
+	{ "ipp.prom",	Q_MPROM,	Q_METDIR,	&fk_vis, 0444, 0 },
+	{ "ipcontroller-engine.json", Q_SECENG, Q_SECDIR, &fk_seceng, 0400, 0 },
+	{ "ipcontroller-client.json", Q_SECCLI, Q_SECDIR, &fk_seccli, 0400, 0 },
+	{ "index",	Q_ENGINDEX,	Q_ENGDIR,	&fk_engindex, 0444, 0 },
+	{ NULL,		Q_ENG,		Q_ENGDIR,	NULL, S_IFDIR | 0555, 0 },
+	{ "exec",	Q_EEXEC,	Q_ENG,		&fk_exec, 0644, 1 },
+	{ "ctl",	Q_ECTL,		Q_ENG,		&fk_ectl, 0644, 1 },
+	{ "status",	Q_ESTATUS,	Q_ENG,		&fk_estatus, 0444, 0 },
+	{ "stdout",	Q_ESTDOUT,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "stderr",	Q_ESTDERR,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "result",	Q_ERESULT,	Q_ENG,		&fk_allres, 0444, 1 },
+	{ "error",	Q_EERROR,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "wait",	Q_EWAIT,	Q_ENG,		&fk_enotask, 0444, 0 },
+	{ "last",	Q_ELAST,	Q_ENG,		&fk_elast, 0444, 0 },
+	{ "log",	Q_ELOG,		Q_ENG,		&fk_elog, 0444, 0 },
+	{ "ns",		Q_ENS,		Q_ENG,		NULL, S_IFDIR | 0755, 1 },
+	{ "tasks",	Q_ETASKS,	Q_ENG,		&fk_etasks, 0444, 0 },
+	{ "info",	Q_EINFO,	Q_ENG,		&fk_einfo, 0444, 0 },
+	{ "timeline.svg", Q_ETIMELINE,	Q_ENG,		&fk_vis, 0444, 0 },
+	{ NULL,		Q_NSVAR,	Q_ENS,		&fk_nsvar, 0644, 0 },
+	{ "new",	Q_TNEW,		Q_TASKDIR,	&fk_new, 0644, 0 },
+	{ "clone",	Q_TCLONE,	Q_TASKDIR,	&fk_clone, 0644, 0 },
+	{ "batch",	Q_TBATCH,	Q_TASKDIR,	&fk_batch, 0644, 0 },
+	{ "index",	Q_TINDEX,	Q_TASKDIR,	&fk_tindex, 0444, 0 },
+	{ "events",	Q_TEVENTS,	Q_TASKDIR,	&fk_events, 0444, 0 },
+	{ "timeline.svg", Q_TTIMELINE,	Q_TASKDIR,	&fk_vis, 0444, 0 },
+	{ "waitall",	Q_TWAITALL,	Q_TASKDIR,	&fk_waitall, 0644, 0 },
+	{ NULL,		Q_TASK,		Q_TASKDIR,	NULL, S_IFDIR | 0555, 0 },
+	{ "ctl",	Q_TCTL,		Q_TASK,		&fk_tctl, 0644, 0 },
+	{ "code",	Q_TCODE,	Q_TASK,		&fk_tcode, 0644, 0 },
+	{ "status",	Q_TSTATUS,	Q_TASK,		&fk_tstatus, 0444, 0 },
+	{ "wait",	Q_TWAIT,	Q_TASK,		&fk_wait, 0444, 0 },
+	{ "result",	Q_TRESULT,	Q_TASK,		&fk_result, 0444, 0 },
+	{ "stdout",	Q_TSTDOUT,	Q_TASK,		&fk_stream, 0444, 0 },
+	{ "stderr",	Q_TSTDERR,	Q_TASK,		&fk_stream, 0444, 0 },
+	{ "error",	Q_TERROR,	Q_TASK,		&fk_ended, 0444, 0 },
+	{ "engine",	Q_TENGINE,	Q_TASK,		&fk_tengine, 0444, 0 },
+	{ NULL,		Q_NONE,		Q_NONE,		NULL, 0, 0 },
 };
 
-static const struct dirtab root = { "/", Q_ROOT, Q_NONE, S_IFDIR | 0555, 0 };
+static const struct dirtab root = { "/", Q_ROOT, Q_NONE, NULL,
+    S_IFDIR | 0555, 0 };
 
 static const struct dirtab *
 tab(enum qtype t)
@@ -93,6 +97,15 @@ tab(enum qtype t)
 		if (d->type == t)
 			return d;
 	return NULL;
+}
+
+/* What a file of type t does (files.c); fk_dir for a directory. */
+const struct filekind *
+file_kind(enum qtype t)
+{
+	const struct dirtab *d = tab(t);
+
+	return d != NULL && d->kind != NULL ? d->kind : &fk_dir;
 }
 
 static fuse_ino_t
@@ -128,19 +141,19 @@ exists(enum qtype t, int obj, int name)
 	switch (d->parent) {
 	case Q_ENGDIR:
 		if (t == Q_ENG)
-			return obj == OBJ_ALL || engine_get(obj) != NULL;
+			return obj == OBJ_ALL || fsengine_get(obj) != NULL;
 		return 1;
 	case Q_ENG:
 		if (obj == OBJ_ALL)
 			return d->allok;
-		return engine_get(obj) != NULL;
+		return fsengine_get(obj) != NULL;
 	case Q_ENS:
-		return (obj == OBJ_ALL || engine_get(obj) != NULL) &&
+		return (obj == OBJ_ALL || fsengine_get(obj) != NULL) &&
 		    ns_name(name) != NULL;
 	case Q_TASKDIR:
-		return t != Q_TASK || task_get(obj) != NULL;
+		return t != Q_TASK || fstask_get(obj) != NULL;
 	case Q_TASK:
-		return task_get(obj) != NULL;
+		return fstask_get(obj) != NULL;
 	default:
 		return 1;
 	}
@@ -188,7 +201,7 @@ static void
 fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 {
 	const struct dirtab *d = tab(t);
-	struct stat sb;
+	const struct filekind *k = file_kind(t);
 	enum qtype type;
 	double when;
 	int obj, nm;
@@ -203,11 +216,8 @@ fill_attr(struct stat *st, fuse_ino_t ino, enum qtype t)
 	file_stat(t, obj, &st->st_size, &when);
 	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
 	    (time_t)when;
-	if ((t == Q_SECENG || t == Q_SECCLI) && stat(t == Q_SECENG ?
-	    fs.enginefile : fs.connfile, &sb) == 0)
-		st->st_size = sb.st_size;
-	if (vis_sized(t))
-		st->st_size = vis_size(t, obj);
+	if (k->size != NULL)
+		st->st_size = k->size(t, obj);
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
@@ -224,15 +234,6 @@ read_only(enum qtype t)
 	return d != NULL && !(d->mode & (S_IFDIR | 0222));
 }
 
-/* Files whose reads wait for a task or for new lines (files.c). */
-static int
-blocks(enum qtype t)
-{
-	return t == Q_TWAIT || t == Q_TRESULT || t == Q_TSTDOUT ||
-	    t == Q_TSTDERR || t == Q_EVENTS || t == Q_TEVENTS ||
-	    t == Q_TERROR || t == Q_ERESULT || t == Q_TWAITALL;
-}
-
 /*
  * With default_permissions the kernel checks the mode of every path
  * component, and stale attributes make that a GETATTR each: an exec
@@ -243,17 +244,17 @@ blocks(enum qtype t)
  * files, whose open was otherwise a GETATTR for the permission check,
  * one in seven requests of reading a task's result; their size is 0
  * (reads are direct) until their task ends, which the cache delays by
- * a second at most, bar the security files, whose real size is asked
- * each time.  Writable files are asked each time: a write moves the
- * size the kernel has, and a later stat should not show it.
+ * a second at most, bar the files whose kind has a size of its own
+ * (the security files, the drawings), asked each time.  Writable files
+ * are asked each time: a write moves the size the kernel has, and a
+ * later stat should not show it.
  */
 static double
 attr_timeout(const struct stat *st, enum qtype t)
 {
 	if (S_ISDIR(st->st_mode))
 		return 1.0;
-	return read_only(t) && t != Q_SECENG && t != Q_SECCLI &&
-	    !vis_sized(t) ? 1.0 : 0;
+	return read_only(t) && file_kind(t)->size == NULL ? 1.0 : 0;
 }
 
 static int
@@ -407,7 +408,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			}
 	} else if (fh->type == Q_TASKDIR) {
 		for (i = 1; i <= fs.ntasks; i++)
-			if (task_get(i) != NULL) {
+			if (fstask_get(i) != NULL) {
 				snprintf(num, sizeof(num), "%d", i);
 				dir_add(fh, num, Q_TASK, i, 0);
 			}
@@ -486,8 +487,9 @@ op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	const struct filekind *k;
 	struct fh *fh;
-	struct task *t;
+	int err;
 
 	fh = fh_new(ino, fi->flags);
 	if (!exists(fh->type, fh->obj, fh->name)) {
@@ -495,28 +497,13 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	file_open(fh);
 	/* tasks/clone makes its draft at the first write (files.c) */
-	if (fh->type == Q_NSVAR && ((fi->flags & O_ACCMODE) != O_RDONLY ||
-	    (fi->flags & O_TRUNC)) && ns_name_denied(ns_name(fh->name)) != 0) {
-		error_add(fh, EPERM, "a dunder name (settings ns_dunder 1 "
-		    "in /ctl allows it)");
+	if ((err = file_open(fh)) != 0) {
 		fh_free(fh);
-		fuse_reply_err(req, EPERM);
+		fuse_reply_err(req, err);
 		return;
 	}
-	if (fh->type == Q_TCODE && (fi->flags & O_ACCMODE) != O_RDONLY &&
-	    (t = task_get(fh->obj)) != NULL) {
-		if (t->state != T_DRAFT) {
-			error_add(fh, EBUSY, "task %d was already submitted",
-			    t->id);
-			fh_free(fh);
-			fuse_reply_err(req, EBUSY);
-			return;
-		}
-		if (fi->flags & O_TRUNC)
-			t->code[0] = '\0';
-	}
+	k = file_kind(fh->type);
 	/* content changes under us: never let the page cache answer */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -527,17 +514,11 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * fails with ECONNABORTED, and it is the flush of close(2) that
 	 * says ENOTCONN, as ippfs(1) promises.
 	 */
-	if (read_only(fh->type) && !blocks(fh->type))
+	if (read_only(fh->type) && !(k->flags & FK_BLOCKS))
 		fi->noflush = 1;
-	if (fh->type == Q_EVENTS || fh->type == Q_TEVENTS)
+	/* code files: a shell's read builtin takes what it reads, no more */
+	if (k->flags & FK_NOSEEK)
 		fi->nonseekable = 1;
-	/* a shell's read builtin then takes what it reads, not more */
-	if (fh->type == Q_EEXEC || fh->type == Q_TNEW || fh->type == Q_TBATCH)
-		fi->nonseekable = 1;
-	if (fh->type == Q_TWAITALL) {
-		fi->nonseekable = 1;
-		waitall_open(fh);
-	}
 	fh->evseq = fs.evseq > EVENTS_MAX ? fs.evseq - EVENTS_MAX : 0;
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -601,7 +582,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * builtin writing with >&3 closes a dup of the fd after each
 	 * write, and every such close() is a flush.
 	 */
-	if (fh->type == Q_EEXEC || fh->type == Q_TNEW || fh->type == Q_TBATCH) {
+	if (file_kind(fh->type)->flags & FK_AT_RELEASE) {
 		fuse_reply_err(req, 0);
 		return;
 	}

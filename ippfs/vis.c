@@ -29,12 +29,6 @@ vis_get(void)
 	return fs.vis;
 }
 
-int
-vis_sized(enum qtype t)
-{
-	return t == Q_TTIMELINE || t == Q_ETIMELINE || t == Q_MPROM;
-}
-
 static void
 snapbuf_drop(struct snapbuf *sb)
 {
@@ -98,7 +92,7 @@ vis_gen(struct fh *fh, struct buf *b)
 {
 	struct snap *s;
 
-	if (fh->type == Q_ETIMELINE && engine_get(fh->obj) == NULL) {
+	if (fh->type == Q_ETIMELINE && fsengine_get(fh->obj) == NULL) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -117,7 +111,7 @@ vis_read(struct fh *fh, size_t size, off_t off, struct buf *out)
 {
 	struct snapbuf *sb;
 
-	if (fh->type == Q_ETIMELINE && engine_get(fh->obj) == NULL) {
+	if (fh->type == Q_ETIMELINE && fsengine_get(fh->obj) == NULL) {
 		errno = ENOENT;
 		return -1;
 	}

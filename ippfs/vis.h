@@ -51,7 +51,6 @@ struct vis {
 
 /* vis.c */
 struct vis *vis_get(void);
-int	 vis_sized(enum qtype);
 off_t	 vis_size(enum qtype, int obj);
 int	 vis_gen(struct fh *, struct buf *);
 int	 vis_read(struct fh *, size_t, off_t, struct buf *);
@@ -64,7 +63,7 @@ void	 timeline_gen(struct buf *, int engine);
 
 /* metrics.c */
 void	 metrics_gen(struct buf *);
-void	 metrics_task_ended(const struct task *);
+void	 metrics_task_ended(const struct fstask *);
 void	 metrics_timers(double now);
 
 /* waitall.c */

@@ -75,12 +75,12 @@ void
 waitall_open(struct fh *fh)
 {
 	struct waitall *wa;
-	struct task *t;
+	struct fstask *t;
 	int i;
 
 	wa = fh->wa = xcalloc(1, sizeof(*wa));
 	want_grow(wa, fs.ntasks);
-	for (i = tasks_first_live(); i < fs.ntasks; i++)
+	for (i = fstasks_first_live(); i < fs.ntasks; i++)
 		if ((t = fs.tasks[i]) != NULL && (t->state == T_QUEUED ||
 		    t->state == T_RUNNING))
 			want_add(wa, t->id);
@@ -148,7 +148,7 @@ waitall_write(struct fh *fh, const char *data, size_t size)
 		snprintf(num, sizeof(num), "%.*s", (int)(n < 15 ? n : 15), p);
 		id = strtol(num, NULL, 10);
 		if (n > 10 || strspn(num, "0123456789") != n ||
-		    task_get((int)id) == NULL) {
+		    fstask_get((int)id) == NULL) {
 			error_add(fh, n > 10 || strspn(num, "0123456789") != n ?
 			    EINVAL : ENOENT, "no task '%.*s'", (int)(n < 64 ?
 			    n : 64), p);
@@ -178,7 +178,7 @@ waitall_write(struct fh *fh, const char *data, size_t size)
 }
 
 static int
-over(const struct task *t)
+over(const struct fstask *t)
 {
 	return t == NULL || t->state >= T_DONE;
 }
@@ -186,7 +186,7 @@ over(const struct task *t)
 static void
 report(struct waitall *wa, int id)
 {
-	struct task *t = task_get(id);
+	struct fstask *t = fstask_get(id);
 	const struct buf *b;
 
 	wa->want[id] = W_REPORTED;
@@ -208,8 +208,8 @@ report(struct waitall *wa, int id)
 static int
 by_end(const void *a, const void *b)
 {
-	const struct task *x = task_get(*(const int *)a);
-	const struct task *y = task_get(*(const int *)b);
+	const struct fstask *x = fstask_get(*(const int *)a);
+	const struct fstask *y = fstask_get(*(const int *)b);
 	double ex = x != NULL ? x->ended : 0, ey = y != NULL ? y->ended : 0;
 
 	if (ex != ey)
@@ -225,7 +225,7 @@ scan(struct waitall *wa)
 
 	ids = xcalloc((size_t)(wa->total - wa->done) + 1, sizeof(*ids));
 	for (i = 0; i < wa->cap; i++)
-		if (wa->want[i] == W_WAITING && over(task_get(i)))
+		if (wa->want[i] == W_WAITING && over(fstask_get(i)))
 			ids[n++] = i;
 	qsort(ids, (size_t)n, sizeof(*ids), by_end);
 	for (i = 0; i < n; i++)
@@ -260,7 +260,7 @@ advance(struct waitall *wa)
 		    strcmp(st, "running") == 0 || strcmp(st, "queued") == 0 ||
 		    strcmp(st, "draft") == 0)
 			continue;
-		if (over(task_get(id)))
+		if (over(fstask_get(id)))
 			report(wa, id);
 	}
 	wa->evseq = fs.evseq;

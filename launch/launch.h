@@ -235,6 +235,20 @@ int	 batch_cancel(const struct batch_system *, const char *job_id,
 	    json_t *state);
 int	 batch_poll(const struct batch_system *, const char *job_id);
 
+/* ssh.c */
+/*
+ * scp the [from, to] pairs of list (SSHLauncher.to_send or .to_fetch)
+ * between here and host, with scp_cmd, scp_args (and ssh_cmd, ssh_args)
+ * of classes: to host (fetch 0; each target's directory made there
+ * first) or from it (fetch 1; each file tried up to tries times, a
+ * second apart, and renamed into place whole).  -1 with why.
+ */
+int	 scp_pairs(struct cluster *, const char *const *classes,
+	    const char *host, json_t *list, int fetch, int tries, char *why,
+	    size_t whylen);
+/* Make the local directory path is in (0700), as scp needs it. */
+void	 mkdir_parent(const char *path);
+
 /* sshctl.c */
 int	 sshctl_start_controller(struct cluster *, json_t *state);
 int	 sshctl_controller_alive(json_t *state);

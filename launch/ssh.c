@@ -15,9 +15,11 @@
  * host (a shared file system, or the same machine), or sent there with
  * SSHLauncher.to_send, a list of [local, remote] pairs copied with scp
  * (SSHLauncher.scp_cmd, .scp_args) before a host's first engine starts;
- * .to_fetch ([remote, local]) is copied back after they started.  The
- * remote command is SSHEngineSetLauncher.engine_cmd, default the local
- * engined path.  The ssh controller (--controller=ssh) is in sshctl.c.
+ * .to_fetch ([remote, local]) is copied back after they started
+ * (scp_pairs, which sshctl.c uses for the controller's to_fetch too).
+ * The remote command is SSHEngineSetLauncher.engine_cmd, default the
+ * local engined path.  The ssh controller (--controller=ssh) is in
+ * sshctl.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,86 +30,135 @@
 
 /* ssh_cmd and ssh_args: the start of every ssh command line */
 static void
-ssh_prefix(struct cluster *c, const struct launcher *l, struct argv *a)
+ssh_prefix(struct cluster *c, const char *const *classes, struct argv *a)
 {
-	if (!conf_argv(c, l->classes, "ssh_cmd", a))
+	if (!conf_argv(c, classes, "ssh_cmd", a))
 		argv_add(a, "ssh");
-	if (!conf_argv(c, l->classes, "ssh_args", a))
+	if (!conf_argv(c, classes, "ssh_args", a))
 		argv_add(a, "-tt");
 }
 
-/* Run a short command for host's files; -1 with es->why when it failed. */
+/* The directory of path into buf; 0 when path names none ("f", "/f"). */
 static int
-ssh_run(struct eset *es, struct argv *a, const char *what)
+parent_dir(const char *path, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", path);
+	if ((slash = strrchr(buf, '/')) == NULL || slash == buf)
+		return 0;
+	*slash = '\0';
+	return 1;
+}
+
+void
+mkdir_parent(const char *path)
+{
+	char dir[1200];
+
+	if (parent_dir(path, dir, sizeof(dir)))
+		ipp_mkdirs(dir, 0700);
+}
+
+/* Run a short command (a consumes); -1 with why saying what failed. */
+static int
+run_short(struct argv *a, const char *what, char *why, size_t whylen)
 {
 	char out[512];
 	int rc = proc_run(a, NULL, NULL, out, sizeof(out), 60);
 
 	if (rc != 0)
-		snprintf(es->why, sizeof(es->why), "%s failed (%s): %.300s",
-		    what, rc == -1 ? strerror(errno) : "exit status", out);
+		snprintf(why, whylen, "%s failed (%s): %.300s", what,
+		    rc == -1 ? strerror(errno) : "exit status", out);
 	argv_free(a);
 	return rc == 0 ? 0 : -1;
 }
 
+/* One pair to host: its directory made there first ("ssh mkdir -p"). */
+static int
+scp_send(struct cluster *c, const char *const *classes, const char *host,
+    const char *from, const char *to, char *why, size_t whylen)
+{
+	struct argv a;
+	char dir[1200], what[1400];
+
+	argv_init(&a);
+	ssh_prefix(c, classes, &a);
+	argv_add(&a, host);
+	argv_add(&a, "--");
+	argv_add(&a, "mkdir");
+	argv_add(&a, "-p");
+	argv_add(&a, parent_dir(to, dir, sizeof(dir)) ? dir : ".");
+	if (run_short(&a, "ssh mkdir", why, whylen) == -1)
+		return -1;
+	argv_init(&a);
+	if (!conf_argv(c, classes, "scp_cmd", &a))
+		argv_add(&a, "scp");
+	conf_argv(c, classes, "scp_args", &a);
+	argv_add(&a, from);
+	argv_addf(&a, "%s:%s", host, to);
+	snprintf(what, sizeof(what), "scp of '%s' to '%s:%s'", from, host, to);
+	return run_short(&a, what, why, whylen);
+}
+
 /*
- * SSHLauncher.to_send (fetch 0) or .to_fetch (fetch 1): [from, to] pairs,
- * sent before a host's engines start, fetched once they have (waiting up
- * to 10 s for each remote file, as ipyparallel does).
+ * One pair from host, into a temporary name renamed into place, so that
+ * a reader of `to' never sees half a file; tries times, a second apart,
+ * while the remote file may still be coming.
  */
 static int
-ssh_files(struct cluster *c, struct eset *es, const char *host, int fetch)
+scp_fetch(struct cluster *c, const char *const *classes, const char *host,
+    const char *from, const char *to, int tries, char *why, size_t whylen)
 {
-	json_t *list = conf_get(c, es->l->classes, fetch ? "to_fetch" :
-	    "to_send"), *pair;
-	const char *from, *to;
-	char dir[1024], *slash;
 	struct argv a;
-	size_t i;
+	char tmp[1300], what[1400];
 	int try;
+
+	snprintf(tmp, sizeof(tmp), "%s.fetch-%d", to, (int)getpid());
+	snprintf(what, sizeof(what), "scp of '%s:%s' to '%s'", host, from, to);
+	mkdir_parent(to);
+	for (try = 0; try < tries; try++) {
+		if (try > 0)
+			sleep(1);
+		argv_init(&a);
+		if (!conf_argv(c, classes, "scp_cmd", &a))
+			argv_add(&a, "scp");
+		conf_argv(c, classes, "scp_args", &a);
+		argv_addf(&a, "%s:%s", host, from);
+		argv_add(&a, tmp);
+		if (run_short(&a, what, why, whylen) == 0)
+			break;
+	}
+	if (try == tries)
+		goto fail;
+	if (rename(tmp, to) == -1) {
+		snprintf(why, whylen, "cannot rename '%s' to '%s': %s", tmp,
+		    to, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	unlink(tmp);
+	return -1;
+}
+
+int
+scp_pairs(struct cluster *c, const char *const *classes, const char *host,
+    json_t *list, int fetch, int tries, char *why, size_t whylen)
+{
+	const char *from, *to;
+	json_t *pair;
+	size_t i;
 
 	json_array_foreach(list, i, pair) {
 		from = json_string_value(json_array_get(pair, 0));
 		to = json_string_value(json_array_get(pair, 1));
 		if (from == NULL || to == NULL)
 			continue;
-		snprintf(dir, sizeof(dir), "%s", to);
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
-			*slash = '\0';
-		argv_init(&a);
-		if (fetch) {
-			if (slash != NULL)
-				ipp_mkdirs(dir, 0700);
-		} else {
-			ssh_prefix(c, es->l, &a);
-			argv_add(&a, host);
-			argv_add(&a, "--");
-			argv_add(&a, "mkdir");
-			argv_add(&a, "-p");
-			argv_add(&a, slash != NULL ? dir : ".");
-			if (ssh_run(es, &a, "ssh mkdir") == -1)
-				return -1;
-		}
-		for (try = 0; try < (fetch ? 10 : 1); try++) {
-			argv_init(&a);
-			if (!conf_argv(c, es->l->classes, "scp_cmd", &a))
-				argv_add(&a, "scp");
-			conf_argv(c, es->l->classes, "scp_args", &a);
-			if (fetch)
-				argv_addf(&a, "%s:%s", host, from);
-			else
-				argv_add(&a, from);
-			if (fetch)
-				argv_add(&a, to);
-			else
-				argv_addf(&a, "%s:%s", host, to);
-			if (ssh_run(es, &a, fetch ? "scp (to_fetch)" :
-			    "scp (to_send)") == 0)
-				break;
-			if (try + 1 == (fetch ? 10 : 1))
-				return -1;
-			sleep(1);
-		}
+		if ((fetch ? scp_fetch(c, classes, host, from, to, tries, why,
+		    whylen) : scp_send(c, classes, host, from, to, why,
+		    whylen)) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -123,7 +174,7 @@ ssh_spawn(struct cluster *c, struct eset *es, const char *host,
 	pid_t pid;
 
 	argv_init(&a);
-	ssh_prefix(c, es->l, &a);
+	ssh_prefix(c, es->l->classes, &a);
 	argv_add(&a, host);
 	argv_addf(&a, "exec %s", cmd);
 	snprintf(what, sizeof(what), "ipengine-%s-%d", es->id, key);
@@ -242,7 +293,9 @@ start_hosts(struct cluster *c, struct eset *es, int proxy)
 		extra = json_is_array(v) ? json_array_get(v, 1) : NULL;
 		if (n <= 0)
 			continue;
-		if (ssh_files(c, es, host, 0) == -1)
+		if (scp_pairs(c, es->l->classes, host, conf_get(c,
+		    es->l->classes, "to_send"), 0, 1, es->why,
+		    sizeof(es->why)) == -1)
 			goto out;
 		cmd = engine_cmd(&eng, extra);
 		if (proxy) {
@@ -263,7 +316,10 @@ start_hosts(struct cluster *c, struct eset *es, int proxy)
 				}
 			free(cmd);
 		}
-		if (ssh_files(c, es, host, 1) == -1)
+		/* waiting up to 10 s for each file, as ipyparallel does */
+		if (scp_pairs(c, es->l->classes, host, conf_get(c,
+		    es->l->classes, "to_fetch"), 1, 10, es->why,
+		    sizeof(es->why)) == -1)
 			goto out;
 	}
 	rc = 0;

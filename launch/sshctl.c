@@ -195,23 +195,11 @@ remote_files(json_t *list)
 	return s;
 }
 
-static void
-make_parent(const char *to)
-{
-	char dir[1200], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", to);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		ipp_mkdirs(dir, 0700);
-	}
-}
-
 /* A local file written whole, or not at all, for wait_files to load. */
 static int
 write_local(const char *to, const char *data, size_t len)
 {
-	make_parent(to);
+	mkdir_parent(to);
 	return ipp_write_file(to, data, len, 0600);
 }
 
@@ -251,45 +239,6 @@ take_files(struct cluster *c, json_t *list, const char *out)
 		snprintf(c->why, sizeof(c->why), "the connection files did "
 		    "not come back through ssh: %.300s", out);
 		return -1;
-	}
-	return 0;
-}
-
-/* Configured to_fetch pairs: scp each to a temporary name, renamed. */
-static int
-scp_files(struct cluster *c, json_t *st, json_t *list)
-{
-	struct argv a;
-	json_t *pair;
-	const char *from, *to;
-	char out[2048], tmp[1300];
-	size_t i;
-	int rc;
-
-	json_array_foreach(list, i, pair) {
-		from = json_string_value(json_array_get(pair, 0));
-		to = json_string_value(json_array_get(pair, 1));
-		if (from == NULL || to == NULL)
-			continue;
-		snprintf(tmp, sizeof(tmp), "%s.fetch-%d", to, (int)getpid());
-		make_parent(to);
-		argv_init(&a);
-		if (!conf_argv(c, ctl_classes, "scp_cmd", &a))
-			argv_add(&a, "scp");
-		conf_argv(c, ctl_classes, "scp_args", &a);
-		argv_addf(&a, "%s:%s", json_string_value(json_object_get(st,
-		    "location")), from);
-		argv_add(&a, tmp);
-		rc = proc_run(&a, NULL, NULL, out, sizeof(out), 60);
-		argv_free(&a);
-		if (rc != 0 || rename(tmp, to) == -1) {
-			snprintf(c->why, sizeof(c->why), "cannot fetch '%s' "
-			    "from '%s' to '%s': %.300s", from,
-			    json_string_value(json_object_get(st, "location")),
-			    to, rc != 0 ? out : strerror(errno));
-			unlink(tmp);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -421,7 +370,8 @@ sshctl_start_controller(struct cluster *c, json_t *st)
 		json_decref(list);
 		return -1;
 	}
-	rc = print ? take_files(c, list, out) : scp_files(c, st, list);
+	rc = print ? take_files(c, list, out) : scp_pairs(c, ctl_classes,
+	    loc, list, 1, 1, c->why, sizeof(c->why));
 	json_decref(list);
 	return rc;
 }

@@ -287,6 +287,19 @@ ipp_reply_type(const char *req, char *buf, size_t len)
 }
 
 /*
+ * Whether a peer answers a message of this type with a *_reply: the
+ * shell and control requests do, comm_* and the like do not.  A bare
+ * "_request" names no request.
+ */
+int
+ipp_is_request(const char *msg_type)
+{
+	size_t n = strlen(msg_type);
+
+	return n > 8 && strcmp(msg_type + n - 8, "_request") == 0;
+}
+
+/*
  * JSON string literal of s, quotes included.  Escapes what JSON requires
  * and nothing else, as jansson does without JSON_ENSURE_ASCII.  -1 when
  * it does not fit.
@@ -525,115 +538,4 @@ ipp_error_content(const char *ename, const char *fmt, ...)
 	snprintf(tb, sizeof(tb), "%s: %s", ename, evalue);
 	return json_pack("{s:s, s:s, s:s, s:[s], s:{}}", "status", "error",
 	    "ename", ename, "evalue", evalue, "traceback", tb, "engine_info");
-}
-
-/*
- * A scanner for one field of JSON text, for hot paths that need a string
- * or two of a message and not the whole tree (the hub's iopub tap, the
- * load generator, the engine simulator).  It walks the top-level object
- * key by key, skipping values - strings with their escapes, nested
- * objects and arrays by depth - so a key inside a value never matches.
- * It checks structure only as far as it reads; it is not a validator.
- */
-#define SCAN_FAIL	((size_t)-1)
-
-static size_t
-scan_ws(const char *b, size_t n, size_t i)
-{
-	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' ||
-	    b[i] == '\r'))
-		i++;
-	return i;
-}
-
-/* b[i] is '"': the index past the closing quote; *esc set on escapes. */
-static size_t
-scan_str(const char *b, size_t n, size_t i, int *esc)
-{
-	for (i++; i < n; i++) {
-		if (b[i] == '\\') {
-			*esc = 1;
-			i++;
-		} else if (b[i] == '"')
-			return i + 1;
-	}
-	return SCAN_FAIL;
-}
-
-static size_t
-scan_value(const char *b, size_t n, size_t i)
-{
-	int depth = 0, esc = 0;
-	size_t s = i;
-
-	if (i >= n)
-		return SCAN_FAIL;
-	if (b[i] == '"')
-		return scan_str(b, n, i, &esc);
-	if (b[i] != '{' && b[i] != '[') {
-		while (i < n && strchr(",}] \t\r\n", b[i]) == NULL)
-			i++;
-		return i > s ? i : SCAN_FAIL;
-	}
-	while (i < n) {
-		if (b[i] == '"') {
-			if ((i = scan_str(b, n, i, &esc)) == SCAN_FAIL)
-				return SCAN_FAIL;
-			continue;
-		}
-		if (b[i] == '{' || b[i] == '[')
-			depth++;
-		else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
-			return i + 1;
-		i++;
-	}
-	return SCAN_FAIL;
-}
-
-/*
- * The string value of the top-level "key" of a JSON object in buf.  -1
- * when the text is not an object, the key is absent, its value is not a
- * string, holds escapes, or does not fit in out.
- */
-int
-ipp_json_peek(const char *buf, size_t len, const char *key, char *out,
-    size_t outlen)
-{
-	size_t kl = strlen(key), i, ks, ke, vs;
-	int esc;
-
-	i = scan_ws(buf, len, 0);
-	if (i >= len || buf[i] != '{')
-		return -1;
-	for (i++;;) {
-		i = scan_ws(buf, len, i);
-		if (i >= len || buf[i] != '"')
-			return -1;
-		esc = 0;
-		ks = i + 1;
-		if ((i = scan_str(buf, len, i, &esc)) == SCAN_FAIL)
-			return -1;
-		ke = i - 1;
-		i = scan_ws(buf, len, i);
-		if (i >= len || buf[i] != ':')
-			return -1;
-		i = scan_ws(buf, len, i + 1);
-		if (!esc && ke - ks == kl && memcmp(buf + ks, key, kl) == 0) {
-			if (i >= len || buf[i] != '"')
-				return -1;
-			vs = i + 1;
-			if ((i = scan_str(buf, len, i, &esc)) == SCAN_FAIL ||
-			    esc || i - 1 - vs >= outlen)
-				return -1;
-			memcpy(out, buf + vs, i - 1 - vs);
-			out[i - 1 - vs] = '\0';
-			return 0;
-		}
-		if ((i = scan_value(buf, len, i)) == SCAN_FAIL)
-			return -1;
-		i = scan_ws(buf, len, i);
-		if (i >= len || buf[i] != ',')
-			return -1;	/* '}' too: the key is absent */
-		i++;
-	}
 }

@@ -282,6 +282,11 @@ json_t	*ipp_header_new(struct ipp_session *, const char *msg_type);
  */
 int	 ipp_reply_type(const char *req, char *buf, size_t len);
 /*
+ * 1 when msg_type names a request, one the peer answers with a reply
+ * (it ends in "_request" after at least one character), else 0.
+ */
+int	 ipp_is_request(const char *msg_type);
+/*
  * The same header as JSON text in buf, byte for byte what ipp_json_dump
  * makes of ipp_header_new's object; -1 ENAMETOOLONG when it does not fit.
  */
@@ -301,7 +306,7 @@ int	 ipp_msg_reseal(struct ipp_session *, struct ipp_msg *);
 /* Compact JSON text of v into a newly malloc'd string (NULL on ENOMEM). */
 char	*ipp_json_dump(const json_t *);
 /* The string value of the top-level "key" of JSON object text, without
- * building a tree (codec.c says how far it checks). */
+ * building a tree (jscan.c says how far it checks). */
 int	 ipp_json_peek(const char *buf, size_t len, const char *key,
 	    char *out, size_t outlen);
 /*

@@ -177,6 +177,27 @@ start_engined() {
 	done
 }
 
+# one_engine_py: hubd without task history (it would keep every buffer)
+# and one engined, then the Python on stdin, run with t (a Tap), c (a
+# Client) and e (engine 0, blocking) already made (its line numbers are
+# 7 more than the test's); its failing, and the engine's end, fail the
+# test.
+one_engine_py() {
+	start_hubd --nodb
+	start_engined 1
+	{ cat <<'PYEOF'
+import sys, ipyparallel as ipp
+from tap import Tap
+t = Tap()
+c = ipp.Client(profile_dir=sys.argv[1], timeout=20)
+c.wait_for_engines(1, timeout=20)
+e = c[0]
+e.block = True
+PYEOF
+	  cat; } | $PY - "$PROFILE" || fail=1
+	check "engine still running" kill -0 "${ENGINE_PIDS[0]}"
+}
+
 # mount_ippfs [ARGS...]: ippfs -f on $T_DIR/mnt (MNT) for the test profile;
 # waits for the mount and unmounts it at exit.  IPPFS_PID is set.
 IPPFS=$T_TOP/ippfs/ippfs

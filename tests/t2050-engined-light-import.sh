@@ -8,16 +8,7 @@
 # after the first apply are still sent as buffers, a Reference resolves.
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
-start_hubd --nodb
-start_engined 1
-$PY - "$PROFILE" <<'PYEOF' || fail=1
-import sys, ipyparallel as ipp
-from tap import Tap
-t = Tap()
-c = ipp.Client(profile_dir=sys.argv[1], timeout=20)
-c.wait_for_engines(1, timeout=20)
-e = c[0]
-e.block = True
+one_engine_py <<'PYEOF'
 
 
 def loaded():
@@ -79,5 +70,4 @@ else:
          "array argument")
 t.done()
 PYEOF
-check "engine still running" kill -0 "${ENGINE_PIDS[0]}"
 exit $fail

@@ -1,10 +1,10 @@
 /*
  * t_codec.c - unit tests of libipp's message codec (codec.c):
- * every way ipp_msg_decode rejects a message, ipp_json_peek, build/
- * decode/reseal round trips with buffers, and error contents.  One of the
- * libipp unit tests split by theme (libipp_test.h has their shared
- * helpers; the jupyter_client interop side is
- * tests/t0100-jupyter-client-crosscheck.sh).
+ * every way ipp_msg_decode rejects a message, build/decode/reseal
+ * round trips with buffers, request and reply types, and error
+ * contents.  One of the libipp unit tests split by theme
+ * (libipp_test.h has their shared helpers; the jupyter_client interop
+ * side is tests/t0100-jupyter-client-crosscheck.sh).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -196,37 +196,6 @@ test_decode(void)
 	ipp_session_release(&s);
 }
 
-/* ipp_json_peek: top-level keys only, values skipped whole. */
-static void
-test_peek(void)
-{
-	static const char doc[] = "{ \"a\": {\"msg_type\": \"inner\", "
-	    "\"x\": [1, \"]}\", {\"y\": 2}]}, \"s\": \"say \\\"msg_type\\\"\", "
-	    "\"n\": -1.5e3, \"t\": true, \"msg_type\" : \"status\", "
-	    "\"e\": \"a\\nb\"}";
-	char out[32];
-
-	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, sizeof(out)) == 0
-	    && strcmp(out, "status") == 0,
-	    "peek finds the top-level key past nested and escaped values");
-	ok(ipp_json_peek(doc, strlen(doc), "x", out, sizeof(out)) == -1,
-	    "peek ignores keys of nested objects");
-	ok(ipp_json_peek(doc, strlen(doc), "e", out, sizeof(out)) == -1,
-	    "peek refuses values with escapes");
-	ok(ipp_json_peek(doc, strlen(doc), "n", out, sizeof(out)) == -1,
-	    "peek refuses non-string values");
-	ok(ipp_json_peek(doc, strlen(doc), "zz", out, sizeof(out)) == -1,
-	    "peek: absent key");
-	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, 6) == -1,
-	    "peek: value longer than the buffer");
-	ok(ipp_json_peek(doc, 40, "msg_type", out, sizeof(out)) == -1,
-	    "peek: truncated text");
-	ok(ipp_json_peek("[\"msg_type\", \"x\"]", 17, "msg_type", out,
-	    sizeof(out)) == -1, "peek: not an object");
-	ok(ipp_json_peek("{}", 2, "msg_type", out, sizeof(out)) == -1,
-	    "peek: empty object");
-}
-
 static void
 test_build(void)
 {
@@ -402,6 +371,32 @@ test_reply_type(void)
 	    strcmp(buf, "execute_reply") == 0, "one that just fits");
 }
 
+/* ipp_is_request: which messages a peer answers */
+static void
+test_is_request(void)
+{
+	static const struct {
+		const char *type;
+		int is;
+	} cases[] = {
+		{ "execute_request", 1 },
+		{ "apply_request", 1 },
+		{ "x_request", 1 },
+		{ "_request", 0 },
+		{ "request", 0 },
+		{ "comm_msg", 0 },
+		{ "execute_reply", 0 },
+		{ "execute_request_", 0 },
+		{ "", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(ipp_is_request(cases[i].type) == cases[i].is,
+		    "'%s' is %sa request", cases[i].type,
+		    cases[i].is ? "" : "not ");
+}
+
 static void
 test_error_content(void)
 {
@@ -506,10 +501,10 @@ int
 main(void)
 {
 	test_decode();
-	test_peek();
 	test_build();
 	test_error_content();
 	test_msg_peek();
 	test_reply_type();
+	test_is_request();
 	return tap_done();
 }

@@ -6,7 +6,8 @@
  * jansson finds; when jansson rejects a text, the scanner never vouches.
  * Inputs: real Jupyter/ipyparallel parts, hand-made edge cases (escapes,
  * nesting, repeated keys, numbers, literals, broken texts) and many
- * random mutations of the real parts.
+ * random mutations of the real parts.  Also the quick scanner,
+ * ipp_json_peek (test_peek).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,37 @@ check_one(const char *txt, size_t len, const char *what)
 	return good;
 }
 
+/* ipp_json_peek: top-level keys only, values skipped whole. */
+static void
+test_peek(void)
+{
+	static const char doc[] = "{ \"a\": {\"msg_type\": \"inner\", "
+	    "\"x\": [1, \"]}\", {\"y\": 2}]}, \"s\": \"say \\\"msg_type\\\"\", "
+	    "\"n\": -1.5e3, \"t\": true, \"msg_type\" : \"status\", "
+	    "\"e\": \"a\\nb\"}";
+	char out[32];
+
+	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, sizeof(out)) == 0
+	    && strcmp(out, "status") == 0,
+	    "peek finds the top-level key past nested and escaped values");
+	ok(ipp_json_peek(doc, strlen(doc), "x", out, sizeof(out)) == -1,
+	    "peek ignores keys of nested objects");
+	ok(ipp_json_peek(doc, strlen(doc), "e", out, sizeof(out)) == -1,
+	    "peek refuses values with escapes");
+	ok(ipp_json_peek(doc, strlen(doc), "n", out, sizeof(out)) == -1,
+	    "peek refuses non-string values");
+	ok(ipp_json_peek(doc, strlen(doc), "zz", out, sizeof(out)) == -1,
+	    "peek: absent key");
+	ok(ipp_json_peek(doc, strlen(doc), "msg_type", out, 6) == -1,
+	    "peek: value longer than the buffer");
+	ok(ipp_json_peek(doc, 40, "msg_type", out, sizeof(out)) == -1,
+	    "peek: truncated text");
+	ok(ipp_json_peek("[\"msg_type\", \"x\"]", 17, "msg_type", out,
+	    sizeof(out)) == -1, "peek: not an object");
+	ok(ipp_json_peek("{}", 2, "msg_type", out, sizeof(out)) == -1,
+	    "peek: empty object");
+}
+
 int
 main(void)
 {
@@ -211,5 +243,6 @@ main(void)
 	is_int(bad, 0, "200,000 mutated texts: the scanner never disagrees "
 	    "with jansson");
 	ok(vouched > 10000, "and vouches for many of them (%d)", vouched);
+	test_peek();
 	return tap_done();
 }

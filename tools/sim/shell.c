@@ -55,14 +55,13 @@ shell_request(struct sim *s, struct sengine *e, struct ipp_frames *fr)
 		}
 	}
 	if (ipp_json_peek(hp, hl, "msg_type", type, sizeof(type)) == -1 ||
-	    strlen(type) < 9 ||
-	    strcmp(type + strlen(type) - 8, "_request") != 0) {
+	    !ipp_is_request(type)) {
 		s->bad++;
 		return;
 	}
 	s->requests++;
-	snprintf(rtype, sizeof(rtype), "%.*s_reply",
-	    (int)(strlen(type) - 8), type);
+	/* rtype is longer than type: it fits */
+	(void)ipp_reply_type(type, rtype, sizeof(rtype));
 	omid[0] = '\0';
 	if (ml > 2 && memmem(mp, ml, "\"is_broadcast\"", 14) != NULL) {
 		json_t *m = json_loadb(mp, ml, 0, NULL);
