@@ -151,6 +151,9 @@ submit' tasks/\$i/ctl"
 is "clone: no code EINVAL" EINVAL bash -c "exec 4<>tasks/clone; read -r i <&4; $PP -w submit tasks/\$i/ctl | head -n1 | cut -d' ' -f2"
 exec 4<>tasks/clone; read -r d <&4; echo abort >&4; exec 4>&-
 is "draft abort: ECANCELED" "read ECANCELED" "$PP" tasks/$d/result
+# the 3 s task above ends before the checks below that no event is
+# pending (its end is an event; it once came inside the 200 ms poll)
+timeout 20 cat tasks/$l/wait >/dev/null || no "the 3 s task ended"
 
 # --- blocking reads, poll, O_NONBLOCK, signals ----------------------------
 s=$(submit tasks/new 'import time
