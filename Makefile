@@ -25,7 +25,7 @@ HUBD_OBJS = $(HUBD_SRCS:.c=.o)
 DB_OBJS   = $(patsubst %.c,%.o,$(wildcard hubd/db_*.c))
 
 ENGINED_SRCS = engined/engined.c engined/control.c engined/pyexec.c \
-	       engined/pyreq.c engined/pybuf.c
+	       engined/pyshell.c engined/pyreq.c engined/pybuf.c
 ENGINED_OBJS = $(ENGINED_SRCS:.c=.o)
 # Debian's libpython (python3-embed); -isystem keeps its headers out of -W
 PY_CFLAGS  := $(subst -I,-isystem ,$(shell pkg-config --cflags python3-embed))
@@ -73,6 +73,9 @@ hubd/hubd: $(HUBD_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJS) libipp/libipp.a $(LDLIBS)
 
 engined/pyexec.o: engined/pyexec.c engined/engine_py.h
+	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
+
+engined/pyshell.o: engined/pyshell.c
 	$(CC) $(ALL_CFLAGS) $(PY_CFLAGS) -c -o $@ $<
 
 engined/pyreq.o: engined/pyreq.c

@@ -1,14 +1,13 @@
 /*
- * control.c - the main thread's request handling: the shell queue and
- * the control channel.
+ * control.c - the main thread's request handling: the control channel.
  *
- * Shell requests run one at a time, in arrival order, on the Python
- * thread.  An abort_request names msg_ids that are answered "aborted"
- * when their turn comes (or, with no ids, empties the queue now).  A
- * failed execute_request with stop_on_error aborts what is queued behind
- * it, as ipykernel does.  Control requests never wait for the running
- * code: they are answered here in C, except clear_request, which needs
- * the interpreter and runs as soon as the current request ends.
+ * Control requests never wait for the running code: they are answered
+ * here in C, except clear_request, which needs the interpreter and runs
+ * as soon as the current request ends.  The shell requests themselves
+ * are the Python thread's (pyshell.c); an abort_request hands it the
+ * msg_ids to answer "aborted" when their turn comes (or, with no ids,
+ * tells it to answer everything waiting on the shell socket so, as soon
+ * as the request running now, if any, ends).
  */
 #include <errno.h>
 #include <signal.h>
@@ -82,7 +81,7 @@ eng_dump(json_t *v)
 	return t != NULL ? t : xstrdup("{}");
 }
 
-/* An iopub message on topic engine.N.kind, sent now (main thread only). */
+/* An iopub message on topic engine.N.kind, sent now (main thread). */
 void
 eng_iopub(struct eng *e, const char *kind, const char *type,
     const char *parent, const char *md, const char *content)
@@ -97,7 +96,7 @@ eng_iopub(struct eng *e, const char *kind, const char *type,
 	ipp_frames_init(&out);
 	if (ipp_msg_build_text(&e->sess, &out, &topic, 1, type, parent,
 	    md != NULL ? md : e->md_engine, content) == 0)
-		ipp_frames_send(e->iopub, &out, 0, ZMQ_DONTWAIT);
+		py_iopub_send(&out);
 	ipp_frames_release(&out);
 }
 
@@ -119,155 +118,6 @@ publish_status(struct eng *e, const json_t *parent, const char *state)
 	free(p);
 }
 
-void
-send_aborted(struct eng *e, void *sock, struct ipp_msg *m)
-{
-	json_t *md = eng_metadata(e, m->metadata);
-
-	json_object_set_new(md, "status", json_string("aborted"));
-	publish_status(e, m->header, "busy");
-	reply(e, sock, m, json_pack("{s:s}", "status", "aborted"), md);
-	publish_status(e, m->header, "idle");
-}
-
-static void
-job_free(struct job *j)
-{
-	ipp_msg_release(&j->req);
-	free(j->parent);
-	free(j->input);
-	free(j->text);
-	free(j);
-}
-
-void
-shell_enqueue(struct eng *e, struct job *j)
-{
-	json_t *soe = json_object_get(j->req.content, "stop_on_error");
-
-	j->stop_on_error = strcmp(j->req.msg_type, "execute_request") == 0 &&
-	    (soe == NULL || json_is_true(soe));
-	TAILQ_INSERT_TAIL(&e->queue, j, q);
-}
-
-/* Answer everything queued with "aborted". */
-static void
-abort_queue(struct eng *e)
-{
-	struct job *j;
-
-	while ((j = TAILQ_FIRST(&e->queue)) != NULL &&
-	    j->kind == JOB_SHELL) {
-		TAILQ_REMOVE(&e->queue, j, q);
-		send_aborted(e, e->shell, &j->req);
-		job_free(j);
-	}
-}
-
-/*
- * A shell request is about to run.  What ipykernel publishes before the
- * code runs (busy, and execute_input with the new execution_count) is
- * made here, so the Python thread has nothing to hand back before the
- * code ends.  The count is kept here for the same reason; requests run
- * one at a time, so the job carries the count it runs under.
- */
-static void
-shell_start(struct eng *e, struct job *j)
-{
-	json_t *c = j->req.content, *sh;
-	const char *t = j->req.msg_type, *code;
-	int store;
-
-	if ((j->parent = ipp_json_dump(j->req.header)) == NULL)
-		j->parent = xstrdup("{}");
-	j->started = ipp_monotonic();
-	if (strcmp(t, "execute_request") == 0)
-		j->what = json_is_object(json_object_get(j->req.metadata,
-		    "ipp_data")) ? SH_DATA : SH_EXECUTE;
-	else if (strcmp(t, "apply_request") == 0)
-		j->what = SH_APPLY;
-	else
-		j->what = SH_OTHER;
-	if (j->what == SH_EXECUTE) {
-		j->silent = json_is_true(json_object_get(c, "silent"));
-		sh = json_object_get(c, "store_history");
-		store = sh == NULL ? !j->silent : json_is_true(sh) &&
-		    !j->silent;
-		if (store)
-			e->exec_count++;
-		if ((code = json_string_value(json_object_get(c, "code"))) ==
-		    NULL)
-			code = "";
-		if (!j->silent)
-			j->input = eng_dump(json_pack("{s:s, s:i}", "code",
-			    code, "execution_count", e->exec_count));
-	}
-	j->exec_count = e->exec_count;
-}
-
-/*
- * Publish the running shell request's busy status and execute_input, if
- * not done yet.  They are held back until something follows them: the
- * first message of the request back from the Python thread (for a short
- * request, its end, so that all the request's messages leave in one
- * burst and wake libzmq's I/O thread once, not twice), output to stream,
- * any control request, or STREAM_EVERY ms of running.  Their order on
- * iopub, and what they carry, are as if sent at once.
- */
-void
-shell_announce(struct eng *e)
-{
-	struct job *j = e->running;
-
-	if (j == NULL || j->kind != JOB_SHELL || j->announced)
-		return;
-	j->announced = 1;
-	status_text(e, j->parent, "busy");
-	if (j->input != NULL)
-		eng_iopub(e, "execute_input", "execute_input", j->parent, NULL,
-		    j->input);
-}
-
-void
-shell_next(struct eng *e)
-{
-	struct job *j;
-
-	if (!TAILQ_EMPTY(&e->queue)) {
-		if (py_launch(e) == -1)
-			fatal("cannot start the Python interpreter's thread");
-		py_hurry(e);	/* a request waits for the interpreter */
-	}
-	while (e->running == NULL && e->py_ready &&
-	    (j = TAILQ_FIRST(&e->queue)) != NULL) {
-		TAILQ_REMOVE(&e->queue, j, q);
-		if (j->kind == JOB_SHELL && ipp_map_del(e->aborted,
-		    j->req.msg_id) != NULL) {
-			send_aborted(e, e->shell, &j->req);
-			job_free(j);
-			continue;
-		}
-		e->running = j;
-		if (j->kind == JOB_SHELL)
-			shell_start(e, j);
-		py_submit(e, j);
-	}
-}
-
-void
-shell_done(struct eng *e, struct job *j)
-{
-	if (e->running == j)
-		e->running = NULL;
-	if (j->kind == JOB_SHELL) {
-		shell_announce(e);
-		status_text(e, j->parent, "idle");
-	}
-	if (j->failed && j->stop_on_error)
-		abort_queue(e);
-	job_free(j);
-}
-
 static void
 c_kernel_info(struct eng *e, struct ipp_msg *m)
 {
@@ -283,19 +133,7 @@ c_kernel_info(struct eng *e, struct ipp_msg *m)
 static void
 c_abort(struct eng *e, struct ipp_msg *m)
 {
-	json_t *ids = json_object_get(m->content, "msg_ids"), *x;
-	size_t i;
-
-	if (json_is_string(ids))
-		ipp_map_put(e->aborted, json_string_value(ids), (void *)1);
-	else if (json_array_size(ids) > 0)
-		json_array_foreach(ids, i, x) {
-			if (json_is_string(x))
-				ipp_map_put(e->aborted, json_string_value(x),
-				    (void *)1);
-		}
-	else
-		abort_queue(e);
+	py_abort(e, json_object_get(m->content, "msg_ids"));
 	reply(e, e->control, m, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
@@ -308,8 +146,8 @@ c_clear(struct eng *e, struct ipp_msg *m)
 	j->kind = JOB_CLEAR;
 	j->req = *m;
 	ipp_msg_init(m);
-	TAILQ_INSERT_HEAD(&e->queue, j, q);
-	shell_next(e);
+	py_submit(e, j);
+	py_hurry(e);
 }
 
 static void
@@ -331,7 +169,7 @@ c_shutdown(struct eng *e, struct ipp_msg *m)
 	    m->header, json_pack("{s:s}", "engine", e->uuid),
 	    json_pack("{s:s, s:b}", "status", "ok", "restart",
 	    json_is_true(restart))) == 0)
-		ipp_frames_send(e->iopub, &out, 0, ZMQ_DONTWAIT);
+		py_iopub_send(&out);
 	ipp_frames_release(&out);
 	log_info("shutdown requested");
 	e->quit = 1;
@@ -409,7 +247,7 @@ control_dispatch(struct eng *e)
 		log_warnx("dropped message on control: %s", why);
 		return 1;
 	}
-	shell_announce(e);	/* what was sent before this, goes before */
+	py_announce(e);		/* what was sent before this, goes before */
 	for (i = 0; i < sizeof(control_table) / sizeof(control_table[0]); i++)
 		if (strcmp(control_table[i].type, m.msg_type) == 0) {
 			int quiet = strcmp(m.msg_type, "clear_request") == 0;

@@ -12,17 +12,21 @@
  * needs) then does not compete with the registration of the other
  * engines of a cluster starting on the same cores, yet is done by the
  * time a client sends its first request.  Requests arriving meanwhile
- * wait in the queue.
+ * wait on the shell socket.
  *
- * The loop: pings are echoed at once (pure C); shell requests queue and
- * go to the Python thread one at a time; control requests are answered
- * here, except clear, which needs Python; frames coming back from the
- * Python thread are sent on.  When the controller's pings stop for
- * hb_misses periods the engine registers again (a controller restarted
- * with --reuse), up to max_reconnects times.
+ * The loop: pings are echoed at once (pure C); control requests are
+ * answered here, except clear, which needs Python; replies coming back
+ * from the Python thread are sent on; while a request runs long, its
+ * output is streamed.  Shell requests are the Python thread's once its
+ * interpreter is up (pyshell.c): until then this loop only watches the
+ * shell socket, to hurry the interpreter when a request waits.  When the
+ * controller's pings stop for hb_misses periods the engine registers
+ * again (a controller restarted with --reuse), up to max_reconnects
+ * times.
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,28 +386,35 @@ static void
 connect_channels(struct eng *e)
 {
 	char url[512];
+	void *shell;
 	int leaf;
 
-	close_sock(&e->shell);
+	/* the Python thread's shell, once given, is closed by the thread */
+	if (!e->shell_given)
+		close_sock(&e->shell);
 	close_sock(&e->control);
-	close_sock(&e->iopub);
 	close_sock(&e->hb_sub);
 	close_sock(&e->hb_dealer);
-	e->shell = eng_socket(e, ZMQ_ROUTER, NULL);
+	shell = eng_socket(e, ZMQ_ROUTER, NULL);
 	ipp_conninfo_url(&e->ci, e->ci.mux, url, sizeof(url));
-	zmq_connect(e->shell, url);
+	zmq_connect(shell, url);
 	ipp_conninfo_url(&e->ci, e->ci.task, url, sizeof(url));
-	zmq_connect(e->shell, url);
+	zmq_connect(shell, url);
 	if (e->ci.nbroadcast > 0) {
 		leaf = e->id % e->ci.nbroadcast;
 		ipp_conninfo_url(&e->ci, e->ci.broadcast[leaf], url,
 		    sizeof(url));
-		zmq_connect(e->shell, url);
+		zmq_connect(shell, url);
 	}
+	if (e->shell_given)
+		py_give_shell(e, shell);
+	else
+		e->shell = shell;
 	ipp_conninfo_url(&e->ci, e->ci.control, url, sizeof(url));
 	e->control = eng_socket(e, ZMQ_ROUTER, url);
 	ipp_conninfo_url(&e->ci, e->ci.iopub, url, sizeof(url));
-	e->iopub = eng_socket(e, ZMQ_PUB, url);
+	/* the Python thread publishes too: swapped under its lock */
+	py_iopub_set(e, eng_socket(e, ZMQ_PUB, url));
 	ipp_conninfo_url(&e->ci, e->ci.hb_ping, url, sizeof(url));
 	e->hb_sub = eng_socket(e, ZMQ_SUB, url);
 	zmq_setsockopt(e->hb_sub, ZMQ_SUBSCRIBE, "", 0);
@@ -430,34 +441,10 @@ on_ping(struct eng *e)
 	ipp_frames_release(&fr);
 }
 
-static void
-on_shell(struct eng *e)
-{
-	struct job *j;
-	char why[256];
-	int k;
-
-	for (k = 0; k < 64; k++) {
-		j = xcalloc(1, sizeof(*j));
-		j->kind = JOB_SHELL;
-		ipp_msg_init(&j->req);
-		if (ipp_msg_recv(&e->sess, e->shell, &j->req, ZMQ_DONTWAIT, why,
-		    sizeof(why)) == -1) {
-			int again = errno == EAGAIN;
-
-			ipp_msg_release(&j->req);
-			free(j);
-			if (again)
-				break;
-			log_warnx("dropped message on shell: %s", why);
-			continue;
-		}
-		shell_enqueue(e, j);
-	}
-	shell_next(e);
-}
-
-/* Frames from the Python thread: all it has posted, in order. */
+/*
+ * What the Python thread posted, in order: clear's replies, and that the
+ * interpreter is up, when the shell socket becomes the thread's.
+ */
 static void
 on_python(struct eng *e)
 {
@@ -465,31 +452,32 @@ on_python(struct eng *e)
 	struct out *o;
 
 	py_take(e, &l);
-	if (!TAILQ_EMPTY(&l))
-		shell_announce(e);	/* busy goes before what follows it */
 	while ((o = TAILQ_FIRST(&l)) != NULL) {
 		TAILQ_REMOVE(&l, o, q);
 		switch (o->kind) {
-		case OUT_IOPUB:
-			ipp_frames_send(e->iopub, &o->fr, 0, ZMQ_DONTWAIT);
-			break;
-		case OUT_SHELL:
-			ipp_frames_send(e->shell, &o->fr, 0, ZMQ_DONTWAIT);
-			break;
 		case OUT_CONTROL:
 			ipp_frames_send(e->control, &o->fr, 0, ZMQ_DONTWAIT);
 			break;
 		case OUT_DONE:
-			if (o->job == NULL)
+			if (o->job == NULL && !e->py_ready) {
 				e->py_ready = 1;	/* interpreter is up */
-			else
-				shell_done(e, o->job);
+				py_give_shell(e, e->shell);
+				e->shell = NULL;
+			}
 			break;
 		}
 		ipp_frames_release(&o->fr);
 		free(o);
 	}
-	shell_next(e);
+}
+
+/* The Python thread starts late and slowly: hurry it, work is waiting. */
+static void
+hurry(struct eng *e)
+{
+	if (py_launch(e) == -1)
+		fatal("cannot start the Python interpreter's thread");
+	py_hurry(e);
 }
 
 /*
@@ -520,37 +508,45 @@ reregister(struct eng *e)
 static void
 run(struct eng *e)
 {
-	zmq_pollitem_t it[4];
+	zmq_pollitem_t it[5];
 	double period, now;
-	int n;
+	uint64_t expired;
+	int n, nit;
 
 	while (!e->quit && !got_term) {
 		it[0].socket = NULL;
-		it[1].socket = e->hb_sub;
-		it[2].socket = e->shell;
+		it[1].socket = NULL;
+		it[2].socket = e->hb_sub;
 		it[3].socket = e->control;
-		for (n = 0; n < 4; n++) {
+		/* before the interpreter is up: does a request wait? */
+		it[4].socket = e->shell_given || e->py_hurried ? NULL : e->shell;
+		for (n = 0; n < 5; n++) {
 			it[n].fd = -1;
 			it[n].events = ZMQ_POLLIN;
 			it[n].revents = 0;
 		}
 		it[0].fd = e->py_fd;
+		it[1].fd = py_stream_fd(e);
+		nit = !e->registered ? 2 : it[4].socket != NULL ? 5 : 4;
 		period = e->hb_period / 1000.0;
-		/* while code runs, wake up to stream its output */
-		if (zmq_poll(it, e->registered ? 4 : 1, e->running != NULL ?
-		    STREAM_EVERY : (long)(period * 500)) == -1 && errno != EINTR)
+		if (zmq_poll(it, nit, (long)(period * 500)) == -1 &&
+		    errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (it[0].revents & ZMQ_POLLIN)
 			on_python(e);
+		/* a request has run STREAM_EVERY ms: stream its output */
+		if ((it[1].revents & ZMQ_POLLIN) && read(it[1].fd, &expired,
+		    sizeof(expired)) == -1 && errno != EAGAIN && errno != EINTR)
+			fatal("read from the stream timer");
 		if (!e->registered)
 			continue;
-		if (it[1].revents & ZMQ_POLLIN)
-			on_ping(e);
 		if (it[2].revents & ZMQ_POLLIN)
-			on_shell(e);
+			on_ping(e);
 		if (it[3].revents & ZMQ_POLLIN)
 			while (control_dispatch(e) > 0)
 				;
+		if (it[4].revents & ZMQ_POLLIN)
+			hurry(e);
 		pyexec_flush(e);
 		now = ipp_monotonic();
 		if (ipp_tunnel_check(&e->tun, now) == 1) {
@@ -595,7 +591,8 @@ add_startup(struct eng *e, const char *text, int is_file)
 	ipp_msg_init(&j->req);
 	j->text = xstrdup(text);
 	j->is_file = is_file;
-	TAILQ_INSERT_TAIL(&e->queue, j, q);
+	py_submit(e, j);	/* it runs first thing once Python is up */
+	hurry(e);
 }
 
 /* Code that runs before any request: MPI first, as ipengine does. */
@@ -685,9 +682,6 @@ main(int argc, char **argv)
 	}
 	if (e->cfg.work_dir[0] != '\0' && chdir(e->cfg.work_dir) == -1)
 		fatal("cannot change to work dir '%s'", e->cfg.work_dir);
-	TAILQ_INIT(&e->queue);
-	if ((e->aborted = ipp_map_new()) == NULL)
-		fatalx("out of memory");
 
 	/*
 	 * SIGINT and the other signals user code may handle belong to the
@@ -720,8 +714,7 @@ main(int argc, char **argv)
 	}
 	if (!got_term && py_start(e) == -1)
 		fatalx("cannot start the Python interpreter");
-	queue_startup(e);
-	shell_next(e);		/* startup code starts Python at once */
+	queue_startup(e);	/* startup code starts Python at once */
 	if (!got_term) {
 		connect_channels(e);
 		if (py_launch(e) == -1)
@@ -730,9 +723,9 @@ main(int argc, char **argv)
 	}
 	py_stop(e);
 	close_sock(&e->reg);
-	close_sock(&e->shell);
+	close_sock(&e->shell);		/* if not the Python thread's */
 	close_sock(&e->control);
-	close_sock(&e->iopub);
+	py_iopub_set(e, NULL);
 	close_sock(&e->hb_sub);
 	close_sock(&e->hb_dealer);
 	zmq_ctx_term(e->zctx);

@@ -1,30 +1,46 @@
 /*
  * engined.h - private structures of engined, the engine.
  *
- * Two threads.  The main thread (engined.c) is plain C: it owns every
- * ZeroMQ socket that faces the controller, answers heartbeats, serves
- * the control channel, keeps the queue of shell requests and publishes
- * on iopub.  It never touches Python, so a long computation can never
- * make the engine look dead.  The Python thread (pyexec.c) initialises
- * the embedded interpreter (so it is Python's "main thread" and receives
- * SIGINT as KeyboardInterrupt), provides the _engined module engine.py
- * writes output through, and runs one request at a time: what a request
- * does (execute, apply, the data path, clear) and the reply it gets are
- * pyreq.c's; message buffers to and from Python are pybuf.c's.
- * control.c is the main thread's side of the requests: the control
- * channel, the shell queue and statuses.  Every message is built by
- * libipp (ipp_msg_build_text, from JSON text).
+ * Two threads.  The main thread (engined.c) is plain C: it registers,
+ * answers heartbeats and serves the control channel, so a long
+ * computation can never make the engine look dead and abort, clear,
+ * shutdown and interrupt always get through (control.c).  It never
+ * touches Python.  The Python thread (pyexec.c) initialises the embedded
+ * interpreter (so it is Python's "main thread" and receives SIGINT as
+ * KeyboardInterrupt), provides the _engined module engine.py writes
+ * output through, and owns the shell socket once the interpreter is up:
+ * it receives each request, runs it and sends its reply and its iopub
+ * messages itself (pyshell.c), so a request costs two hand-offs between
+ * threads (libzmq's I/O thread -> Python thread -> I/O thread) instead
+ * of four through the main thread.  What a request does is pyreq.c's;
+ * message buffers to and from Python are pybuf.c's.  Every message is
+ * built by libipp (ipp_msg_build_text, from JSON text).
  *
- * The two pass pointers to struct job and struct out through two queues
- * under one mutex (pyexec.c): main -> python "run this" (a condition
- * variable wakes the Python thread), python -> main "send these frames"
- * (an eventfd in the main thread's poll set wakes it).  A wake-up costs
- * a context switch on each side, so the Python thread wakes the main
- * thread only when something must go out now: at the end of a job, or
- * for display output.  The status and execute_input messages that frame
- * a shell request are the main thread's (it knows all they carry when it
- * hands the job over), and busy and execute_input wait to go out with
- * the first thing that follows them (control.c, shell_announce).
+ * Sharing, and the locks that make each libzmq socket single-threaded
+ * at a time:
+ *   - shell: the main thread's until the interpreter is ready (it only
+ *     polls it then, to raise the Python thread's priority when a request
+ *     waits), then the Python thread's alone (JOB_SHELL_OWN), also after a
+ *     re-registration makes a new one.
+ *   - iopub: both threads publish, each send (and the busy/execute_input
+ *     announcement of the running request) under P.iomtx, which also
+ *     guards P.cur_job, so output the main thread streams while code runs
+ *     and what the Python thread sends keep their order.
+ *   - control, the heart and registration: the main thread's.  Control
+ *     requests that need Python (clear) become jobs; their replies come
+ *     back as struct out through P.outs and an eventfd (py_fd), as does
+ *     "the interpreter is ready".
+ *   - main -> Python: jobs (startup code, clear, shell ownership, quit) on
+ *     P.jobs, msg_ids to abort in P.aborted and "abort everything waiting"
+ *     (P.abort_all), all under P.qmtx, with an eventfd (P.wake_fd) that the
+ *     Python thread polls together with the shell socket.
+ * Busy and execute_input of a shell request wait to go out with the first
+ * thing that follows them (pyshell.c, py_announce), so a short request's
+ * messages leave in one burst.  While a request runs longer than
+ * STREAM_EVERY ms, a timer the Python thread arms at each request's start
+ * (P.stream_fd, a timerfd; re-arming costs no wake-up) wakes the main
+ * thread, which then streams the request's output every STREAM_EVERY ms
+ * until it ends.  A request that ends sooner never wakes the main thread.
  *
  * State: the main thread's hangs off struct eng, made in main() and
  * passed down; the Python thread's is one documented singleton, P
@@ -47,18 +63,17 @@ enum job_kind {
 	JOB_SHELL,		/* execute_request, apply_request, ... */
 	JOB_CLEAR,		/* control clear_request */
 	JOB_STARTUP,		/* --startup-script / --startup-command */
+	JOB_SHELL_OWN,		/* the shell socket (sock) is the thread's now */
 	JOB_QUIT
 };
 
-/* What the Python thread sends back. */
+/* What the Python thread sends back to the main thread. */
 enum out_kind {
-	OUT_IOPUB,		/* frames for the iopub socket */
-	OUT_SHELL,		/* the reply, for the shell socket */
 	OUT_CONTROL,		/* the reply, for the control socket */
-	OUT_DONE		/* job finished; job pointer is returned */
+	OUT_DONE		/* ready (job NULL), or JOB_QUIT done */
 };
 
-/* What a JOB_SHELL request is, decided once by the main thread. */
+/* What a JOB_SHELL request is, decided once when it starts. */
 enum shell_kind {
 	SH_OTHER,		/* answered NotImplementedError (or not at all) */
 	SH_EXECUTE,
@@ -67,7 +82,7 @@ enum shell_kind {
 };
 
 struct job {
-	TAILQ_ENTRY(job) q;		/* e->queue, then the Python queue */
+	TAILQ_ENTRY(job) q;		/* P.jobs */
 	enum job_kind	 kind;
 	enum shell_kind	 what;
 	struct ipp_msg	 req;		/* decoded request (ids included) */
@@ -75,19 +90,20 @@ struct job {
 	int		 exec_count;	/* the execution_count it runs under */
 	int		 silent;
 	char		*input;		/* execute_input content, to send */
-	int		 announced;	/* busy (and input) sent */
-	double		 started;	/* monotonic, when handed over */
+	int		 announced;	/* busy (and input) sent; P.iomtx */
+	double		 started;	/* monotonic, when it started */
 	int		 failed;	/* set by python: status error */
 	int		 stop_on_error;
 	char		*text;		/* JOB_STARTUP: code or file name */
 	int		 is_file;
+	void		*sock;		/* JOB_SHELL_OWN: the shell socket */
 };
 
 struct out {
 	TAILQ_ENTRY(out) q;
 	enum out_kind	 kind;
 	struct ipp_frames fr;
-	struct job	*job;		/* OUT_DONE */
+	struct job	*job;		/* OUT_DONE: JOB_QUIT's, or NULL */
 };
 
 TAILQ_HEAD(jobq, job);
@@ -123,7 +139,9 @@ struct eng {
 	int		 id;
 	int		 hb_period;	/* ms, from registration */
 	void		*zctx;
+	/* shell: the main thread's until handed over (shell_given) */
 	void		*reg, *shell, *control, *iopub, *hb_sub, *hb_dealer;
+	int		 shell_given;	/* the Python thread owns the shell */
 	int		 py_fd;		/* eventfd: the Python thread posted */
 	pthread_t	 py_thread;
 	int		 py_launched;	/* the thread exists */
@@ -131,10 +149,6 @@ struct eng {
 	int		 py_ready;
 	char		 py_version[32];
 	char		 md_engine[128];	/* {"engine":uuid} as JSON text */
-	int		 exec_count;	/* execute_requests counted so far */
-	struct jobq	 queue;		/* shell requests waiting */
-	struct job	*running;
-	struct ipp_map	*aborted;	/* msg_ids to answer "aborted" */
 	int		 registered;
 	double		 last_ping;	/* monotonic */
 	int		 reconnects;
@@ -147,43 +161,59 @@ void	 eng_topic(struct eng *, const char *kind, char *buf, size_t len);
 /* The signals that go to the Python thread. */
 void	 engined_user_signals(sigset_t *);
 
-/* pyexec.c: the Python thread */
+/* pyexec.c: the Python thread, seen from the main thread */
 int	 py_start(struct eng *);
 int	 py_launch(struct eng *);
 void	 py_hurry(struct eng *);
 void	 py_submit(struct eng *, struct job *);
+void	 py_give_shell(struct eng *, void *sock);
+void	 py_abort(struct eng *, const json_t *msg_ids);
 void	 py_take(struct eng *, struct outq *);
+int	 py_busy(struct eng *);
 void	 py_interrupt(struct eng *);
 void	 py_stop(struct eng *);
+int	 py_stream_fd(struct eng *);
+void	 py_iopub_set(struct eng *, void *sock);
 /* Main thread: stream output the running code wrote since last time. */
 void	 pyexec_flush(struct eng *);
+/* Either thread: one message on iopub, in turn with the other thread. */
+void	 py_iopub_send(struct ipp_frames *);
+/* Main thread: the running request's busy (and input) go out now. */
+void	 py_announce(struct eng *);
 
 /*
  * The Python thread's private part, for the files that include Python.h
- * (pyexec.c, pyreq.c, pybuf.c).
+ * (pyexec.c, pyshell.c, pyreq.c, pybuf.c).
  */
 #ifdef Py_PYTHON_H
 /*
  * The Python thread's state: one documented singleton, defined in
  * pyexec.c, since CPython calls _engined's functions (write, publish...)
- * with no context of ours.  The queues and output buffers are shared
- * with the main thread under their mutexes; the rest is touched by the
- * Python thread only.
+ * with no context of ours.  Each shared field says its mutex; the rest is
+ * touched by the Python thread only.
  */
 struct pythread {
 	struct eng	*E;		/* this thread's view of the engine */
-	struct ipp_session psess;
+	struct ipp_session psess;	/* with its own replay history */
 	PyObject	*mod;		/* engine.py's namespace */
 	PyObject	*jsonmod;	/* Python's json, for user_expressions */
-	struct job	*cur_job;	/* the request running now */
-	/* the two queues, main -> python (jobs), python -> main (outs) */
+	void		*shell;		/* the shell socket, once given */
+	int		 exec_count;	/* execute_requests counted so far */
+	int		 wake_fd;	/* eventfd: main -> Python, P.jobs etc. */
+	int		 stream_fd;	/* timerfd: a request runs long */
+	/* under qmtx: main -> python, python -> main */
 	pthread_mutex_t	 qmtx;
-	pthread_cond_t	 jobcv;
 	struct jobq	 jobs;
+	struct ipp_map	*aborted;	/* msg_ids to answer "aborted" */
+	int		 abort_all;	/* abort what waits on shell */
+	int		 abandoned;	/* main gave up on us at exit: no shell */
 	struct outq	 outs;
 	int		 outs_woken;	/* py_fd written since the last py_take */
 	int		 idle;		/* the thread is at SCHED_IDLE */
 	int		 hurried;	/* a request waits: no SCHED_IDLE */
+	/* under iomtx: the iopub socket's use, and the running job */
+	pthread_mutex_t	 iomtx;
+	struct job	*cur_job;	/* the job running now */
 	/* output shared with the main thread, index 1 stdout, 2 stderr */
 	pthread_mutex_t	 outmtx;
 	char		*obuf[3];
@@ -191,16 +221,26 @@ struct pythread {
 };
 extern struct pythread P;
 
-/* pyexec.c: the Python thread's outputs to the main thread */
-void	 py_post(enum out_kind, struct ipp_frames *, struct job *, int wake);
-void	 py_pub(struct ipp_session *, void *direct, const char *kind,
+/* pyexec.c: the Python thread's outputs */
+void	 py_post(enum out_kind, struct ipp_frames *, struct job *);
+void	 py_pub(const char *kind, const char *type, const char *parent,
+	    const char *md, const char *content);
+void	 py_output(const char *parent);
+void	 py_announce_locked(struct ipp_session *, struct job *);
+void	 py_pub_locked(struct ipp_session *, const char *kind,
 	    const char *type, const char *parent, const char *md,
-	    const char *content, int wake);
-void	 py_flush_streams(struct ipp_session *, void *direct,
-	    const char *parent);
+	    const char *content);
+void	 py_flush_locked(struct ipp_session *, const char *parent);
+
+/* pyshell.c: the Python thread's loop and the shell socket */
+void	 py_serve(void);
+void	 py_reply(struct job *, struct ipp_frames *);
+void	 py_reply_build(struct job *, json_t *content_new, json_t *md_new,
+	    struct ipp_frames *bufs);
 
 /* pyreq.c: run one job (the Python thread, GIL held) */
 void	 py_run_job(struct job *);
+void	 job_free(struct job *);
 
 /* pybuf.c: message buffers to and from Python (the Python thread) */
 int	 pybuf_init(PyObject *module);
@@ -210,11 +250,6 @@ int	 pybuf_add(struct ipp_frames *, PyObject *);
 
 /* control.c */
 int	 control_dispatch(struct eng *);
-void	 shell_enqueue(struct eng *, struct job *);
-void	 shell_next(struct eng *);
-void	 shell_done(struct eng *, struct job *);
-void	 shell_announce(struct eng *);
-void	 send_aborted(struct eng *, void *sock, struct ipp_msg *);
 void	 publish_status(struct eng *, const json_t *parent, const char *state);
 json_t	*eng_metadata(struct eng *, const json_t *req_metadata);
 char	*eng_dump(json_t *);

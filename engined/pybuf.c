@@ -5,12 +5,12 @@
  * In: a request's raw buffers (apply arguments, pushed values, data-path
  * pushes) become the memory of objects the user keeps: ipyparallel
  * builds numpy arrays on them with frombuffer, without a copy, and those
- * arrays live on in the namespace long after the request is done and the
- * main thread has released its frames (shell_done).  So a buffer is
+ * arrays live on in the namespace long after the request is done and its
+ * frames are released (pyshell.c, at the request's end).  So a buffer is
  * handed over as a memoryview of a _engined.Frame, an object that holds
  * its own zmq_msg_t made with zmq_msg_copy: no bytes are copied, libzmq
- * counts the references (atomically, so the main thread may close its
- * copy at any time), and the data is freed when the last holder closes.
+ * counts the references (atomically, so the request's own copy may be
+ * closed at any time), and the data is freed when the last holder closes.
  * The memoryview holds the Frame, every memoryview or array made from it
  * holds the one before, so the memory stays until the last Python object
  * built on it is gone.  The buffer is writable, as pyzmq's frames are for

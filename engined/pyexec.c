@@ -1,32 +1,31 @@
 /*
- * pyexec.c - the Python thread's life: the embedded interpreter, the
- * queues to and from the main thread, and the _engined module.  What
- * each request does is pyreq.c's (py_run_job); this file starts the
- * thread and the interpreter, takes jobs one at a time, and carries what
- * they produce back to the main thread.
+ * pyexec.c - the Python thread's life: the embedded interpreter, what
+ * passes between it and the main thread, iopub, and the _engined
+ * module.  The thread's loop over requests and the shell socket are
+ * pyshell.c's, what each request does is pyreq.c's (py_run_job); this
+ * file starts the thread and the interpreter, hands it jobs and takes
+ * back what the main thread must send, and keeps iopub one sender at a
+ * time (engined.h says who owns which socket).
  *
  * The interpreter is initialised on this thread, which makes it Python's
  * main thread: SIGINT (blocked everywhere else) is delivered here, wakes
  * a sleeping call and surfaces as KeyboardInterrupt in the user's code,
- * while the engine carries on.  Requests arrive from the main thread on
- * a queue with a condition variable; everything this thread wants sent
- * goes back on another queue as struct out (iopub messages, the reply,
- * then "done"), with an eventfd to wake the main thread.  Messages made
- * after the user's code has returned wait for "done" and go in one
- * wake-up: on a small machine each wake-up is a context switch on both
- * sides, which cost more than building the messages.
+ * while the engine carries on.
  *
  * Output: engine.py's sys.stdout/sys.stderr call _engined.write(), which
  * appends to a buffer shared with the main thread under `outmtx`.  This
- * thread flushes it into a stream message before it posts anything else,
- * so the order on iopub is the order of events; while user code runs,
- * the main thread flushes it every STREAM_EVERY ms (pyexec_flush), so
- * output appears as it is written, not at the end.
+ * thread flushes it into a stream message before it publishes anything
+ * else, so the order on iopub is the order of events; while user code
+ * runs longer than STREAM_EVERY ms, the main thread flushes it every
+ * STREAM_EVERY ms (pyexec_flush), so output appears as it is written,
+ * not at the end.  Both do it holding `iomtx` from taking the text to
+ * sending it, so nothing the other thread sends can overtake it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -45,22 +44,33 @@
  * what it holds and who touches what).
  */
 struct pythread P = {
+	.wake_fd = -1,
+	.stream_fd = -1,
 	.qmtx = PTHREAD_MUTEX_INITIALIZER,
-	.jobcv = PTHREAD_COND_INITIALIZER,
 	.jobs = TAILQ_HEAD_INITIALIZER(P.jobs),
 	.outs = TAILQ_HEAD_INITIALIZER(P.outs),
+	.iomtx = PTHREAD_MUTEX_INITIALIZER,
 	.outmtx = PTHREAD_MUTEX_INITIALIZER,
 };
 
+static void
+wake(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN)
+		fatal("cannot wake the other thread");
+}
+
 /*
- * Queue frames for the main thread.  With wake, make sure it looks soon;
- * without, they go with the next wake-up (at the latest "done").
+ * Python thread: frames (or "done") for the main thread, which is woken
+ * to send them.  Only control replies and the thread's own life go this
+ * way; the shell and iopub are sent on directly.
  */
 void
-py_post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
+py_post(enum out_kind k, struct ipp_frames *fr, struct job *j)
 {
 	struct out *o = xcalloc(1, sizeof(*o));
-	uint64_t one = 1;
 	int w = 0;
 
 	o->kind = k;
@@ -72,12 +82,11 @@ py_post(enum out_kind k, struct ipp_frames *fr, struct job *j, int wake)
 	}
 	pthread_mutex_lock(&P.qmtx);
 	TAILQ_INSERT_TAIL(&P.outs, o, q);
-	if (wake && !P.outs_woken)
+	if (!P.outs_woken)
 		w = P.outs_woken = 1;
 	pthread_mutex_unlock(&P.qmtx);
-	if (w && write(P.E->py_fd, &one, sizeof(one)) != sizeof(one) &&
-	    errno != EAGAIN)
-		fatal("Python thread: cannot wake the main thread");
+	if (w)
+		wake(P.E->py_fd);
 }
 
 /*
@@ -100,25 +109,92 @@ py_take(struct eng *e, struct outq *l)
 	pthread_mutex_unlock(&P.qmtx);
 }
 
-/* Main thread: hand a job over. */
+/* Main thread: hand a job over; it runs after the request running now. */
 void
 py_submit(struct eng *e, struct job *j)
 {
 	pthread_mutex_lock(&P.qmtx);
 	TAILQ_INSERT_TAIL(&P.jobs, j, q);
-	pthread_cond_signal(&P.jobcv);
 	pthread_mutex_unlock(&P.qmtx);
+	wake(P.wake_fd);
 }
 
 /*
- * An iopub message of type `type` with parent `parent` (JSON text).  From
- * this thread (direct NULL) it is posted; from the main thread it is
- * sent directly with the main thread's session.
+ * Main thread: the shell socket is the Python thread's from now on (once
+ * the interpreter is up, and again after a re-registration made a new
+ * one: the thread closes the old one when it takes the new).
  */
 void
-py_pub(struct ipp_session *s, void *direct, const char *kind,
-    const char *type, const char *parent, const char *md,
-    const char *content, int wake)
+py_give_shell(struct eng *e, void *sock)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = JOB_SHELL_OWN;
+	ipp_msg_init(&j->req);
+	j->sock = sock;
+	e->shell_given = 1;
+	py_submit(e, j);
+}
+
+/*
+ * Main thread: abort_request.  Named requests are answered "aborted" when
+ * their turn comes; with none named, everything waiting on the shell
+ * socket is, as soon as the Python thread is between requests.
+ */
+void
+py_abort(struct eng *e, const json_t *ids)
+{
+	const json_t *x;
+	size_t i;
+	int all = 0;
+
+	pthread_mutex_lock(&P.qmtx);
+	if (json_is_string(ids))
+		ipp_map_put(P.aborted, json_string_value(ids), (void *)1);
+	else if (json_array_size(ids) > 0)
+		json_array_foreach(ids, i, x) {
+			if (json_is_string(x))
+				ipp_map_put(P.aborted, json_string_value(x),
+				    (void *)1);
+		}
+	else
+		all = P.abort_all = 1;
+	pthread_mutex_unlock(&P.qmtx);
+	if (all)
+		wake(P.wake_fd);
+}
+
+/* Either thread, iomtx held: send on iopub (none while re-connecting). */
+static void
+iopub_send_locked(struct ipp_frames *fr)
+{
+	if (P.E->iopub != NULL)
+		ipp_frames_send(P.E->iopub, fr, 0, ZMQ_DONTWAIT);
+}
+
+void
+py_iopub_send(struct ipp_frames *fr)
+{
+	pthread_mutex_lock(&P.iomtx);
+	iopub_send_locked(fr);
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/* Main thread: a new iopub socket (NULL: none), the old one closed. */
+void
+py_iopub_set(struct eng *e, void *sock)
+{
+	pthread_mutex_lock(&P.iomtx);
+	if (e->iopub != NULL)
+		zmq_close(e->iopub);
+	e->iopub = sock;
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/* iomtx held: build an iopub message with session s and send it. */
+void
+py_pub_locked(struct ipp_session *s, const char *kind, const char *type,
+    const char *parent, const char *md, const char *content)
 {
 	struct ipp_frames fr;
 	struct ipp_buf topic;
@@ -129,23 +205,58 @@ py_pub(struct ipp_session *s, void *direct, const char *kind,
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	if (ipp_msg_build_text(s, &fr, &topic, 1, type, parent, md != NULL ? md :
-	    P.E->md_engine, content) == 0) {
-		if (direct != NULL)
-			ipp_frames_send(direct, &fr, 0, ZMQ_DONTWAIT);
-		else
-			py_post(OUT_IOPUB, &fr, NULL, wake);
-	}
+	    P.E->md_engine, content) == 0)
+		iopub_send_locked(&fr);
 	ipp_frames_release(&fr);
 }
 
 /*
- * Turn buffered output into stream messages.  From this thread they are
- * posted (ordered with everything else, and sent with what follows
- * them); from the main thread they are sent directly on iopub with the
- * main thread's session.
+ * iomtx held: publish the shell request j's busy status and execute_input,
+ * if not done yet.  They are held back until something follows them: the
+ * first message of the request (for a short request, its end, so that
+ * all its messages leave in one burst and wake libzmq's I/O thread once,
+ * not twice), output to stream, any control request, or STREAM_EVERY ms
+ * of running.  Their order on iopub, and what they carry, are as if sent
+ * at once.
  */
 void
-py_flush_streams(struct ipp_session *s, void *direct, const char *parent)
+py_announce_locked(struct ipp_session *s, struct job *j)
+{
+	if (j == NULL || j->kind != JOB_SHELL || j->announced)
+		return;
+	j->announced = 1;
+	py_pub_locked(s, "status", "status", j->parent,  NULL,
+	    "{\"execution_state\":\"busy\"}");
+	if (j->input != NULL)
+		py_pub_locked(s, "execute_input", "execute_input", j->parent, NULL,
+		    j->input);
+}
+
+void
+py_announce(struct eng *e)
+{
+	pthread_mutex_lock(&P.iomtx);
+	py_announce_locked(&e->sess, P.cur_job);
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/*
+ * Python thread: an iopub message of type `type` with parent `parent`
+ * (JSON text), after the running request's busy.
+ */
+void
+py_pub(const char *kind, const char *type, const char *parent,
+    const char *md, const char *content)
+{
+	pthread_mutex_lock(&P.iomtx);
+	py_announce_locked(&P.psess, P.cur_job);
+	py_pub_locked(&P.psess, kind, type, parent, md, content);
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/* iomtx held: turn buffered output into stream messages, sent now. */
+void
+py_flush_locked(struct ipp_session *s, const char *parent)
 {
 	static const char *names[3] = { NULL, "stdout", "stderr" };
 	char *text, *c;
@@ -164,34 +275,72 @@ py_flush_streams(struct ipp_session *s, void *direct, const char *parent)
 		pthread_mutex_unlock(&P.outmtx);
 		c = eng_dump(json_pack("{s:s, s:s}", "name", names[i], "text",
 		    text));
-		py_pub(s, direct, names[i], "stream", parent, NULL, c, 0);
+		py_pub_locked(s, names[i], "stream", parent, NULL, c);
 		free(c);
 		free(text);
 	}
 }
 
-/* Main thread, between polls: stream what running code has written. */
+/* Python thread: the output written so far, after the request's busy. */
+void
+py_output(const char *parent)
+{
+	pthread_mutex_lock(&P.iomtx);
+	py_announce_locked(&P.psess, P.cur_job);
+	py_flush_locked(&P.psess, parent);
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/* Main thread: a shell request is running now. */
+int
+py_busy(struct eng *e)
+{
+	int busy;
+
+	pthread_mutex_lock(&P.iomtx);
+	busy = P.cur_job != NULL && P.cur_job->kind == JOB_SHELL;
+	pthread_mutex_unlock(&P.iomtx);
+	return busy;
+}
+
+/*
+ * Main thread, woken by the stream timer or anything else: stream what
+ * running code has written.  While a request runs long, the timer is set
+ * again, so this comes back every STREAM_EVERY ms until it ends (a
+ * request younger than that has its own timer, set when it started).
+ */
 void
 pyexec_flush(struct eng *e)
 {
-	int pending, output;
+	struct itimerspec again = { .it_value = { 0, STREAM_EVERY * 1000000L } };
+	struct job *j;
+	int output, long_running;
 
-	if (e->running == NULL || e->running->kind != JOB_SHELL)
-		return;
-	/* anything this thread posted earlier must go out first */
-	pthread_mutex_lock(&P.qmtx);
-	pending = !TAILQ_EMPTY(&P.outs);
-	pthread_mutex_unlock(&P.qmtx);
-	if (pending)
-		return;
-	pthread_mutex_lock(&P.outmtx);
-	output = P.olen[1] > 0 || P.olen[2] > 0;
-	pthread_mutex_unlock(&P.outmtx);
-	if (output || ipp_monotonic() - e->running->started >=
-	    STREAM_EVERY / 1000.0)
-		shell_announce(e);
-	if (output)
-		py_flush_streams(&e->sess, e->iopub, e->running->parent);
+	pthread_mutex_lock(&P.iomtx);
+	if ((j = P.cur_job) != NULL && j->kind == JOB_SHELL) {
+		pthread_mutex_lock(&P.outmtx);
+		output = P.olen[1] > 0 || P.olen[2] > 0;
+		pthread_mutex_unlock(&P.outmtx);
+		long_running = ipp_monotonic() - j->started >=
+		    STREAM_EVERY / 1000.0;
+		if (output || long_running)
+			py_announce_locked(&e->sess, j);
+		if (output)
+			py_flush_locked(&e->sess, j->parent);
+		if (long_running)
+			timerfd_settime(P.stream_fd, 0, &again, NULL);
+	}
+	pthread_mutex_unlock(&P.iomtx);
+}
+
+/*
+ * Main thread: the stream timer's fd, readable when a request has run
+ * STREAM_EVERY ms (then read it, and call pyexec_flush).
+ */
+int
+py_stream_fd(struct eng *e)
+{
+	return P.stream_fd;
 }
 
 static PyObject *
@@ -235,6 +384,7 @@ py_publish(PyObject *self, PyObject *args)
 	struct ipp_frames fr;
 	struct ipp_buf topic;
 	json_t *content;
+	const char *parent;
 	char t[64], *ctxt;
 	Py_ssize_t i;
 	int rc;
@@ -246,16 +396,18 @@ py_publish(PyObject *self, PyObject *args)
 		PyErr_SetString(PyExc_ValueError, "content is not JSON");
 		return NULL;
 	}
-	/* output written so far goes first */
-	py_flush_streams(&P.psess, NULL, P.cur_job ? P.cur_job->parent :
-	    NULL);
+	/*
+	 * From user threads too: the GIL keeps P.cur_job (its parent) alive
+	 * while this runs.
+	 */
+	parent = P.cur_job ? P.cur_job->parent : NULL;
 	eng_topic(P.E, kind, t, sizeof(t));
 	topic.data = t;
 	topic.len = strlen(t);
 	ipp_frames_init(&fr);
 	ctxt = eng_dump(content);
-	rc = ipp_msg_build_text(&P.psess, &fr, &topic, 1, type, P.cur_job ?
-	    P.cur_job->parent : NULL, P.E->md_engine, ctxt);
+	rc = ipp_msg_build_text(&P.psess, &fr, &topic, 1, type, parent,
+	    P.E->md_engine, ctxt);
 	free(ctxt);
 	if (rc == -1) {
 		ipp_frames_release(&fr);
@@ -267,7 +419,12 @@ py_publish(PyObject *self, PyObject *args)
 			ipp_frames_release(&fr);
 			return NULL;
 		}
-	py_post(OUT_IOPUB, &fr, NULL, 1);	/* display output: now */
+	/* display output goes now, after the output written before it */
+	pthread_mutex_lock(&P.iomtx);
+	py_announce_locked(&P.psess, P.cur_job);
+	py_flush_locked(&P.psess, parent);
+	iopub_send_locked(&fr);
+	pthread_mutex_unlock(&P.iomtx);
 	ipp_frames_release(&fr);
 	Py_RETURN_NONE;
 }
@@ -329,7 +486,6 @@ py_main(void *arg)
 	PyObject *code, *g;
 	PyStatus st;
 	sigset_t set;
-	struct job *j;
 
 	P.E = e;
 	py_idle(1);
@@ -371,22 +527,8 @@ py_main(void *arg)
 	/* now SIGINT and the user signals may come: they are Python's */
 	engined_user_signals(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	py_post(OUT_DONE, NULL, NULL, 1);	/* ready */
-	for (;;) {
-		/* a signal handler may run meanwhile: Python only notes it */
-		Py_BEGIN_ALLOW_THREADS
-		pthread_mutex_lock(&P.qmtx);
-		while ((j = TAILQ_FIRST(&P.jobs)) == NULL)
-			pthread_cond_wait(&P.jobcv, &P.qmtx);
-		TAILQ_REMOVE(&P.jobs, j, q);
-		pthread_mutex_unlock(&P.qmtx);
-		Py_END_ALLOW_THREADS
-		if (j->kind == JOB_QUIT) {
-			py_post(OUT_DONE, NULL, j, 1);
-			break;
-		}
-		py_run_job(j);
-	}
+	py_post(OUT_DONE, NULL, NULL);		/* ready */
+	py_serve();				/* until JOB_QUIT */
 	engined_user_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return NULL;
@@ -395,7 +537,15 @@ py_main(void *arg)
 int
 py_start(struct eng *e)
 {
-	if (ipp_session_init(&P.psess, e->ci.key, e->uuid) == -1)
+	/* shell requests are checked against their own replay history */
+	if (ipp_session_init(&P.psess, e->ci.key, e->uuid) == -1 ||
+	    ipp_session_enable_replay(&P.psess, 65536) == -1)
+		return -1;
+	if ((P.aborted = ipp_map_new()) == NULL)
+		return -1;
+	if ((P.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (P.stream_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
 		return -1;
 	/* set here, not by the thread: kernel_info may be asked at once */
 	snprintf(e->py_version, sizeof(e->py_version), "%d.%d.%d",
@@ -440,6 +590,8 @@ py_launch(struct eng *e)
 		errno = rc;
 		return -1;
 	}
+	/* top, perf and /proc/PID/task tell the two threads apart */
+	pthread_setname_np(e->py_thread, "engined-py");
 	e->py_launched = 1;
 	return 0;
 }
@@ -469,8 +621,15 @@ py_hurry(struct eng *e)
 void
 py_interrupt(struct eng *e)
 {
-	if (e->running != NULL && e->running->kind == JOB_SHELL)
+	/*
+	 * Under iomtx, so the request cannot end and the next start between
+	 * the look and the signal; one that lands after its request ended is
+	 * dropped before the next runs (pyreq.c, drop_pending_interrupt).
+	 */
+	pthread_mutex_lock(&P.iomtx);
+	if (P.cur_job != NULL && P.cur_job->kind == JOB_SHELL)
 		pthread_kill(e->py_thread, SIGINT);
+	pthread_mutex_unlock(&P.iomtx);
 }
 
 /*
@@ -526,6 +685,21 @@ py_stop(struct eng *e)
 		e->py_fd = -1;
 		return;
 	}
-	/* the thread still has j: leave it, the process is exiting */
+	/*
+	 * The thread still has j: leave it, the process is exiting.  Its
+	 * shell socket is closed here, and it will not touch it again
+	 * (pyshell.c checks `abandoned` under qmtx before each use).
+	 */
 	log_info("Python thread still busy at exit");
+	pthread_mutex_lock(&P.qmtx);
+	P.abandoned = 1;
+	if (P.shell != NULL)
+		zmq_close(P.shell);
+	P.shell = NULL;
+	TAILQ_FOREACH(j, &P.jobs, q)	/* one it has not taken yet */
+		if (j->kind == JOB_SHELL_OWN && j->sock != NULL) {
+			zmq_close(j->sock);
+			j->sock = NULL;
+		}
+	pthread_mutex_unlock(&P.qmtx);
 }

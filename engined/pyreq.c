@@ -1,15 +1,16 @@
 /*
  * pyreq.c - the Python thread's request handlers: what one job does.
  *
- * py_run_job() is called by the Python thread's loop (pyexec.c, py_main)
- * for each job the main thread hands over, with the interpreter up and
- * the GIL held.  It calls engine.py's functions (run_execute, run_apply,
- * data_op, clear, startup) and builds the messages that answer the
- * request: iopub output and errors (py_pub, py_flush_streams) and the
- * shell reply (reply_shell), all posted to the main thread (py_post),
- * which sends them.  The interpreter's life, the queues and the _engined
- * module are pyexec.c's; the state both use is the singleton P
- * (engined.h).
+ * py_run_job() is called by the Python thread's loop (pyshell.c,
+ * py_serve) for each request it receives and each job the main thread
+ * hands over, with the interpreter up and the GIL held.  It calls
+ * engine.py's functions (run_execute, run_apply, data_op, clear,
+ * startup) and sends the messages that answer the request itself: iopub
+ * output and errors (py_pub, py_output) and the shell reply
+ * (py_reply_build); only clear's reply, on the control socket, goes
+ * through the main thread (py_post).  The interpreter's life, iopub and
+ * the _engined module are pyexec.c's; the state both use is the
+ * singleton P (engined.h).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -65,9 +66,12 @@ error_content(PyObject *err, const char *method)
 	return c;
 }
 
-/* The reply to j, with the parts of bufs (may be NULL) as its buffers. */
-static void
-reply_shell(struct job *j, json_t *content_new, json_t *md_new,
+/*
+ * Send the reply to j, with the parts of bufs (may be NULL) as its
+ * buffers; content and metadata are stolen.
+ */
+void
+py_reply_build(struct job *j, json_t *content_new, json_t *md_new,
     struct ipp_frames *bufs)
 {
 	struct ipp_buf ids[IPP_MAX_IDS];
@@ -91,7 +95,7 @@ reply_shell(struct job *j, json_t *content_new, json_t *md_new,
 	for (i = 0; bufs != NULL && i < bufs->n; i++)
 		if (ipp_frames_add_msg(&fr, &bufs->f[i]) == -1)
 			fatal("cannot build %s", type);
-	py_post(OUT_SHELL, &fr, NULL, 0);	/* goes with "done" */
+	py_reply(j, &fr);
 }
 
 static void
@@ -145,7 +149,7 @@ reply_done(struct job *j, json_t *rc, json_t *md, struct ipp_frames *out,
     PyObject *r)
 {
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, out);
+	py_reply_build(j, rc, md, out);
 	ipp_frames_release(out);
 	if (PyErr_Occurred())
 		PyErr_Clear();
@@ -258,7 +262,7 @@ do_execute(struct job *j)
 		code = "";
 	r = call("run_execute", Py_BuildValue("(siiN)", code, j->exec_count,
 	    j->silent, uexprs_in(json_object_get(c, "user_expressions"))));
-	py_flush_streams(&P.psess, NULL, j->parent);
+	py_output(j->parent);
 	if (r == NULL) {
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
@@ -271,8 +275,8 @@ do_execute(struct job *j)
 			json_object_set_new(bundle, "execution_count",
 			    json_integer(j->exec_count));
 			txt = eng_dump(bundle);
-			py_pub(&P.psess, NULL, "execute_result",
-			    "execute_result", j->parent, "{}", txt, 0);
+			py_pub("execute_result",
+			    "execute_result", j->parent, "{}", txt);
 			free(txt);
 		}
 		rc = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok",
@@ -283,7 +287,7 @@ do_execute(struct job *j)
 		json_object_set_new(rc, "execution_count",
 		    json_integer(j->exec_count));
 		txt = ipp_json_dump(rc);
-		py_pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		py_pub("error", "error", j->parent, NULL, txt);
 		free(txt);
 		j->failed = 1;
 	}
@@ -292,9 +296,9 @@ do_execute(struct job *j)
 	Py_XDECREF(r);
 	/* the shell's post_execute: inline figures follow the result */
 	Py_XDECREF(call("post_execute", PyTuple_New(0)));
-	py_flush_streams(&P.psess, NULL, j->parent);
+	py_output(j->parent);
 	finish_md(md, json_string_value(json_object_get(rc, "status")), rc);
-	reply_shell(j, rc, md, NULL);
+	py_reply_build(j, rc, md, NULL);
 }
 
 /*
@@ -323,7 +327,7 @@ do_apply(struct job *j)
 	}
 	if (bufs != NULL)
 		r = call("run_apply", Py_BuildValue("(N)", bufs));
-	py_flush_streams(&P.psess, NULL, j->parent);
+	py_output(j->parent);
 	if (r == NULL)
 		rc = ipp_error_content("SystemError", "engined internal error "
 		    "running the request");
@@ -334,7 +338,7 @@ do_apply(struct job *j)
 
 		rc = error_content(PyTuple_GetItem(r, 2), "apply");
 		txt = ipp_json_dump(rc);
-		py_pub(&P.psess, NULL, "error", "error", j->parent, NULL, txt, 0);
+		py_pub("error", "error", j->parent, NULL, txt);
 		free(txt);
 		j->failed = 1;
 	}
@@ -352,10 +356,9 @@ do_apply(struct job *j)
 }
 
 /*
- * Run one job.  Everything posted here waits for "done", with these
- * exceptions: clear_request's messages, which frame code of the user's
- * (__del__ methods) and so must not wait for it, and display output.
- * A shell job's busy and idle statuses are the main thread's.
+ * Run one job.  A shell request's busy, execute_input and idle are
+ * pyshell.c's (shell_run); clear_request's busy and idle are sent here,
+ * around the user's code it runs (__del__ methods).
  */
 void
 py_run_job(struct job *j)
@@ -364,13 +367,12 @@ py_run_job(struct job *j)
 	char *p;
 
 	drop_pending_interrupt();
-	P.cur_job = j;
 	switch (j->kind) {
 	case JOB_STARTUP: {
 		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,
 		    j->is_file));
 
-		py_flush_streams(&P.psess, NULL, NULL);
+		py_output(NULL);
 		Py_XDECREF(r);
 		break;
 	}
@@ -380,8 +382,8 @@ py_run_job(struct job *j)
 		int k;
 
 		p = ipp_json_dump(j->req.header);
-		py_pub(&P.psess, NULL, "status", "status", p, NULL,
-		    "{\"execution_state\":\"busy\"}", 1);
+		py_pub("status", "status", p, NULL,
+		    "{\"execution_state\":\"busy\"}");
 		Py_XDECREF(call("clear", PyTuple_New(0)));
 		for (k = 0; k < j->req.nids && k < IPP_MAX_IDS; k++) {
 			ids[k].data = ipp_frame_data(&j->req.fr, k);
@@ -390,10 +392,10 @@ py_run_job(struct job *j)
 		ipp_frames_init(&fr);
 		if (ipp_msg_build_text(&P.psess, &fr, ids, k, "clear_reply", p,
 		    P.E->md_engine, "{\"status\":\"ok\"}") == 0)
-			py_post(OUT_CONTROL, &fr, NULL, 1);
+			py_post(OUT_CONTROL, &fr, NULL);
 		ipp_frames_release(&fr);
-		py_pub(&P.psess, NULL, "status", "status", p, NULL,
-		    "{\"execution_state\":\"idle\"}", 1);
+		py_pub("status", "status", p, NULL,
+		    "{\"execution_state\":\"idle\"}");
 		free(p);
 		break;
 	}
@@ -411,7 +413,7 @@ py_run_job(struct job *j)
 			break;
 		case SH_OTHER:
 			if (ipp_is_request(t))
-				reply_shell(j, ipp_error_content(
+				py_reply_build(j, ipp_error_content(
 				    "NotImplementedError",
 				    "engined does not handle '%s'", t),
 				    json_pack("{s:s, s:s}", "engine", P.E->uuid,
@@ -419,9 +421,18 @@ py_run_job(struct job *j)
 			break;
 		}
 		break;
+	case JOB_SHELL_OWN:
 	case JOB_QUIT:
 		break;
 	}
-	P.cur_job = NULL;
-	py_post(OUT_DONE, NULL, j, 1);
+}
+
+void
+job_free(struct job *j)
+{
+	ipp_msg_release(&j->req);
+	free(j->parent);
+	free(j->input);
+	free(j->text);
+	free(j);
 }
