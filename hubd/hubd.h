@@ -69,6 +69,12 @@ struct dep {
 	int	 all, success, failure;
 };
 
+/* A stream's output so far: appended in place, doubling (task.c). */
+struct iotext {
+	char		*p;		/* NULL: nothing on this stream yet */
+	size_t		 len, cap;
+};
+
 /*
  * A request the hub has seen and not yet forgotten.  Mux and task
  * requests live here while pending; after completion they linger briefly
@@ -99,7 +105,9 @@ struct task {
 	int		 waiting;	/* in the scheduler's queue */
 	unsigned long	 seq;		/* submission order */
 	/* output collected from iopub until the record is final */
-	json_t		*io;		/* {stdout, stderr, ...} fields */
+	json_t		*io;		/* {error, execute_*} fields */
+	struct iotext	 out[2];	/* stdout, stderr */
+	int		 io_late;	/* out grew after the record was final */
 	double		 linger_until;
 };
 
@@ -323,6 +331,13 @@ void	 task_tick(struct hub *, double now);
 double	 task_next_wake(struct hub *);
 void	 task_iopub(struct hub *, struct task *, const char *type,
 	    json_t *content);
+/*
+ * A stream message's scanned text, appended to t's stdout or stderr
+ * (other names are ignored): -1 EINVAL when the text holds a NUL, which
+ * task_iopub takes from the parsed content instead.
+ */
+int	 task_iopub_stream(struct hub *, struct task *, const char *name,
+	    const struct ipp_jval *text);
 void	 task_iopub_status(struct hub *, const char *parent_id,
 	    const char *state);
 
