@@ -170,7 +170,8 @@ struct hub {
 	void		*hb_mon;	/* monitor of hb_pong: disconnects */
 	void		*db_pair;	/* results from the DB thread */
 	struct ipp_zpoll zp;		/* the loop's poll set (hubd.c) */
-	struct ipp_msg	 rx;		/* the task path's receive buffer */
+	struct ipp_msg	 rx;		/* the relays' receive buffer */
+	struct ipp_msg	 tx;		/* broadcast's per-engine copy */
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
 	char		 digests_file[1100];	/* replay history, see main() */
@@ -325,6 +326,11 @@ void	 task_fail_engine(struct hub *, struct engine *);
 /* Put the record of a new request into the DB, copying its buffers. */
 void	 task_record_new(struct hub *, struct ipp_msg *, const char *msg_id,
 	    enum task_queue, const char *engine_uuid);
+/*
+ * Part i (0 header ... 2 metadata) of a scanned request, parsed from the
+ * frames t keeps from its delimiter on (new), or NULL when t keeps fewer.
+ */
+json_t	*task_request_part(const struct task *, int i);
 void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
 	    json_t *metadata_new, int to_client);
 void	 task_tick(struct hub *, double now);

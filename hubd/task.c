@@ -355,6 +355,20 @@ task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
 	json_decref(upd);
 }
 
+json_t *
+task_request_part(const struct task *t, int i)
+{
+	json_t *v;
+
+	if (t->frames.n <= 2 + i)
+		return NULL;
+	/* the scanner vouched for it: only memory can fail */
+	if ((v = json_loadb(ipp_frame_data(&t->frames, 2 + i),
+	    ipp_frame_len(&t->frames, 2 + i), JSON_ALLOW_NUL, NULL)) == NULL)
+		fatalx("out of memory parsing a request's part");
+	return v;
+}
+
 /*
  * Build a reply on behalf of an engine or the scheduler, record it, and
  * deliver it to the client when to_client: the reply type mirrors the
@@ -372,10 +386,8 @@ task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
 	size_t n;
 
 	/* a scanned request's header is parsed only now that it is needed */
-	if (t->header == NULL && t->frames.n > 2 &&
-	    (t->header = json_loadb(ipp_frame_data(&t->frames, 2),
-	    ipp_frame_len(&t->frames, 2), JSON_ALLOW_NUL, NULL)) == NULL)
-		fatalx("out of memory parsing a request header");
+	if (t->header == NULL)
+		t->header = task_request_part(t, 0);
 	rt = json_string_value(json_object_get(t->header, "msg_type"));
 	if (rt == NULL)
 		rt = "apply_request";

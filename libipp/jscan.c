@@ -15,6 +15,10 @@
  * caller then parses with jansson, which decides.  So: 0 from the
  * scanner means jansson accepts the text and finds the same values
  * (tests/unit/t_jscan.c checks this on many messages); -1 means nothing.
+ *
+ * ipp_json_splice() builds on a vouched scan: it replaces the values of
+ * a few top-level keys (or adds them) in the text, so a relay changes a
+ * field of a message without re-encoding the rest.
  */
 #include <errno.h>
 #include <string.h>
@@ -356,4 +360,89 @@ ipp_jval_is(const struct ipp_jval *v, const char *text)
 
 	return v->type != IPP_JNONE && v->len == l &&
 	    memcmp(v->p, text, l) == 0;
+}
+
+/* One change of ipp_json_splice: span [at, at+len) becomes with. */
+struct jcut {
+	size_t		 at, len;
+	int		 k;		/* index of the key */
+};
+
+#define JSPLICE_MAX	8
+
+size_t
+ipp_json_splice(const char *b, size_t n, const char *const *keys,
+    const struct ipp_jval *vals, const char *const *with, int nkeys,
+    char *out, size_t cap)
+{
+	struct jcut c[JSPLICE_MAX], t;
+	size_t end, o = 0, i = 0, l, kl;
+	int k, j, nc = 0, empty;
+
+	if (nkeys > JSPLICE_MAX) {
+		errno = EINVAL;
+		return 0;
+	}
+	/* the closing brace, and whether the object had any member */
+	for (end = n; end > 0 && b[end - 1] != '}'; end--)
+		;
+	if (end == 0) {
+		errno = EINVAL;
+		return 0;
+	}
+	end--;
+	for (l = end; l > 0 && (b[l - 1] == ' ' || b[l - 1] == '\t' ||
+	    b[l - 1] == '\n' || b[l - 1] == '\r'); l--)
+		;
+	empty = l > 0 && b[l - 1] == '{';
+	for (k = 0; k < nkeys; k++) {
+		c[nc].k = k;
+		if (vals[k].type != IPP_JNONE) {
+			c[nc].at = (size_t)(vals[k].p - b);
+			c[nc].len = vals[k].len;
+		} else {
+			c[nc].at = end;		/* added, in key order */
+			c[nc].len = 0;
+		}
+		/* insertion sort by position; equal ones keep their order */
+		for (j = nc++; j > 0 && c[j - 1].at > c[j].at; j--) {
+			t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	}
+	for (j = 0; j <= nc; j++) {
+		l = (j < nc ? c[j].at : n) - i;
+		if (o + l > cap)
+			goto full;
+		memcpy(out + o, b + i, l);
+		o += l;
+		if (j == nc)
+			break;
+		k = c[j].k;
+		if (c[j].len == 0 && vals[k].type == IPP_JNONE) {
+			/* "key": before the value, and a comma unless first */
+			kl = strlen(keys[k]);
+			if (o + kl + 4 > cap)
+				goto full;
+			if (!empty)
+				out[o++] = ',';
+			empty = 0;
+			out[o++] = '"';
+			memcpy(out + o, keys[k], kl);
+			o += kl;
+			out[o++] = '"';
+			out[o++] = ':';
+		}
+		l = strlen(with[k]);
+		if (o + l > cap)
+			goto full;
+		memcpy(out + o, with[k], l);
+		o += l;
+		i = c[j].at + c[j].len;
+	}
+	return o;
+full:
+	errno = ENOSPC;
+	return 0;
 }
