@@ -9,9 +9,9 @@
  * would, and it notes where the values of the wanted top-level keys lie.
  *
  * It only vouches for what it fully understands.  Anything in the grey
- * zone of the decoders - bytes above 0x7f (UTF-8 validity), \u escapes
- * of surrogates, numbers that might overflow, escapes in keys, deep
- * nesting, control bytes - makes it answer "cannot tell" (-1), and the
+ * zone of the decoders - \u escapes of surrogates, numbers that might
+ * overflow, escapes in keys, deep nesting, control bytes - makes it
+ * answer "cannot tell" (-1), and the
  * caller then parses with jansson, which decides.  So: 0 from the
  * scanner means jansson accepts the text and finds the same values
  * (tests/unit/t_jscan.c checks this on many messages); -1 means nothing.
@@ -67,6 +67,45 @@ hex4(const char *b, size_t n, size_t i)
 }
 
 /*
+ * The UTF-8 sequence at b[i] (a byte above 0x7f): its length, or 0 when
+ * jansson would refuse it - a stray continuation byte, an overlong form,
+ * a surrogate, beyond U+10FFFF or cut short.  Clients send text as UTF-8
+ * (jupyter_client does not escape it), so this keeps their non-ASCII
+ * output and names on the scanner's path.
+ */
+static size_t
+utf8(const char *b, size_t n, size_t i)
+{
+	unsigned char c = (unsigned char)b[i], d;
+	size_t len, k;
+	long u;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		u = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		u = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		u = c & 0x07;
+	} else
+		return 0;
+	if (i + len > n)
+		return 0;
+	for (k = 1; k < len; k++) {
+		d = (unsigned char)b[i + k];
+		if ((d & 0xc0) != 0x80)
+			return 0;
+		u = (u << 6) | (d & 0x3f);
+	}
+	if ((len == 3 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff))) ||
+	    (len == 4 && (u < 0x10000 || u > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
  * b[i] is '"': index past the closing quote, or 0 when the string is
  * not one we vouch for.  *esc is set when it holds escapes.
  */
@@ -74,14 +113,21 @@ static size_t
 str(const char *b, size_t n, size_t i, int *esc)
 {
 	unsigned char c;
+	size_t l;
 	long u;
 
 	for (i++; i < n; i++) {
 		c = (unsigned char)b[i];
 		if (c == '"')
 			return i + 1;
-		if (c < 0x20 || c >= 0x80)
+		if (c < 0x20)
 			return 0;
+		if (c >= 0x80) {
+			if ((l = utf8(b, n, i)) == 0)
+				return 0;
+			i += l - 1;
+			continue;
+		}
 		if (c != '\\')
 			continue;
 		*esc = 1;

@@ -3,19 +3,24 @@
 Run by tests/t1250-hubd-scanned-relays.sh with a controller and two
 engines up:  relays_check.py PROFILE_DIR.  hubd reads these relays'
 messages with its scanner and makes the broadcast's per-engine copies by
-splicing the request's texts; non-ASCII text goes to the full decoder
-instead.  This checks, through the real client, that both ways give the
-same results and records: direct tasks (with an unknown engine too),
-output of many stream messages folded into stdout and stderr, execute
-input and result, and broadcasts coalescing or not, with the client's
-own original_msg_id, to an engine that does not exist, and with
-non-ASCII metadata.
+splicing the request's texts; what the scanner does not vouch for (here:
+an integer of 19 digits) goes to the full decoder instead.  This
+checks, through the real client, that both ways give the same results
+and records: direct tasks (with an unknown engine too), output of many
+stream messages folded into stdout and stderr, output that comes after
+the reply (published here, signed, as an engine would), execute input
+and result, and broadcasts coalescing or not, with the client's own
+original_msg_id, to an engine that does not exist, with non-ASCII and
+with long-integer metadata.
 """
 import sys
 import time
+import uuid as U
 
 import ipyparallel as ipp
+import zmq
 
+import conninfo
 from tap import Tap
 
 t = Tap()
@@ -81,6 +86,46 @@ def _():
     ar.wait_for_output(10)
     t.eq(ar.stdout, "".join("line %d\n" % i for i in range(200)),
          "the client got every stream message in order")
+
+
+@t.case("output after the reply, scanned and decoded")
+def _():
+    cf, ef, key, sess = conninfo.load(sys.argv[1])
+    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub.connect(conninfo.url(ef, ef["iopub"]))
+    me = c.session.session
+
+    def publish(mid, name, text, md=None, mtype="stream"):
+        content = ({"execution_state": text} if mtype == "status" else
+                   {"name": name, "text": text})
+        sess.send(pub, mtype, content=content, metadata=md or {},
+                  parent={"msg_id": mid, "session": me, "date": "",
+                          "msg_type": "apply_request", "username": "t",
+                          "version": "5.3"},
+                  ident=b"engine.0.stream")
+
+    # hubd relays it to the client once the connection is up
+    probe = "probe-" + U.uuid4().hex
+    end = time.time() + 10
+    while time.time() < end and not c.metadata.get(probe, {}).get("stdout"):
+        publish(probe, "stdout", "p")
+        time.sleep(0.05)
+    t.ok(c.metadata.get(probe, {}).get("stdout"), "iopub publisher joined")
+    # a request hubd answers at once (no such engine): its task lingers
+    fut = c.send_apply_request(c._mux_socket, noop, [], {},
+                               ident=b"no-such-engine")
+    record(fut.msg_id)
+    publish(fut.msg_id, "stdout", "one\n")
+    publish(fut.msg_id, "stdout", "two \u00e9\n", md={"big": 2 ** 60})
+    publish(fut.msg_id, "stdout", "th\u0000ree\n")
+    publish(fut.msg_id, "stderr", "err\n")
+    publish(fut.msg_id, None, "idle", mtype="status")
+    want = "one\ntwo \u00e9\nth\u0000ree\n"
+    r = record(fut.msg_id, lambda r: r["stdout"] == want)
+    t.eq(r and r["stdout"], want,
+         "late stdout amends the record: scanned, decoded, with a NUL")
+    t.eq(r and r["stderr"], "err\n", "late stderr too")
+    pub.close(0)
 
 
 @t.case("direct: execute input and result")
@@ -154,9 +199,12 @@ def _():
     bogus = [[uuids[0], ids[0]], ["no-such-engine", 99]]
     orig = send({"targets": bogus})
     check_copies(orig, bogus, "unknown target")
-    orig = send({"note": "\u00e9t\u00e9"})
-    check_copies(orig, tt, "non-ASCII metadata (decoded)",
-                 note="\u00e9t\u00e9")
+    orig = send({"note": "\u00e9t\u00e9 \U0001f600"})
+    check_copies(orig, tt, "non-ASCII metadata",
+                 note="\u00e9t\u00e9 \U0001f600")
+    orig = send({"note": 2 ** 60})
+    check_copies(orig, tt, "long integer in metadata (decoded)",
+                 note=2 ** 60)
     orig = send({"note": "q\"uote\\"})
     check_copies(orig, tt, "escapes in metadata", note="q\"uote\\")
 

@@ -48,6 +48,10 @@ static const char *const valid[] = {
 	"{\"\":\"empty key\",\"a\":\"\"}",
 	"{\"a\":\"[{\\\"msg_id\\\":1}]\",\"msg_id\":\"m\"}",
 	"{\"content\":{\"code\":\"print('hi')\\n\",\"silent\":false}}",
+	/* UTF-8 as clients send it: 2, 3 and 4 bytes, in keys too */
+	"{\"msg_id\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\","
+	    "\"\xc3\xa9t\xc3\xa9\":[\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"]}",
+	"{\"name\":\"stdout\",\"text\":\"\xc3\xa9t\xc3\xa9\\n\"}",
 };
 
 static const char *const broken[] = {
@@ -60,6 +64,12 @@ static const char *const broken[] = {
 	"{\"a\":\"tab\there\"}", "{\"a\":1e999}",
 	"{\"a\":99999999999999999999999}", "{\"a\":\"\\ud800\"}",
 	"{\"a\":\"\xff\"}", "{\"a\":NaN}", "{\"a\":Infinity}",
+	/* UTF-8 jansson refuses: stray, overlong, surrogate, too high, cut */
+	"{\"a\":\"\x80\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xc1\xbf\"}",
+	"{\"a\":\"\xe0\x80\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
+	"{\"a\":\"\xf0\x80\x80\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+	"{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xe2\x82\"}",
+	"{\"a\":\"\xc3\"}", "{\"\xc3\":1}", "{\"a\":1\xc3\xa9}",
 };
 
 /* jansson's value of key k, or NULL. */
@@ -243,7 +253,7 @@ main(void)
 		    sizeof(valid[0]))];
 		int nm = 1 + (int)(random() % 3), k;
 		static const char pool[] = "{}[]\",:\\u0123456789eE.-+ tfnalrsx"
-		    "\x80\xc3\xa9\t\n";
+		    "\x80\xc3\xa9\xe2\x82\xac\xed\xa0\xf0\x9f\xbf\xc0\t\n";
 
 		len = strlen(src);
 		memcpy(mut, src, len);
