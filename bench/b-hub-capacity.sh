@@ -15,7 +15,8 @@
 # Targets: hubd >= 100,000 tasks/s; round trip p50 <= 150 us.
 # Knobs: CAP_ENGINES (32), CAP_WINDOW (256), CAP_SECONDS (5), REPEAT (3),
 # CAP_LAT_COUNT, CAP_SKIP_PEER (set: hubd only), HUBD (another binary),
-# CAP_QUEUE (task; mux: direct requests spread over the engines instead).
+# CAP_QUEUE (task; mux: direct requests spread over the engines instead),
+# CAP_SIMS (1: simengines processes sharing the engines between them).
 . "$(dirname "$0")/lib.sh"
 
 E=${CAP_ENGINES:-32}
@@ -25,6 +26,7 @@ REPEAT=${REPEAT:-3}
 LAT_hubd=${CAP_LAT_COUNT:-5000}
 LAT_ipcontroller=${CAP_LAT_COUNT_PEER:-2000}
 Q=${CAP_QUEUE:-task}
+K=${CAP_SIMS:-1}
 
 declare -A TPUT RTT CPT SPT LPT
 
@@ -35,12 +37,18 @@ per_task() {
 }
 
 measure() {
-	local kind=$1 dir=$SCRATCH/$1 r c0 c1 s0 s1 out n lat
-	local -a tp=() rt=() cp=() sp=() lp=()
+	local kind=$1 dir=$SCRATCH/$1 r c0 c1 s0 s1 out n lat p
+	local -a tp=() rt=() cp=() sp=() lp=() sims
 	shift
-	log "4c: $kind with $E simulated engines ($Q queue)"
+	log "4c: $kind with $E simulated engines in $K process(es)" \
+	    "($Q queue)"
 	start_controller "$kind" "$dir" "$@" || return 1
-	start_sim "$dir" "$dir/sim.out" -n "$E" -q
+	sims=()
+	for r in $(seq 1 "$K"); do
+		start_sim "$dir" "$dir/sim-$r.out" -n $(( E / K +
+		    (r <= E % K ? 1 : 0) )) -q
+		sims+=("$SIM_PID")
+	done
 	if ! "$LOADGEN" --profile-dir "$dir" --engines "$E" --timeout 30 \
 	    --queue "$Q" --window 1 --count 200 >"$dir/warm.out" 2>&1; then
 		log "$kind: warm-up failed"
@@ -51,12 +59,12 @@ measure() {
 	for r in $(seq 1 "$REPEAT"); do
 		out=$dir/tput-$r.out
 		c0=$(cpu_ticks $(controller_pids))
-		s0=$(cpu_ticks "$SIM_PID")
+		s0=$(cpu_ticks "${sims[@]}")
 		timeout $((S + 60)) "$LOADGEN" --profile-dir "$dir" \
 		    --queue "$Q" --window "$W" --seconds "$S" --warmup 1000 \
 		    >"$out" 2>&1
 		c1=$(cpu_ticks $(controller_pids))
-		s1=$(cpu_ticks "$SIM_PID")
+		s1=$(cpu_ticks "${sims[@]}")
 		n=$(( $(kv "$out" tasks) + 1000 ))
 		tp+=("$(kv "$out" tasks_per_s)")
 		cp+=("$(per_task $((c1 - c0)) "$n")")
@@ -76,10 +84,14 @@ measure() {
 	CPT[$kind]=$(median "${cp[@]}")
 	SPT[$kind]=$(median "${sp[@]}")
 	LPT[$kind]=$(median "${lp[@]}")
-	stop_pid "$SIM_PID"
-	if [ "$(kv "$dir/sim.out" bad)" != 0 ]; then
-		log "$kind: simengines saw bad requests"
-	fi
+	for p in "${sims[@]}"; do
+		stop_pid "$p"
+	done
+	for r in $(seq 1 "$K"); do
+		if [ "$(kv "$dir/sim-$r.out" bad)" != 0 ]; then
+			log "$kind: simengines saw bad requests"
+		fi
+	done
 	stop_controller
 }
 
