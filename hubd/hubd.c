@@ -564,6 +564,7 @@ cleanup(struct hub *h)
 		}
 	registry_release(h);
 	ipp_msg_release(&h->rx);
+	ipp_msg_release(&h->tx);
 	zmq_ctx_term(h->zctx);
 	ipp_session_release(&h->sess);
 }

@@ -69,6 +69,12 @@ struct dep {
 	int	 all, success, failure;
 };
 
+/* A stream's output so far: appended in place, doubling (task.c). */
+struct iotext {
+	char		*p;		/* NULL: nothing on this stream yet */
+	size_t		 len, cap;
+};
+
 /*
  * A request the hub has seen and not yet forgotten.  Mux and task
  * requests live here while pending; after completion they linger briefly
@@ -99,7 +105,9 @@ struct task {
 	int		 waiting;	/* in the scheduler's queue */
 	unsigned long	 seq;		/* submission order */
 	/* output collected from iopub until the record is final */
-	json_t		*io;		/* {stdout, stderr, ...} fields */
+	json_t		*io;		/* {error, execute_*} fields */
+	struct iotext	 out[2];	/* stdout, stderr */
+	int		 io_late;	/* out grew after the record was final */
 	double		 linger_until;
 };
 
@@ -162,7 +170,8 @@ struct hub {
 	void		*hb_mon;	/* monitor of hb_pong: disconnects */
 	void		*db_pair;	/* results from the DB thread */
 	struct ipp_zpoll zp;		/* the loop's poll set (hubd.c) */
-	struct ipp_msg	 rx;		/* the task path's receive buffer */
+	struct ipp_msg	 rx;		/* the relays' receive buffer */
+	struct ipp_msg	 tx;		/* broadcast's per-engine copy */
 	char		 client_file[1100], engine_file[1100];
 	char		 engines_file[1100];
 	char		 digests_file[1100];	/* replay history, see main() */
@@ -317,12 +326,24 @@ void	 task_fail_engine(struct hub *, struct engine *);
 /* Put the record of a new request into the DB, copying its buffers. */
 void	 task_record_new(struct hub *, struct ipp_msg *, const char *msg_id,
 	    enum task_queue, const char *engine_uuid);
+/*
+ * Part i (0 header ... 2 metadata) of a scanned request, parsed from the
+ * frames t keeps from its delimiter on (new), or NULL when t keeps fewer.
+ */
+json_t	*task_request_part(const struct task *, int i);
 void	 task_fabricate_reply(struct hub *, struct task *, json_t *content_new,
 	    json_t *metadata_new, int to_client);
 void	 task_tick(struct hub *, double now);
 double	 task_next_wake(struct hub *);
 void	 task_iopub(struct hub *, struct task *, const char *type,
 	    json_t *content);
+/*
+ * A stream message's scanned text, appended to t's stdout or stderr
+ * (other names are ignored): -1 EINVAL when the text holds a NUL, which
+ * task_iopub takes from the parsed content instead.
+ */
+int	 task_iopub_stream(struct hub *, struct task *, const char *name,
+	    const struct ipp_jval *text);
 void	 task_iopub_status(struct hub *, const char *parent_id,
 	    const char *state);
 

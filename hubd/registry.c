@@ -400,28 +400,26 @@ restore_engine(struct hub *h, const char *uuid)
 int
 registry_on_pong(struct hub *h, int arg)
 {
-	struct ipp_frames fr;
+	/* every engine echoes every ping: the relays' buffer, no malloc */
+	struct ipp_frames *fr = &h->rx.fr;
 	struct engine *e;
 	char uuid[IPP_UUID_MAX];
 	double t;
 	int fd;
 
-	ipp_frames_init(&fr);
-	if (ipp_frames_recv(h->hb_pong, &fr, ZMQ_DONTWAIT) == -1) {
-		ipp_frames_release(&fr);
+	if (ipp_frames_recv(h->hb_pong, fr, ZMQ_DONTWAIT) == -1)
 		return 0;
-	}
-	if (fr.n != 2 || ipp_frame_len(&fr, 0) >= IPP_UUID_MAX)
+	if (fr->n != 2 || ipp_frame_len(fr, 0) >= IPP_UUID_MAX)
 		goto out;	/* not a heart: ignore */
-	snprintf(uuid, sizeof(uuid), "%.*s", (int)ipp_frame_len(&fr, 0),
-	    (const char *)ipp_frame_data(&fr, 0));
-	if ((t = ping_time(h, ipp_frame_data(&fr, 1),
-	    ipp_frame_len(&fr, 1))) < 0)
+	snprintf(uuid, sizeof(uuid), "%.*s", (int)ipp_frame_len(fr, 0),
+	    (const char *)ipp_frame_data(fr, 0));
+	if ((t = ping_time(h, ipp_frame_data(fr, 1),
+	    ipp_frame_len(fr, 1))) < 0)
 		goto out;	/* stale or foreign payload */
 	if ((e = engine_by_uuid(h, uuid)) == NULL &&
 	    (e = restore_engine(h, uuid)) == NULL)
 		goto out;
-	if ((fd = zmq_msg_get(&fr.f[1], ZMQ_SRCFD)) >= 0 && fd != e->hb_fd)
+	if ((fd = zmq_msg_get(&fr->f[1], ZMQ_SRCFD)) >= 0 && fd != e->hb_fd)
 		fd_index_set(h, e, fd);
 	if (t > e->last_pong)
 		e->last_pong = t;
@@ -430,7 +428,7 @@ registry_on_pong(struct hub *h, int arg)
 	if (e->state != ENGINE_REGISTERED)
 		finish_registration(h, e);
 out:
-	ipp_frames_release(&fr);
+	ipp_frames_clear(fr);
 	return 1;
 }
 

@@ -101,10 +101,10 @@ scan_parts(struct ipp_msg *m, const char *const *mdkeys, int nmd,
 }
 
 /*
- * The task path's receive: as hub_recv, but the JSON parts are checked
- * and read by libipp's scanner rather than parsed into trees, which was
- * most of the loop's work per message; what the scanner cannot vouch
- * for is parsed as before, with the same checks and the same log lines.
+ * The relays' receive: as hub_recv, but the JSON parts are checked and
+ * read by libipp's scanner rather than parsed into trees, which was most
+ * of the loop's work per message; what the scanner cannot vouch for is
+ * parsed as before, with the same checks and the same log lines.
  */
 int
 hub_recv_scan(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
@@ -114,22 +114,30 @@ hub_recv_scan(struct hub *h, void *sock, struct ipp_msg *m, const char *what,
 	json_t *pid;
 	int rc;
 
-	if ((rc = recv_msg(h, sock, m, what, nids, 0)) <= 0)
+	if ((rc = recv_msg(h, sock, m, what, -1, 0)) <= 0)
 		return rc;
 	/* a restart's lost replies go by the session in the header */
 	if (h->lost == NULL && scan_parts(m, mdkeys, nmd, sc) == 0)
-		return 1;
+		goto scanned;
 	if (ipp_msg_parse(m, why, sizeof(why)) == -1) {
 		hub_badinput(h, "dropped message on %s socket: %s", what, why);
 		return -1;
 	}
-	if (h->lost != NULL)
-		recover_deliver(h, sock, m);
 	sc->parsed = 1;
 	sc->msg_id = m->msg_id;
 	sc->msg_type = m->msg_type;
 	pid = json_object_get(m->parent, "msg_id");
 	sc->parent_id = json_is_string(pid) ? json_string_value(pid) : "";
+scanned:
+	/* as recv_msg would have said after a parse */
+	if (nids >= 0 && m->nids != nids) {
+		hub_badinput(h,
+		    "dropped %s on %s socket: %d routing frames, want %d",
+		    sc->msg_type, what, m->nids, nids);
+		return -1;
+	}
+	if (sc->parsed && h->lost != NULL)
+		recover_deliver(h, sock, m);
 	return 1;
 }
 
@@ -154,51 +162,58 @@ engine_by_frame(struct hub *h, const struct ipp_frames *fr, int i)
 int
 relay_mux_client(struct hub *h, int arg)
 {
-	struct ipp_msg m;
+	struct ipp_msg *m = &h->rx;
+	struct scanned sc;
 	struct engine *e;
 	struct task *t;
-	int rc;
+	int rc, i;
 
-	ipp_msg_init(&m);
 	/* the client's routing id and the engine's uuid */
-	if ((rc = hub_recv(h, h->mux_c, &m, "mux", 2)) <= 0)
+	if ((rc = hub_recv_scan(h, h->mux_c, m, "mux", 2, NULL, 0, &sc)) <= 0)
 		goto out;
-	if (task_find(h, m.msg_id) != NULL) {
+	if (task_find(h, sc.msg_id) != NULL) {
 		hub_badinput(h,
 		    "dropped %s on mux: msg_id '%s' already in flight",
-		    m.msg_type, m.msg_id);
+		    sc.msg_type, sc.msg_id);
 		goto out;
 	}
-	e = engine_by_frame(h, &m.fr, 1);
-	if (!ipp_is_request(m.msg_type)) {
+	e = engine_by_frame(h, &m->fr, 1);
+	if (!ipp_is_request(sc.msg_type)) {
 		/* comm messages and the like: relay, nothing to track */
 		if (e != NULL && e->state == ENGINE_REGISTERED) {
-			ipp_frames_swap(&m.fr, 0, 1);
-			hub_send(h, h->mux_e, &m.fr);
+			ipp_frames_swap(&m->fr, 0, 1);
+			hub_send(h, h->mux_e, &m->fr);
 		}
 		goto out;
 	}
-	t = task_new(h, m.msg_id, TQ_MUX);
-	task_set_client(t, &m);
-	t->header = json_incref(m.header);
-	task_record_new(h, &m, m.msg_id, TQ_MUX, e ? e->uuid : NULL);
+	t = task_new(h, sc.msg_id, TQ_MUX);
+	task_set_client(t, m);
+	t->header = json_incref(m->header);
+	/*
+	 * Scanned: keep [DELIM, sig, header] (shared, not copied), from
+	 * which an EngineError reply parses the header if it is ever needed.
+	 */
+	for (i = m->nids; t->header == NULL && i <= m->sig + 1; i++)
+		if (ipp_frames_add_msg(&t->frames, &m->fr.f[i]) == -1)
+			fatalx("out of memory");
+	task_record_new(h, m, sc.msg_id, TQ_MUX, e ? e->uuid : NULL);
 	if (e == NULL || e->state != ENGINE_REGISTERED) {
 		task_fabricate_reply(h, t, ipp_error_content("EngineError",
 		    "no registered engine with uuid '%.*s'%s",
-		    (int)(ipp_frame_len(&m.fr, 1) < 200 ?
-		    ipp_frame_len(&m.fr, 1) : 200),
-		    (const char *)ipp_frame_data(&m.fr, 1),
-		    ipp_frame_len(&m.fr, 1) > 200 ? "..." : ""), NULL, 1);
+		    (int)(ipp_frame_len(&m->fr, 1) < 200 ?
+		    ipp_frame_len(&m->fr, 1) : 200),
+		    (const char *)ipp_frame_data(&m->fr, 1),
+		    ipp_frame_len(&m->fr, 1) > 200 ? "..." : ""), NULL, 1);
 		goto out;
 	}
 	t->engine = e;
 	t->state = TS_RUNNING;
 	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", e->uuid);
 	TAILQ_INSERT_TAIL(&e->mux_pending, t, q);
-	ipp_frames_swap(&m.fr, 0, 1);
-	hub_send(h, h->mux_e, &m.fr);
+	ipp_frames_swap(&m->fr, 0, 1);
+	hub_send(h, h->mux_e, &m->fr);
 out:
-	ipp_msg_release(&m);
+	ipp_msg_clear(m);
 	return rc != 0;
 }
 
@@ -224,19 +239,21 @@ reply_task_id(struct hub *h, const char *parent_id)
 int
 relay_mux_engine(struct hub *h, int arg)
 {
-	struct ipp_msg m;
+	struct ipp_msg *m = &h->rx;
+	struct scanned sc;
 	struct task *t;
 	int rc;
 
-	ipp_msg_init(&m);
-	if ((rc = hub_recv(h, h->mux_e, &m, "mux (engine side)", 2)) <= 0)
+	if ((rc = hub_recv_scan(h, h->mux_e, m, "mux (engine side)", 2, NULL,
+	    0, &sc)) <= 0)
 		goto out;
-	if ((t = reply_task(h, &m)) != NULL)
-		task_complete(h, t, &m, 1);
-	ipp_frames_swap(&m.fr, 0, 1);
-	hub_send(h, h->mux_c, &m.fr);
+	t = sc.parent_id[0] != '\0' ? reply_task_id(h, sc.parent_id) : NULL;
+	if (t != NULL)
+		task_complete(h, t, m, 1);
+	ipp_frames_swap(&m->fr, 0, 1);
+	hub_send(h, h->mux_c, &m->fr);
 out:
-	ipp_msg_release(&m);
+	ipp_msg_clear(m);
 	return rc != 0;
 }
 
@@ -269,97 +286,139 @@ relay_ctl_engine(struct hub *h, int arg)
 }
 
 /*
- * An engine publishes four or more messages per request.  The tap needs
- * only their type, their parent's msg_id and, for the kinds a record
- * keeps, their content: those are read with the scanner and one parse,
- * not four JSON trees.  1 when handled, 0 when the message needs the full
- * decode (other kinds), -1 when its content does not parse.
+ * An engine publishes four or more messages per request; hubd forwards
+ * them verbatim and taps them for task records, for the "idle" that ends
+ * a finished task's lingering, and for shutdown_reply, which means the
+ * engine is going away.  The tap reads what it needs with the scanner -
+ * the header's type and session, the parent's msg_id, a few content keys
+ * - which also checks every part as the decoder would; only the kinds a
+ * record keeps whole (error, execute_input, execute_result) parse their
+ * content.  0 when the scanner cannot vouch for the message: parse it
+ * and use iopub_tap_tree.
  */
+static const char *const io_hkeys[] = { "msg_type", "session", "msg_id" };
+static const char *const io_pkeys[] = { "msg_id" };
+static const char *const io_ckeys[] = { "execution_state", "name", "text" };
+enum { IOC_STATE, IOC_NAME, IOC_TEXT, IOC_N };
+
 static int
-iopub_tap(struct hub *h, struct ipp_msg *m)
+io_part(const struct ipp_msg *m, int i, const char *const *keys, int nkeys,
+    struct ipp_jval *v)
 {
-	static const char *const kept[] = { "stream", "error",
-	    "execute_input", "execute_result" };
-	char type[32], pidbuf[256], *pid = pidbuf, state[16];
-	size_t i, plen = ipp_msg_partlen(m, 1);
+	return ipp_json_scan(ipp_msg_part(m, i), ipp_msg_partlen(m, i), keys,
+	    nkeys, v);
+}
+
+/* Kinds a record keeps (task_iopub), besides status. */
+static int
+io_kept(const char *type)
+{
+	return strcmp(type, "stream") == 0 || strcmp(type, "error") == 0 ||
+	    strcmp(type, "execute_input") == 0 ||
+	    strcmp(type, "execute_result") == 0;
+}
+
+static void
+io_shutdown(struct hub *h, const char *session)
+{
+	struct engine *e;
+
+	if (session != NULL && (e = engine_by_uuid(h, session)) != NULL)
+		registry_unregister(h, e, "engine shut down");
+}
+
+static int
+iopub_tap_scan(struct hub *h, struct ipp_msg *m)
+{
+	struct ipp_jval hv[3], pv[1], cv[IOC_N];
+	char type[64], pid[256], state[16], name[8], sess[IPP_UUID_MAX];
+	char id[256];
 	struct task *t;
 	json_t *c;
-	int rc = 1;
 
-	if (ipp_json_peek(ipp_msg_part(m, 0), ipp_msg_partlen(m, 0),
-	    "msg_type", type, sizeof(type)) == -1)
+	/* the decoder's checks: four objects, string msg_type and msg_id */
+	if (io_part(m, 0, io_hkeys, 3, hv) == -1 ||
+	    io_part(m, 1, io_pkeys, 1, pv) == -1 ||
+	    io_part(m, 2, NULL, 0, NULL) == -1 ||
+	    io_part(m, 3, io_ckeys, IOC_N, cv) == -1 ||
+	    ipp_jval_str(&hv[0], type, sizeof(type)) == -1 ||
+	    ipp_jval_str(&hv[2], id, sizeof(id)) == -1)
 		return 0;
-	/* a msg_id of any length: the parent part bounds it */
-	if (plen >= sizeof(pidbuf))
-		pid = xmalloc(plen + 1);
-	if (ipp_json_peek(ipp_msg_part(m, 1), plen, "msg_id", pid,
-	    pid == pidbuf ? sizeof(pidbuf) : plen + 1) == -1)
-		pid[0] = '\0';
+	/* a longer msg_id than fits: the decoder's business */
+	pid[0] = '\0';
+	if (pv[0].type == IPP_JSTR && ipp_jval_str(&pv[0], pid,
+	    sizeof(pid)) == -1)
+		return 0;
 	if (strcmp(type, "status") == 0) {
-		if (pid[0] == '\0' || ipp_json_peek(ipp_msg_part(m, 3),
-		    ipp_msg_partlen(m, 3), "execution_state", state,
-		    sizeof(state)) == -1)
-			rc = 0;
-		else
+		if (pid[0] != '\0' && ipp_jval_str(&cv[IOC_STATE], state,
+		    sizeof(state)) == 0)
 			task_iopub_status(h, pid, state);
-		goto out;
+		return 1;
 	}
-	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-		if (strcmp(type, kept[i]) == 0)
-			break;
-	if (i == sizeof(kept) / sizeof(kept[0])) {
-		rc = 0;
-		goto out;
+	if (strcmp(type, "shutdown_reply") == 0) {
+		/* a session too long for a uuid names no engine */
+		if (ipp_jval_str(&hv[1], sess, sizeof(sess)) == 0)
+			io_shutdown(h, sess);
+		return 1;
 	}
 	/* output of no task we know (another client's, or long gone) */
-	if (pid[0] == '\0' || (t = task_find(h, pid)) == NULL)
-		goto out;
-	if ((c = json_loadb(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
-	    JSON_ALLOW_NUL, NULL)) == NULL || !json_is_object(c)) {
-		json_decref(c);
-		rc = -1;
-		goto out;
+	if (!io_kept(type) || pid[0] == '\0' || (t = task_find(h, pid)) == NULL)
+		return 1;
+	if (strcmp(type, "stream") == 0) {
+		if (ipp_jval_str(&cv[IOC_NAME], name, sizeof(name)) == -1 ||
+		    cv[IOC_TEXT].type != IPP_JSTR)
+			return 1;	/* not stdout or stderr, or no text */
+		if (task_iopub_stream(h, t, name, &cv[IOC_TEXT]) == 0)
+			return 1;
+		/* a NUL in the text: the content as a tree below */
 	}
+	if ((c = json_loadb(ipp_msg_part(m, 3), ipp_msg_partlen(m, 3),
+	    JSON_ALLOW_NUL, NULL)) == NULL)
+		fatalx("out of memory parsing iopub content");	/* vouched */
 	task_iopub(h, t, type, c);
 	json_decref(c);
-out:
-	if (pid != pidbuf)
-		free(pid);
-	return rc;
+	return 1;
+}
+
+/* The same for a message the decoder parsed. */
+static void
+iopub_tap_tree(struct hub *h, struct ipp_msg *m)
+{
+	json_t *pid = json_object_get(m->parent, "msg_id"), *st;
+	struct task *t;
+
+	if (strcmp(m->msg_type, "status") == 0) {
+		st = json_object_get(m->content, "execution_state");
+		if (json_is_string(pid) && json_is_string(st))
+			task_iopub_status(h, json_string_value(pid),
+			    json_string_value(st));
+	} else if (strcmp(m->msg_type, "shutdown_reply") == 0)
+		io_shutdown(h, json_string_value(json_object_get(m->header,
+		    "session")));
+	else if (io_kept(m->msg_type) && json_is_string(pid) &&
+	    (t = task_find(h, json_string_value(pid))) != NULL)
+		task_iopub(h, t, m->msg_type, m->content);
 }
 
 int
 relay_iopub(struct hub *h, int arg)
 {
-	struct ipp_msg m;
-	struct engine *e;
-	const char *sess;
+	struct ipp_msg *m = &h->rx;
 	char why[256];
-	int rc, tap;
+	int rc;
 
-	ipp_msg_init(&m);
-	if ((rc = recv_msg(h, h->iopub_e, &m, "iopub", -1, 0)) <= 0)
+	if ((rc = recv_msg(h, h->iopub_e, m, "iopub", -1, 0)) <= 0)
 		goto out;
-	if ((tap = iopub_tap(h, &m)) == -1) {
-		hub_badinput(h,
-		    "dropped message on iopub socket: content is not "
-		    "a JSON object");
-		goto out;
-	}
-	if (tap == 0) {
-		if (ipp_msg_parse(&m, why, sizeof(why)) == -1) {
+	if (iopub_tap_scan(h, m) == 0) {
+		if (ipp_msg_parse(m, why, sizeof(why)) == -1) {
 			hub_badinput(h,
 			    "dropped message on iopub socket: %s", why);
 			goto out;
 		}
-		if (strcmp(m.msg_type, "shutdown_reply") == 0 &&
-		    (sess = json_string_value(json_object_get(m.header,
-		    "session"))) != NULL &&
-		    (e = engine_by_uuid(h, sess)) != NULL)
-			registry_unregister(h, e, "engine shut down");
+		iopub_tap_tree(h, m);
 	}
-	hub_send(h, h->iopub_c, &m.fr);
+	hub_send(h, h->iopub_c, &m->fr);
 out:
-	ipp_msg_release(&m);
+	ipp_msg_clear(m);
 	return rc != 0;
 }

@@ -39,6 +39,7 @@ sched_init(struct hub *h)
 	if (h->outcome != NULL)
 		return;
 	ipp_msg_init(&h->rx);
+	ipp_msg_init(&h->tx);
 	h->outcome = idtab_new();
 	h->graph = ipp_map_new();
 	if (h->outcome == NULL || h->graph == NULL)

@@ -65,6 +65,8 @@ task_free(struct task *t)
 	json_decref(t->header);
 	json_decref(t->reqmeta);
 	json_decref(t->io);
+	free(t->out[0].p);
+	free(t->out[1].p);
 	dep_release(&t->after);
 	dep_release(&t->follow);
 	strv_free(t->targets, t->ntargets);
@@ -86,10 +88,52 @@ task_set_client(struct task *t, const struct ipp_msg *m)
 	t->has_client = 1;
 }
 
+static const char *const stream_names[2] = { "stdout", "stderr" };
+
+/*
+ * t's stdout and stderr as record fields, into f (a new object when f
+ * is NULL and there is output); f, or NULL when there is nothing.
+ */
+static json_t *
+io_streams(const struct task *t, json_t *f)
+{
+	json_t *v;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if (t->out[k].p == NULL)
+			continue;
+		if (f == NULL)
+			f = json_object();
+		/* valid JSON strings joined: valid UTF-8 */
+		if ((v = json_stringn(t->out[k].p, t->out[k].len)) == NULL)
+			fatalx("out of memory");
+		json_object_set_new(f, stream_names[k], v);
+	}
+	return f;
+}
+
+/* What iopub gave t, as record fields (new), or NULL. */
+static json_t *
+io_fields(const struct task *t)
+{
+	return io_streams(t, t->io != NULL ? json_copy(t->io) : NULL);
+}
+
 /* Unlink from every list and free. */
 void
 task_forget(struct hub *h, struct task *t)
 {
+	json_t *upd;
+
+	/*
+	 * Output that came after the reply amends the final record once,
+	 * here (at the engine's "idle" or the end of lingering), rather than
+	 * with the whole text again at every message.
+	 */
+	if (t->state == TS_DONE && t->io_late &&
+	    (upd = io_streams(t, NULL)) != NULL)
+		hubdb_update(h->db, t->msg_id, upd, NULL, -1);
 	if (t->state == TS_DONE)
 		TAILQ_REMOVE(&h->lingering, t, q);
 	else if (t->engine != NULL)
@@ -157,7 +201,7 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 {
 	struct db_bufs rb = { NULL, 0 };
 	char now[40];
-	json_t *f;
+	json_t *f, *io = io_fields(t);
 	int i;
 
 	for (i = reply->buf0; i < reply->fr.n; i++)
@@ -166,14 +210,15 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 	if (reply->header == NULL) {
 		/* scanned, not parsed: the DB thread builds the fields */
 		hubdb_update_raw(h->db, t->msg_id, db_raw_result(reply,
-		    t->engine_uuid, t->io), &rb, delivered);
+		    t->engine_uuid, io), &rb, delivered);
 		goto recorded;
 	}
 	ipp_iso_now(now, sizeof(now));
 	f = record_result_fields(reply->header, reply->metadata,
-	    reply->content, now, t->engine_uuid, t->io);
+	    reply->content, now, t->engine_uuid, io);
 	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
 recorded:
+	json_decref(io);
 	if (delivered)
 		recover_delivered(h, t->msg_id);
 	if (t->engine != NULL) {
@@ -205,10 +250,61 @@ task_iopub_status(struct hub *h, const char *parent_id, const char *state)
 		status_seen(h, t, state);
 }
 
+/* Room for `more` bytes and a NUL at the end of b. */
+static char *
+iotext_room(struct iotext *b, size_t more)
+{
+	size_t want = b->len + more + 1;
+
+	if (want > b->cap) {
+		b->cap = b->cap ? b->cap : 256;
+		while (b->cap < want)
+			b->cap *= 2;
+		b->p = xrealloc(b->p, b->cap, 1);
+	}
+	return b->p + b->len;
+}
+
+static int
+stream_index(const char *name)
+{
+	return strcmp(name, "stdout") == 0 ? 0 :
+	    strcmp(name, "stderr") == 0 ? 1 : -1;
+}
+
+/* Output grew: a final record is amended when t is forgotten. */
+static void
+stream_grew(struct task *t)
+{
+	if (t->state == TS_DONE)
+		t->io_late = 1;
+}
+
+int
+task_iopub_stream(struct hub *h, struct task *t, const char *name,
+    const struct ipp_jval *text)
+{
+	int k = stream_index(name);
+	struct iotext *b;
+	char *at;
+
+	if (k < 0)
+		return 0;
+	b = &t->out[k];
+	/* the text unescaped is never longer than its JSON form */
+	at = iotext_room(b, text->len);
+	if (ipp_jval_str(text, at, text->len + 1) == -1)
+		return -1;
+	b->len += strlen(at);
+	stream_grew(t);
+	return 0;
+}
+
 /*
  * Fold an iopub message of one of the kinds a record keeps (stream,
  * error, execute_input, execute_result) into t's record; content is
- * borrowed.
+ * borrowed.  Streams are appended to t->out, so a chatty task costs
+ * linear time, not a copy of all its output per message.
  */
 void
 task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
@@ -221,44 +317,56 @@ task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
 			status_seen(h, t, json_string_value(v));
 		return;
 	}
-	if (t->io == NULL)
-		t->io = json_object();
-	upd = json_object();
 	if (strcmp(type, "stream") == 0) {
 		json_t *name = json_object_get(content, "name");
 		json_t *text = json_object_get(content, "text");
-		const char *k, *old;
-		char *s;
+		size_t n;
+		int k;
 
-		if (!json_is_string(name) || !json_is_string(text))
-			goto out;
-		k = json_string_value(name);
-		if (strcmp(k, "stdout") != 0 && strcmp(k, "stderr") != 0)
-			goto out;
-		old = json_string_value(json_object_get(t->io, k));
-		if (old == NULL)
-			old = "";
-		if (asprintf(&s, "%s%s", old, json_string_value(text)) == -1)
-			fatalx("out of memory");
-		json_object_set_new(upd, k, json_string(s));
-		free(s);
-	} else if (strcmp(type, "error") == 0)
+		if (!json_is_string(name) || !json_is_string(text) ||
+		    (k = stream_index(json_string_value(name))) < 0)
+			return;
+		n = json_string_length(text);
+		memcpy(iotext_room(&t->out[k], n), json_string_value(text), n);
+		t->out[k].len += n;
+		stream_grew(t);
+		return;
+	}
+	upd = json_object();
+	if (strcmp(type, "error") == 0)
 		json_object_set(upd, "error", content);
 	else if (strcmp(type, "execute_input") == 0)
 		json_object_set(upd, "execute_input",
 		    json_object_get(content, "code"));
 	else if (strcmp(type, "execute_result") == 0)
 		json_object_set(upd, "execute_result", content);
-	else
-		goto out;
+	else {
+		json_decref(upd);
+		return;
+	}
+	if (t->io == NULL)
+		t->io = json_object();
 	json_object_update(t->io, upd);
 	if (t->state == TS_DONE) {
 		/* the record is already final: amend it */
 		hubdb_update(h->db, t->msg_id, upd, NULL, -1);
 		return;
 	}
-out:
 	json_decref(upd);
+}
+
+json_t *
+task_request_part(const struct task *t, int i)
+{
+	json_t *v;
+
+	if (t->frames.n <= 2 + i)
+		return NULL;
+	/* the scanner vouched for it: only memory can fail */
+	if ((v = json_loadb(ipp_frame_data(&t->frames, 2 + i),
+	    ipp_frame_len(&t->frames, 2 + i), JSON_ALLOW_NUL, NULL)) == NULL)
+		fatalx("out of memory parsing a request's part");
+	return v;
 }
 
 /*
@@ -278,10 +386,8 @@ task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
 	size_t n;
 
 	/* a scanned request's header is parsed only now that it is needed */
-	if (t->header == NULL && t->frames.n > 2 &&
-	    (t->header = json_loadb(ipp_frame_data(&t->frames, 2),
-	    ipp_frame_len(&t->frames, 2), JSON_ALLOW_NUL, NULL)) == NULL)
-		fatalx("out of memory parsing a request header");
+	if (t->header == NULL)
+		t->header = task_request_part(t, 0);
 	rt = json_string_value(json_object_get(t->header, "msg_type"));
 	if (rt == NULL)
 		rt = "apply_request";

@@ -330,6 +330,17 @@ int	 ipp_json_scan(const char *buf, size_t len, const char *const *keys,
 int	 ipp_jval_str(const struct ipp_jval *, char *out, size_t outlen);
 /* The value's text is exactly `text` (e.g. "[]", "null", "true"). */
 int	 ipp_jval_is(const struct ipp_jval *, const char *text);
+/*
+ * buf, a text ipp_json_scan vouched for with vals what it found for keys,
+ * with the value of each keys[k] replaced by the JSON text with[k], or
+ * "keys[k]":with[k] added at the end when absent; at most 8 keys, written
+ * as they are (no escapes).  The new text goes to out (no NUL): its
+ * length, or 0 with ENOSPC when it does not fit.  Relays use it to change
+ * a field of a message without re-encoding the rest.
+ */
+size_t	 ipp_json_splice(const char *buf, size_t len,
+	    const char *const *keys, const struct ipp_jval *vals,
+	    const char *const *with, int nkeys, char *out, size_t cap);
 /* Content of a failed request, as ipyparallel's wrap_exception. */
 json_t	*ipp_error_content(const char *ename, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -12,12 +12,16 @@
  * would, and it notes where the values of the wanted top-level keys lie.
  *
  * It only vouches for what it fully understands.  Anything in the grey
- * zone of the decoders - bytes above 0x7f (UTF-8 validity), \u escapes
- * of surrogates, numbers that might overflow, escapes in keys, deep
- * nesting, control bytes - makes it answer "cannot tell" (-1), and the
+ * zone of the decoders - \u escapes of surrogates, numbers that might
+ * overflow, escapes in keys, deep nesting, control bytes - makes it
+ * answer "cannot tell" (-1), and the
  * caller then parses with jansson, which decides.  So: 0 from the
  * scanner means jansson accepts the text and finds the same values
  * (tests/unit/t_jscan.c checks this on many messages); -1 means nothing.
+ *
+ * ipp_json_splice() builds on a vouched scan: it replaces the values of
+ * a few top-level keys (or adds them) in the text, so a relay changes a
+ * field of a message without re-encoding the rest.
  */
 #include <errno.h>
 #include <string.h>
@@ -66,6 +70,45 @@ hex4(const char *b, size_t n, size_t i)
 }
 
 /*
+ * The UTF-8 sequence at b[i] (a byte above 0x7f): its length, or 0 when
+ * jansson would refuse it - a stray continuation byte, an overlong form,
+ * a surrogate, beyond U+10FFFF or cut short.  Clients send text as UTF-8
+ * (jupyter_client does not escape it), so this keeps their non-ASCII
+ * output and names on the scanner's path.
+ */
+static size_t
+utf8(const char *b, size_t n, size_t i)
+{
+	unsigned char c = (unsigned char)b[i], d;
+	size_t len, k;
+	long u;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		u = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		u = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		u = c & 0x07;
+	} else
+		return 0;
+	if (i + len > n)
+		return 0;
+	for (k = 1; k < len; k++) {
+		d = (unsigned char)b[i + k];
+		if ((d & 0xc0) != 0x80)
+			return 0;
+		u = (u << 6) | (d & 0x3f);
+	}
+	if ((len == 3 && (u < 0x800 || (u >= 0xd800 && u <= 0xdfff))) ||
+	    (len == 4 && (u < 0x10000 || u > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
  * b[i] is '"': index past the closing quote, or 0 when the string is
  * not one we vouch for.  *esc is set when it holds escapes.
  */
@@ -73,14 +116,21 @@ static size_t
 str(const char *b, size_t n, size_t i, int *esc)
 {
 	unsigned char c;
+	size_t l;
 	long u;
 
 	for (i++; i < n; i++) {
 		c = (unsigned char)b[i];
 		if (c == '"')
 			return i + 1;
-		if (c < 0x20 || c >= 0x80)
+		if (c < 0x20)
 			return 0;
+		if (c >= 0x80) {
+			if ((l = utf8(b, n, i)) == 0)
+				return 0;
+			i += l - 1;
+			continue;
+		}
 		if (c != '\\')
 			continue;
 		*esc = 1;
@@ -461,4 +511,89 @@ ipp_json_peek(const char *buf, size_t len, const char *key, char *out,
 			return -1;	/* '}' too: the key is absent */
 		i++;
 	}
+}
+
+/* One change of ipp_json_splice: span [at, at+len) becomes with. */
+struct jcut {
+	size_t		 at, len;
+	int		 k;		/* index of the key */
+};
+
+#define JSPLICE_MAX	8
+
+size_t
+ipp_json_splice(const char *b, size_t n, const char *const *keys,
+    const struct ipp_jval *vals, const char *const *with, int nkeys,
+    char *out, size_t cap)
+{
+	struct jcut c[JSPLICE_MAX], t;
+	size_t end, o = 0, i = 0, l, kl;
+	int k, j, nc = 0, empty;
+
+	if (nkeys > JSPLICE_MAX) {
+		errno = EINVAL;
+		return 0;
+	}
+	/* the closing brace, and whether the object had any member */
+	for (end = n; end > 0 && b[end - 1] != '}'; end--)
+		;
+	if (end == 0) {
+		errno = EINVAL;
+		return 0;
+	}
+	end--;
+	for (l = end; l > 0 && (b[l - 1] == ' ' || b[l - 1] == '\t' ||
+	    b[l - 1] == '\n' || b[l - 1] == '\r'); l--)
+		;
+	empty = l > 0 && b[l - 1] == '{';
+	for (k = 0; k < nkeys; k++) {
+		c[nc].k = k;
+		if (vals[k].type != IPP_JNONE) {
+			c[nc].at = (size_t)(vals[k].p - b);
+			c[nc].len = vals[k].len;
+		} else {
+			c[nc].at = end;		/* added, in key order */
+			c[nc].len = 0;
+		}
+		/* insertion sort by position; equal ones keep their order */
+		for (j = nc++; j > 0 && c[j - 1].at > c[j].at; j--) {
+			t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	}
+	for (j = 0; j <= nc; j++) {
+		l = (j < nc ? c[j].at : n) - i;
+		if (o + l > cap)
+			goto full;
+		memcpy(out + o, b + i, l);
+		o += l;
+		if (j == nc)
+			break;
+		k = c[j].k;
+		if (c[j].len == 0 && vals[k].type == IPP_JNONE) {
+			/* "key": before the value, and a comma unless first */
+			kl = strlen(keys[k]);
+			if (o + kl + 4 > cap)
+				goto full;
+			if (!empty)
+				out[o++] = ',';
+			empty = 0;
+			out[o++] = '"';
+			memcpy(out + o, keys[k], kl);
+			o += kl;
+			out[o++] = '"';
+			out[o++] = ':';
+		}
+		l = strlen(with[k]);
+		if (o + l > cap)
+			goto full;
+		memcpy(out + o, with[k], l);
+		o += l;
+		i = c[j].at + c[j].len;
+	}
+	return o;
+full:
+	errno = ENOSPC;
+	return 0;
 }

@@ -274,6 +274,8 @@ teardown(struct sim *s)
 	zmq_ctx_term(s->zctx);
 	close(s->ep);
 	ipp_map_free(s->by_uuid);
+	ipp_frames_release(&s->in);
+	ipp_frames_release(&s->out);
 	free(s->e);
 	free(s->toconnect);
 	ipp_session_release(&s->sess);

@@ -6,8 +6,8 @@ path with a scanner and builds those records from the raw message parts
 (with SQLite: stores the parts as the text that came in); this checks
 that every field a record has is what the messages said, for plain
 tasks, tasks with scheduling metadata, failing ones, ones with output
-and with non-ASCII text (which the scanner leaves to the full decoder),
-and the same for direct (mux) tasks, decoded the old way.
+and with non-ASCII text (UTF-8, which the scanner checks as jansson
+would), and direct (mux) tasks.
 """
 import sys
 from datetime import datetime
@@ -49,7 +49,7 @@ with lv.temp_flags(retries=1, timeout=30, after=[ars["noop"]]):
 ars["out"] = lv.apply_async(shout, "h\u00e9llo \"q\" \\ \u20ac")
 ars["fail"] = lv.apply_async(fail)
 ars["direct"] = dv.apply_async(shout, "d\u00eerect")
-# non-ASCII in the metadata: the scanner leaves it to jansson
+# non-ASCII in the metadata: UTF-8 the scanner checks
 fut = c.send_apply_request(lv._socket, noop, (), {},
                            metadata={"after": [], "note": "\u00e9t\u00e9"})
 ars["nonascii"] = fut.msg_id

@@ -6,9 +6,13 @@
  * jansson finds; when jansson rejects a text, the scanner never vouches.
  * Inputs: real Jupyter/ipyparallel parts, hand-made edge cases (escapes,
  * nesting, repeated keys, numbers, literals, broken texts) and many
- * random mutations of the real parts.  Also the quick scanner,
- * ipp_json_peek (test_peek).
+ * random mutations of the real parts.  Also held to jansson: the
+ * splice (ipp_json_splice) hubd's broadcast makes its per-engine copies
+ * with, and the bound the iopub tap relies on when it unescapes a
+ * stream's text in place (never longer than its JSON form).  And the
+ * quick scanner, ipp_json_peek (test_peek).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,10 @@ static const char *const valid[] = {
 	"{\"\":\"empty key\",\"a\":\"\"}",
 	"{\"a\":\"[{\\\"msg_id\\\":1}]\",\"msg_id\":\"m\"}",
 	"{\"content\":{\"code\":\"print('hi')\\n\",\"silent\":false}}",
+	/* UTF-8 as clients send it: 2, 3 and 4 bytes, in keys too */
+	"{\"msg_id\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\","
+	    "\"\xc3\xa9t\xc3\xa9\":[\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"]}",
+	"{\"name\":\"stdout\",\"text\":\"\xc3\xa9t\xc3\xa9\\n\"}",
 };
 
 static const char *const broken[] = {
@@ -57,6 +65,12 @@ static const char *const broken[] = {
 	"{\"a\":\"tab\there\"}", "{\"a\":1e999}",
 	"{\"a\":99999999999999999999999}", "{\"a\":\"\\ud800\"}",
 	"{\"a\":\"\xff\"}", "{\"a\":NaN}", "{\"a\":Infinity}",
+	/* UTF-8 jansson refuses: stray, overlong, surrogate, too high, cut */
+	"{\"a\":\"\x80\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xc1\xbf\"}",
+	"{\"a\":\"\xe0\x80\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
+	"{\"a\":\"\xf0\x80\x80\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}",
+	"{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xe2\x82\"}",
+	"{\"a\":\"\xc3\"}", "{\"\xc3\":1}", "{\"a\":1\xc3\xa9}",
 };
 
 /* jansson's value of key k, or NULL. */
@@ -96,6 +110,13 @@ check_one(const char *txt, size_t len, const char *what)
 			good = 0;
 		}
 		json_decref(sv);
+		/* room for the text between the quotes is room enough */
+		if (json_is_string(jv) && memchr(json_string_value(jv), '\0',
+		    json_string_length(jv)) == NULL && v[k].len - 1 <=
+		    sizeof(buf) && ipp_jval_str(&v[k], buf, v[k].len - 1) == -1) {
+			diag("%s: key '%s' longer unescaped", what, keys[k]);
+			good = 0;
+		}
 		if (json_is_string(jv)) {
 			int want = memchr(json_string_value(jv), '\0',
 			    json_string_length(jv)) != NULL ||
@@ -146,6 +167,45 @@ test_peek(void)
 	    sizeof(out)) == -1, "peek: not an object");
 	ok(ipp_json_peek("{}", 2, "msg_type", out, sizeof(out)) == -1,
 	    "peek: empty object");
+}
+
+/*
+ * ipp_json_splice on a vouched text: the result is the object jansson
+ * makes by setting those keys.  1 when it agrees (or the text is not
+ * vouched for), 0 and a diagnostic when not.
+ */
+static int
+check_splice(const char *txt, size_t len, const char *what)
+{
+	static const char *const sk[] = { "msg_id", "targets", "new key" };
+	static const char *const with[] = { "\"a_b\"", "[[\"u\",1]]",
+	    "{\"x\":[1,null]}" };
+	struct ipp_jval v[3];
+	char out[2048];
+	json_t *want, *got;
+	size_t n;
+	int k, good;
+
+	if (ipp_json_scan(txt, len, sk, 3, v) == -1)
+		return 1;
+	if ((n = ipp_json_splice(txt, len, sk, v, with, 3, out,
+	    sizeof(out))) == 0) {
+		diag("%s: splice failed: %.*s", what, (int)len, txt);
+		return 0;
+	}
+	want = json_loadb(txt, len, JSON_ALLOW_NUL, NULL);
+	for (k = 0; k < 3; k++)
+		json_object_set_new(want, sk[k], json_loads(with[k],
+		    JSON_DECODE_ANY, NULL));
+	got = json_loadb(out, n, JSON_ALLOW_NUL, NULL);
+	good = got != NULL && json_equal(want, got) &&
+	    ipp_json_scan(out, n, NULL, 0, NULL) == 0;
+	if (!good)
+		diag("%s: splice of %.*s gave %.*s", what, (int)len, txt,
+		    (int)n, out);
+	json_decref(want);
+	json_decref(got);
+	return good;
 }
 
 int
@@ -199,6 +259,25 @@ main(void)
 		    "ipp_jval_is compares the value's text");
 	}
 
+	/* the splice, as broadcast uses it */
+	for (i = 0, r = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+		r += !check_splice(valid[i], strlen(valid[i]), "valid");
+	is_int(r, 0, "splice agrees with jansson's set on every valid text");
+	{
+		static const char *const k1[] = { "msg_id" };
+		static const char *const w1[] = { "\"longer id\"" };
+		struct ipp_jval w[1];
+
+		ipp_json_scan(valid[0], strlen(valid[0]), k1, 1, w);
+		ok(ipp_json_splice(valid[0], strlen(valid[0]), k1, w, w1, 1,
+		    mut, strlen(valid[0])) == 0 && errno == ENOSPC,
+		    "splice: no room, 0 and ENOSPC");
+		ok(ipp_json_splice("{ }", 3, k1, (struct ipp_jval[1]){
+		    { NULL, 0, IPP_JNONE } }, w1, 1, mut, sizeof(mut)) == 23 &&
+		    memcmp(mut, "{ \"msg_id\":\"longer id\"}", 23) == 0,
+		    "splice into an empty object: no comma");
+	}
+
 	/* random mutations of the valid texts: never vouch wrongly */
 	srandom(13);
 	for (r = 0; r < 200000; r++) {
@@ -206,7 +285,7 @@ main(void)
 		    sizeof(valid[0]))];
 		int nm = 1 + (int)(random() % 3), k;
 		static const char pool[] = "{}[]\",:\\u0123456789eE.-+ tfnalrsx"
-		    "\x80\xc3\xa9\t\n";
+		    "\x80\xc3\xa9\xe2\x82\xac\xed\xa0\xf0\x9f\xbf\xc0\t\n";
 
 		len = strlen(src);
 		memcpy(mut, src, len);
@@ -237,7 +316,8 @@ main(void)
 		if (ipp_json_scan(mut, len, keys, NKEYS,
 		    (struct ipp_jval[NKEYS]){ 0 }) == 0)
 			vouched++;
-		if (!check_one(mut, len, "mutated"))
+		if (!check_one(mut, len, "mutated") ||
+		    !check_splice(mut, len, "mutated"))
 			bad++;
 	}
 	is_int(bad, 0, "200,000 mutated texts: the scanner never disagrees "

@@ -32,7 +32,7 @@ shell_request(struct sim *s, struct sengine *e, struct ipp_frames *fr)
 	const char *hp, *mp;
 	const void *parts[4];
 	size_t lens[4], hl, ml;
-	struct ipp_frames out;
+	struct ipp_frames *out = &s->out;
 	int d, i, bc = 0, coal = 0;
 
 	if ((d = ipp_frames_delim(fr)) == -1) {
@@ -101,27 +101,27 @@ shell_request(struct sim *s, struct sengine *e, struct ipp_frames *fr)
 	parts[3] = ct;
 	ipp_sign(&s->sess, parts, lens, sig);
 
-	ipp_frames_init(&out);
+	ipp_frames_clear(out);
 	for (i = 0; i < d; i++)
-		if (ipp_frames_add_msg(&out, &fr->f[i]) == -1)
+		if (ipp_frames_add_msg(out, &fr->f[i]) == -1)
 			goto fail;
-	if (ipp_frames_add(&out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
-	    ipp_frames_add(&out, sig, strlen(sig)) == -1 ||
-	    ipp_frames_add(&out, hdr, lens[0]) == -1 ||
-	    ipp_frames_add_msg(&out, &fr->f[d + 2]) == -1 ||
-	    ipp_frames_add(&out, md, lens[2]) == -1 ||
-	    ipp_frames_add(&out, ct, lens[3]) == -1)
+	if (ipp_frames_add(out, IPP_DELIM, IPP_DELIM_LEN) == -1 ||
+	    ipp_frames_add(out, sig, strlen(sig)) == -1 ||
+	    ipp_frames_add(out, hdr, lens[0]) == -1 ||
+	    ipp_frames_add_msg(out, &fr->f[d + 2]) == -1 ||
+	    ipp_frames_add(out, md, lens[2]) == -1 ||
+	    ipp_frames_add(out, ct, lens[3]) == -1)
 		goto fail;
 	/* apply's result is a serialized object: None */
 	if (strcmp(type, "apply_request") == 0 &&
-	    ipp_frames_add(&out, none_pickle, sizeof(none_pickle)) == -1)
+	    ipp_frames_add(out, none_pickle, sizeof(none_pickle)) == -1)
 		goto fail;
-	if (ipp_frames_send(e->shell, &out, 0, ZMQ_DONTWAIT) == 0)
+	if (ipp_frames_send(e->shell, out, 0, ZMQ_DONTWAIT) == 0)
 		s->replies++;
 	else
 		s->bad++;
 fail:
-	ipp_frames_release(&out);
+	ipp_frames_clear(out);
 }
 
 /*
@@ -131,20 +131,19 @@ fail:
 void
 shell_drain(struct sim *s, struct sengine *e)
 {
-	struct ipp_frames fr;
+	struct ipp_frames *fr = &s->in;
 	int ev;
 	size_t sz;
 
-	ipp_frames_init(&fr);
 	for (;;) {
-		while (ipp_frames_recv(e->shell, &fr, ZMQ_DONTWAIT) > 0)
-			shell_request(s, e, &fr);
+		while (ipp_frames_recv(e->shell, fr, ZMQ_DONTWAIT) > 0)
+			shell_request(s, e, fr);
 		sz = sizeof(ev);
 		if (zmq_getsockopt(e->shell, ZMQ_EVENTS, &ev, &sz) == -1 ||
 		    !(ev & ZMQ_POLLIN))
 			break;
 	}
-	ipp_frames_release(&fr);
+	ipp_frames_clear(fr);
 }
 
 void

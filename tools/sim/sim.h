@@ -110,6 +110,7 @@ struct sim {
 	long		 peak;		/* most registered at once */
 	long		 npending;	/* not yet registered, refused or lost */
 	/* traffic */
+	struct ipp_frames in, out;	/* a shell's request and reply */
 	long		 pings, pongs_dropped, requests, replies, bad;
 	/* time */
 	double		 t_start;	/* first registration_request */
