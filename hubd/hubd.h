@@ -231,6 +231,7 @@ void	 idtab_destroy(struct idtab **);
 uint64_t idtab_get(const struct idtab *, const char *id);	/* 0: absent */
 int	 idtab_set(struct idtab *, const char *id, uint64_t v);
 size_t	 idtab_count(const struct idtab *);
+size_t	 idtab_bytes(const struct idtab *);	/* its slot array */
 
 /* hubd.c */
 /* Report input from a peer that is dropped or refused (rate-limited). */
@@ -450,6 +451,7 @@ void	*hubdb_socket(struct hubdb *);
  * hubdb_next_flush() names (monotonic). */
 void	 hubdb_flush(struct hubdb *);
 double	 hubdb_next_flush(struct hubdb *);
+long	 hubdb_backlog(struct hubdb *);	/* writes and queries not yet taken up */
 void	 hubdb_stats(struct hubdb *, long *records, long long *bytes);
 
 #endif /* HUBD_H */
