@@ -129,6 +129,7 @@ struct hub_config {
 	int		 log_level;
 	int		 log_to_file;
 	long		 record_limit;
+	long		 db_backlog;	/* DB ops waiting that hold intake, 0 never */
 	long long	 size_limit;
 	double		 registration_timeout;
 };
@@ -214,6 +215,7 @@ struct hub {
 	struct ipp_lograte badin;
 	/* subscribers too slow for PUB_HWM: see hub_send() */
 	long		 pub_full;
+	long		 db_holds;	/* client intake held for the DB (hubd.c) */
 	struct ipp_lograte slowsub;
 	json_t		*lost;		/* session -> replies: recover.c */
 	uint64_t	*ring;		/* delivery ring: recover.c */
