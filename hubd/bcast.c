@@ -176,9 +176,7 @@ bcast_client(struct hub *h, int arg)
 		free(sub);
 		if (t == NULL)
 			continue;
-		memcpy(t->client_rid, b->client_rid, b->client_ridlen);
-		t->client_ridlen = b->client_ridlen;
-		t->has_client = 1;
+		task_set_rid(t, b->client_rid, b->client_ridlen);
 		t->header = json_deep_copy(m.header);
 		t->reqmeta = json_deep_copy(m.metadata);
 		task_record_new(h, &m, m.msg_id, TQ_BCAST, e ? e->uuid : NULL);
@@ -188,7 +186,7 @@ bcast_client(struct hub *h, int arg)
 		}
 		t->engine = e;
 		t->state = TS_RUNNING;
-		snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", uuid);
+		task_set_engine_uuid(t, uuid);
 		TAILQ_INSERT_TAIL(&e->mux_pending, t, q);
 		ipp_frames_add(&out, uuid, strlen(uuid));
 		for (k = 0; k < m.fr.n; k++)

@@ -81,8 +81,14 @@ struct task {
 	enum task_queue	 queue;
 	enum task_state	 state;
 	struct engine	*engine;	/* where it runs, or NULL */
-	char		 engine_uuid[IPP_UUID_MAX];
-	char		 client_rid[IPP_RID_MAX];	/* routing id of the client */
+	/*
+	 * Allocated to their length, not IPP_UUID_MAX and IPP_RID_MAX
+	 * inline: a finished task lingers (task.c), and at tens of
+	 * thousands of tasks a second the 380 bytes were a third of what
+	 * the lingering ones held.
+	 */
+	char		*engine_uuid;	/* where it was sent, or NULL */
+	char		*client_rid;	/* routing id of the client, or NULL */
 	size_t		 client_ridlen;
 	int		 has_client;
 	struct ipp_frames frames;	/* [DELIM ...] kept for dispatch/retry */
@@ -311,6 +317,8 @@ struct task *task_new(struct hub *, const char *msg_id, enum task_queue);
 void	 task_free(struct task *);
 /* Take the client routing id from frame 0 of m. */
 void	 task_set_client(struct task *, const struct ipp_msg *);
+void	 task_set_rid(struct task *, const void *rid, size_t len);
+void	 task_set_engine_uuid(struct task *, const char *uuid);
 void	 task_forget(struct hub *, struct task *);
 struct task *task_find(struct hub *, const char *msg_id);
 json_t	*task_record_fields(struct ipp_msg *, enum task_queue);
