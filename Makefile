@@ -129,6 +129,10 @@ SCHED_OBJS = hubd/dep.o hubd/idtab.o $(patsubst %.c,%.o,$(wildcard hubd/sched_*.
 tests/unit/t_sched: tests/unit/t_sched.o tests/unit/tap.o $(SCHED_OBJS) libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(SCHED_OBJS) libipp/libipp.a $(LDLIBS)
 
+# the scheduler's table of msg_ids, tested alone
+tests/unit/t_idtab: tests/unit/t_idtab.o tests/unit/tap.o hubd/idtab.o libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o hubd/idtab.o libipp/libipp.a $(LDLIBS)
+
 tests/unit/t_%: tests/unit/t_%.o tests/unit/tap.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $< tests/unit/tap.o libipp/libipp.a $(LDLIBS)
 

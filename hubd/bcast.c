@@ -193,9 +193,7 @@ bcast_one(struct hub *h, struct bcast *b, struct ipp_msg *rec,
 		return;
 	}
 	t = task_new(h, sub, TQ_BCAST);
-	memcpy(t->client_rid, b->client_rid, b->client_ridlen);
-	t->client_ridlen = b->client_ridlen;
-	t->has_client = 1;
+	task_set_rid(t, b->client_rid, b->client_ridlen);
 	t->header = header_new;
 	t->reqmeta = reqmeta_new;
 	/* [DELIM, sig, header, parent, metadata]: task_request_part */
@@ -210,7 +208,7 @@ bcast_one(struct hub *h, struct bcast *b, struct ipp_msg *rec,
 	}
 	t->engine = e;
 	t->state = TS_RUNNING;
-	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", uuid);
+	task_set_engine_uuid(t, uuid);
 	TAILQ_INSERT_TAIL(&e->mux_pending, t, q);
 	hub_send(h, h->bc_e[e->id % HUB_MAX_LEAVES], out);
 }

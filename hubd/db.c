@@ -267,6 +267,8 @@ db_thread(void *arg)
 				}
 				run_op(db, ops[i], &writes);
 			}
+			__atomic_add_fetch(&db->taken, (long)nops,
+			    __ATOMIC_RELEASE);
 		}
 		if (in_txn && (n >= BATCH_MAX || quit)) {
 			db_commit(db, writes, &since_cull, quit);
@@ -326,6 +328,8 @@ hubdb_close(struct hubdb **dbp)
 		return;
 	if (db->running) {
 		hubdb_flush(db);
+		log_info("DB thread: %ld operations, at most %ld waiting",
+		    db->handed, db->peak);
 		post(db->loop_end, dbop_new(DBOP_QUIT));
 		pthread_join(db->thr, NULL);
 	}
@@ -388,8 +392,11 @@ hubdb_flush(struct hubdb *db)
 			dbop_free(db->pend[i]);
 		break;
 	}
+	db->handed += db->npend;
 	db->npend = 0;
 	db->flush_at = 1e300;
+	if (hubdb_backlog(db) > db->peak)
+		db->peak = hubdb_backlog(db);
 	if (db->pendput != NULL && ipp_map_count(db->pendput) > 0) {
 		ipp_map_free(db->pendput);
 		db->pendput = NULL;
@@ -398,6 +405,14 @@ hubdb_flush(struct hubdb *db)
 		ipp_map_free(db->pendupd);
 		db->pendupd = NULL;
 	}
+}
+
+/* Ops handed over or pending here that the DB thread has not taken up. */
+long
+hubdb_backlog(struct hubdb *db)
+{
+	return db->handed + db->npend -
+	    __atomic_load_n(&db->taken, __ATOMIC_ACQUIRE);
 }
 
 double
@@ -626,6 +641,7 @@ hubdb_query(struct hubdb *db, const void *rid, size_t ridlen,
 	op->extra = extra_new;
 	hubdb_flush(db);
 	hub_sent(db->hub, db->loop_end);	/* the loop polls this PAIR */
+	db->handed++;
 	post(db->loop_end, op);
 }
 

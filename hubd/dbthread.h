@@ -57,6 +57,14 @@ struct hubdb {
 	struct ipp_map	*pendupd;	/* msg_id -> pending update, likewise */
 	struct hub	*hub;		/* whose loop polls loop_end */
 	double		 flush_at;	/* monotonic; 1e300 when none pending */
+	/*
+	 * The queue between the two: ops the loop handed over (loop only)
+	 * and ops the thread has taken up (atomic, written by the thread).
+	 * Their difference is the backlog hubd_backlog() reports.
+	 */
+	long		 handed;
+	long		 taken;
+	long		 peak;		/* largest backlog seen (loop only) */
 };
 
 /* On the DB thread: answer the query op (op->type) into op->out, or for

@@ -439,6 +439,17 @@ handler_sock(struct hub *h, const struct sock_handler *hs)
 /* The loop's sockets, waited for with poll(2) on their ZMQ_FDs (zpoll.c). */
 #define SWEEP_MS	100
 #define TRIM_IDLE	1.0	/* seconds without input before malloc_trim */
+/*
+ * The DB thread's queue is unbounded, and each write holds its task's
+ * frames: a history slower than the clients (big buffers, a slow disk,
+ * a table grown past SQLite's cache) would make hubd's memory grow with
+ * the backlog.  So past --db-backlog operations waiting, the loop stops
+ * taking new requests from clients (replies, heartbeats and queries go
+ * on) until the thread is down to a quarter of that; the requests wait in
+ * the clients' queues, as they would behind ipcontroller's synchronous
+ * writes.
+ */
+#define HOLD_POLL_MS	2	/* how often a held loop looks at the backlog */
 
 void
 hub_sent(struct hub *h, void *sock)
@@ -459,12 +470,59 @@ drain(struct hub *h, int i)
 	return 1;
 }
 
+/* Sockets new requests arrive on: the ones a DB hold stops reading. */
+static int
+is_intake(struct hub *h, void *sock)
+{
+	return sock == h->mux_c || sock == h->task_c || sock == h->bc_c;
+}
+
+/*
+ * Hold or release client intake for the DB backlog (see above): a held
+ * socket is left out of poll(2) and of the loop's idea of work to do, and
+ * is looked at again when released.  1 while held.
+ */
+static int
+db_hold(struct hub *h, int held, void *const *socks, struct pollfd *pfd)
+{
+	long b = hubdb_backlog(h->db), max = h->cfg.db_backlog;
+	int i, now_held = max > 0 && (held ? b > max / 4 : b >= max);
+
+	/* what waits in the loop counts too: hand it over now */
+	if (now_held)
+		hubdb_flush(h->db);
+	if (now_held == held)
+		return held;
+	if (now_held)
+		h->db_holds++;
+	for (i = 0; i < NHANDLERS; i++)
+		if (is_intake(h, socks[i])) {
+			pfd[i].events = now_held ? 0 : POLLIN;
+			pfd[i].revents = 0;
+			if (!now_held)
+				h->zp.ready[i] = 1;
+		}
+	return now_held;
+}
+
+/* Is any socket but held intake ones known to hold messages? */
+static int
+ready_unheld(struct hub *h, void *const *socks)
+{
+	int i;
+
+	for (i = 0; i < NHANDLERS; i++)
+		if (h->zp.ready[i] && !is_intake(h, socks[i]))
+			return 1;
+	return 0;
+}
+
 static void
 run_loop(struct hub *h)
 {
 	struct pollfd pfd[NHANDLERS];
 	void *socks[NHANDLERS];
-	int i, n, timeout, any, busy = 0;
+	int i, n, timeout, any, busy = 0, held = 0;
 	double now, wake, last_in = 0;
 
 	for (i = 0; i < NHANDLERS; i++)
@@ -472,6 +530,8 @@ run_loop(struct hub *h)
 	if (ipp_zpoll_init(&h->zp, socks, NHANDLERS, pfd, SWEEP_MS) == -1)
 		fatalx("zmq_getsockopt ZMQ_FD: %s", zmq_strerror(errno));
 	while (!h->quit) {
+		if (h->db != NULL)
+			held = db_hold(h, held, socks, pfd);
 		now = ipp_monotonic();
 		wake = registry_next_wake(h);
 		if (task_next_wake(h) < wake)
@@ -483,12 +543,16 @@ run_loop(struct hub *h)
 		if (busy && last_in + TRIM_IDLE < wake)
 			wake = last_in + TRIM_IDLE;
 		any = !ipp_zpoll_idle(&h->zp, now);
+		if (held)
+			any = ready_unheld(h, socks);
 		if (ipp_zpoll_next_sweep(&h->zp) < wake)
 			wake = ipp_zpoll_next_sweep(&h->zp);
 		timeout = any || wake <= now ? 0 :
 		    (int)((wake - now) * 1000) + 1;
 		if (h->engines_dirty && timeout > 100)
 			timeout = 100;
+		if (held && timeout > HOLD_POLL_MS)
+			timeout = HOLD_POLL_MS;
 		if ((n = poll(pfd, NHANDLERS, timeout)) == -1) {
 			if (errno != EINTR)
 				fatal("poll");
@@ -500,7 +564,8 @@ run_loop(struct hub *h)
 			break;
 		}
 		for (i = 0; i < NHANDLERS; i++)
-			if (ipp_zpoll_pending(&h->zp, i))
+			if (ipp_zpoll_pending(&h->zp, i) &&
+			    !(held && is_intake(h, socks[i])))
 				ipp_zpoll_drained(&h->zp, i, drain(h, i));
 		n += any;
 		now = ipp_monotonic();
@@ -543,6 +608,9 @@ cleanup(struct hub *h)
 	size_t i;
 
 	registry_save_if_dirty(h);
+	if (h->db_holds > 0)
+		log_info("new requests were held %ld times while the DB "
+		    "thread caught up", h->db_holds);
 	hubdb_close(&h->db);
 	recover_close(h);
 	if (!h->cfg.reuse) {

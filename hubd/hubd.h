@@ -87,8 +87,14 @@ struct task {
 	enum task_queue	 queue;
 	enum task_state	 state;
 	struct engine	*engine;	/* where it runs, or NULL */
-	char		 engine_uuid[IPP_UUID_MAX];
-	char		 client_rid[IPP_RID_MAX];	/* routing id of the client */
+	/*
+	 * Allocated to their length, not IPP_UUID_MAX and IPP_RID_MAX
+	 * inline: a finished task lingers (task.c), and at tens of
+	 * thousands of tasks a second the 380 bytes were a third of what
+	 * the lingering ones held.
+	 */
+	char		*engine_uuid;	/* where it was sent, or NULL */
+	char		*client_rid;	/* routing id of the client, or NULL */
 	size_t		 client_ridlen;
 	int		 has_client;
 	struct ipp_frames frames;	/* [DELIM ...] kept for dispatch/retry */
@@ -137,6 +143,7 @@ struct hub_config {
 	int		 log_level;
 	int		 log_to_file;
 	long		 record_limit;
+	long		 db_backlog;	/* DB ops waiting that hold intake, 0 never */
 	long long	 size_limit;
 	double		 registration_timeout;
 };
@@ -223,6 +230,7 @@ struct hub {
 	struct ipp_lograte badin;
 	/* subscribers too slow for PUB_HWM: see hub_send() */
 	long		 pub_full;
+	long		 db_holds;	/* client intake held for the DB (hubd.c) */
 	struct ipp_lograte slowsub;
 	json_t		*lost;		/* session -> replies: recover.c */
 	uint64_t	*ring;		/* delivery ring: recover.c */
@@ -240,6 +248,7 @@ void	 idtab_destroy(struct idtab **);
 uint64_t idtab_get(const struct idtab *, const char *id);	/* 0: absent */
 int	 idtab_set(struct idtab *, const char *id, uint64_t v);
 size_t	 idtab_count(const struct idtab *);
+size_t	 idtab_bytes(const struct idtab *);	/* its slot array */
 
 /* hubd.c */
 /* Report input from a peer that is dropped or refused (rate-limited). */
@@ -317,6 +326,8 @@ struct task *task_new(struct hub *, const char *msg_id, enum task_queue);
 void	 task_free(struct task *);
 /* Take the client routing id from frame 0 of m. */
 void	 task_set_client(struct task *, const struct ipp_msg *);
+void	 task_set_rid(struct task *, const void *rid, size_t len);
+void	 task_set_engine_uuid(struct task *, const char *uuid);
 void	 task_forget(struct hub *, struct task *);
 struct task *task_find(struct hub *, const char *msg_id);
 json_t	*task_record_fields(struct ipp_msg *, enum task_queue);
@@ -471,6 +482,7 @@ void	*hubdb_socket(struct hubdb *);
  * hubdb_next_flush() names (monotonic). */
 void	 hubdb_flush(struct hubdb *);
 double	 hubdb_next_flush(struct hubdb *);
+long	 hubdb_backlog(struct hubdb *);	/* writes and queries not yet taken up */
 void	 hubdb_stats(struct hubdb *, long *records, long long *bytes);
 
 #endif /* HUBD_H */

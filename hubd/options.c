@@ -100,6 +100,14 @@ set_size_limit(void *cfg, const char *v)
 	c->size_limit = num(v, "--size-limit (bytes)", 0, 1L << 50);
 }
 
+static void
+set_db_backlog(void *cfg, const char *v)
+{
+	struct hub_config *c = cfg;
+
+	c->db_backlog = num(v, "--db-backlog", 0, 1L << 30);
+}
+
 /* "10101-10120" or "10101,10105,10110" or a single port */
 static void
 set_ports(void *cfg, const char *v)
@@ -271,6 +279,9 @@ static const struct ipp_option options[] = {
 	{ "size-limit", IPP_OPT_ARG, set_size_limit,
 	    "BYTES  keep at most this much buffer data, 0 no limit (default: "
 	    "1 GiB in memory, none in SQLite)" },
+	{ "db-backlog", IPP_OPT_ARG, set_db_backlog,
+	    "N  history writes waiting before new requests wait too, 0 no "
+	    "limit (default 4096)" },
 	{ "log-level", IPP_OPT_ARG, set_log_level,
 	    "LEVEL  DEBUG, INFO (default), WARN, ERROR, CRITICAL or 10..50" },
 	{ "log-to-file", IPP_OPT_FLAG, set_log_to_file,
@@ -356,6 +367,7 @@ hub_config_defaults(struct hub_config *c)
 	c->registration_timeout = 30;
 	c->record_limit = -1;	/* backend default, see hubd.c */
 	c->size_limit = -1;
+	c->db_backlog = 4096;
 	if (getenv("IPP_ENABLE_CURVE") != NULL &&
 	    strcmp(getenv("IPP_ENABLE_CURVE"), "1") == 0)
 		c->curve = 1;

@@ -208,7 +208,7 @@ relay_mux_client(struct hub *h, int arg)
 	}
 	t->engine = e;
 	t->state = TS_RUNNING;
-	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", e->uuid);
+	task_set_engine_uuid(t, e->uuid);
 	TAILQ_INSERT_TAIL(&e->mux_pending, t, q);
 	ipp_frames_swap(&m->fr, 0, 1);
 	hub_send(h, h->mux_e, &m->fr);

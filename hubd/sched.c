@@ -152,7 +152,8 @@ dispatch(struct hub *h, struct task *t, struct engine *e)
 
 	ipp_frames_init(&out);
 	if (ipp_frames_add(&out, e->uuid, strlen(e->uuid)) == -1 ||
-	    ipp_frames_add(&out, t->client_rid, t->client_ridlen) == -1)
+	    ipp_frames_add(&out, t->client_rid != NULL ? t->client_rid : "",
+	    t->client_ridlen) == -1)
 		fatalx("out of memory");
 	/* share, not copy: a retry needs the frames again */
 	for (i = 0; i < t->frames.n; i++)
@@ -165,7 +166,7 @@ dispatch(struct hub *h, struct task *t, struct engine *e)
 	TAILQ_INSERT_TAIL(&h->lru, e, lru);
 	t->engine = e;
 	t->state = TS_RUNNING;
-	snprintf(t->engine_uuid, sizeof(t->engine_uuid), "%s", e->uuid);
+	task_set_engine_uuid(t, e->uuid);
 	TAILQ_INSERT_TAIL(&e->task_pending, t, q);
 }
 

@@ -71,21 +71,35 @@ task_free(struct task *t)
 	dep_release(&t->follow);
 	strv_free(t->targets, t->ntargets);
 	strv_free(t->blacklist, t->nblacklist);
+	free(t->engine_uuid);
+	free(t->client_rid);
 	free(t->msg_id);
 	free(t);
 }
 
-/* ZeroMQ routing ids are at most IPP_RID_MAX bytes: they always fit. */
+/* The client t answers to: a routing id of len bytes. */
+void
+task_set_rid(struct task *t, const void *rid, size_t len)
+{
+	free(t->client_rid);
+	t->client_rid = xmalloc(len > 0 ? len : 1);
+	memcpy(t->client_rid, rid, len);
+	t->client_ridlen = len;
+	t->has_client = 1;
+}
+
 void
 task_set_client(struct task *t, const struct ipp_msg *m)
 {
-	size_t n = ipp_frame_len(&m->fr, 0);
+	task_set_rid(t, ipp_frame_data(&m->fr, 0), ipp_frame_len(&m->fr, 0));
+}
 
-	if (n > sizeof(t->client_rid))
-		fatalx("routing id of %zu bytes", n);
-	memcpy(t->client_rid, ipp_frame_data(&m->fr, 0), n);
-	t->client_ridlen = n;
-	t->has_client = 1;
+/* The engine t was sent to, for its record. */
+void
+task_set_engine_uuid(struct task *t, const char *uuid)
+{
+	free(t->engine_uuid);
+	t->engine_uuid = xstrdup(uuid);
 }
 
 static const char *const stream_names[2] = { "stdout", "stderr" };
@@ -382,7 +396,8 @@ task_fabricate_reply(struct hub *h, struct task *t, json_t *content_new,
 	const char *rt;
 	char *type;
 	struct ipp_msg m;
-	struct ipp_buf id = { t->client_rid, t->client_ridlen };
+	struct ipp_buf id = { t->client_rid != NULL ? t->client_rid : "",
+	    t->client_ridlen };
 	size_t n;
 
 	/* a scanned request's header is parsed only now that it is needed */

@@ -48,6 +48,7 @@
 
 #define RING		(1 << 20)	/* send times of requests in flight */
 #define MAX_TARGETS	4096
+#define MAX_WATCH	64		/* --watch pids */
 
 struct slot {
 	unsigned long	 n;		/* counter of the request, 0 free */
@@ -69,6 +70,9 @@ struct lg {
 	int		 engines;	/* wait for this many first */
 	int		 floor;		/* proxy + echo instead of a controller */
 	char		*content;	/* --execute: the request's content */
+	long		 slice;		/* --slice: report every this many */
+	pid_t		 watch[MAX_WATCH];	/* --watch: their memory too */
+	int		 nwatch;
 	pid_t		 kids[2];
 	/* controller */
 	struct ipp_conninfo ci;
@@ -88,6 +92,8 @@ struct lg {
 	size_t		 nlat, latcap;
 	double		 t_measure;	/* start of measurement (after warm-up) */
 	double		 t_last;	/* last reply */
+	double		 t_slice;	/* start of the current slice */
+	int		 nslice;
 };
 
 static void
@@ -97,7 +103,7 @@ usage(void)
 "usage: loadgen [--file CLIENT_JSON | --profile-dir DIR [--cluster-id ID]]\n"
 "           [--queue task|mux] [--window W] [--count N | --seconds S]\n"
 "           [--warmup N] [--engines N] [--nbufs K] [--bufsize B]\n"
-"           [--execute CODE]\n"
+"           [--execute CODE] [--slice N [--watch PID]...]\n"
 "           [--timeout S] [--settle S] [--verify] [--floor]\n"
 "\n"
 "Submits no-op apply_requests with W in flight and prints throughput and\n"
@@ -107,7 +113,9 @@ usage(void)
 "is how long to wait for any reply before giving up.  --settle (default\n"
 "0.1) is how long the connection gets before the clock starts; with 0 the\n"
 "first request goes as soon as it is connected.  --floor runs the\n"
-"same traffic through a bare zmq_proxy and an echo process instead.\n");
+"same traffic through a bare zmq_proxy and an echo process instead.\n"
+"--slice prints a 'slice' line every N replies (warm-up included): its\n"
+"rate and the VmRSS and VmHWM summed over the --watch processes.\n");
 	exit(2);
 }
 
@@ -341,6 +349,52 @@ record(struct lg *g, double us)
 	g->lat[g->nlat++] = (float)us;
 }
 
+/* A "Vm...:" line of /proc/PID/status in KiB; 0 when unreadable. */
+static long
+status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * --slice: one line per N replies, flushed at once, so that a bench
+ * script sees where a long run slows down and what the watched processes
+ * held at that moment (read here, between two replies, rather than by a
+ * poller whose samples would fall anywhere in a slice).
+ */
+static void
+slice_report(struct lg *g, double now)
+{
+	long rss = 0, hwm = 0;
+	int i;
+
+	for (i = 0; i < g->nwatch; i++) {
+		rss += status_kb(g->watch[i], "VmRSS");
+		hwm += status_kb(g->watch[i], "VmHWM");
+	}
+	g->nslice++;
+	printf("slice %d done %ld seconds %.3f tasks_per_s %.0f rss_kb %ld "
+	    "hwm_kb %ld\n", g->nslice, g->done, now - g->t_slice,
+	    now > g->t_slice ? (double)g->slice / (now - g->t_slice) : 0.0,
+	    rss, hwm);
+	fflush(stdout);
+	g->t_slice = now;
+}
+
 static void
 on_reply(struct lg *g, struct ipp_frames *fr)
 {
@@ -393,6 +447,8 @@ on_reply(struct lg *g, struct ipp_frames *fr)
 		g->t_measure = now;
 	else if (g->done > g->warmup)
 		record(g, (now - sl->t) * 1e6);
+	if (g->slice > 0 && g->done % g->slice == 0)
+		slice_report(g, now);
 }
 
 static int
@@ -423,7 +479,7 @@ run(struct lg *g)
 	double t0 = ipp_monotonic(), now, end, last = t0;
 	int stop = 0;
 
-	g->t_measure = t0;
+	g->t_measure = g->t_slice = t0;
 	end = g->seconds > 0 ? t0 + g->seconds : 1e300;
 	ipp_frames_init(&fr);
 	while (!tool_quit) {
@@ -470,6 +526,8 @@ main(int argc, char **argv)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "floor", no_argument, NULL, 'F' },
 		{ "execute", required_argument, NULL, 'x' },
+		{ "slice", required_argument, NULL, 'L' },
+		{ "watch", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -528,6 +586,14 @@ main(int argc, char **argv)
 		case 'F':
 			g->floor = 1;
 			break;
+		case 'L':
+			g->slice = atol(optarg);
+			break;
+		case 'P':
+			if (g->nwatch == MAX_WATCH)
+				usage();
+			g->watch[g->nwatch++] = (pid_t)atol(optarg);
+			break;
 		case 'x':
 			/* what ippfs sends for tasks/new and tasks/batch */
 			if ((jc = json_pack("{s:s,s:b,s:b,s:{},s:b,s:b}",
@@ -544,7 +610,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || g->window < 1 || g->window > RING / 2 ||
-	    g->nbufs < 0 || g->warmup < 0 || g->count < 0 ||
+	    g->nbufs < 0 || g->warmup < 0 || g->count < 0 || g->slice < 0 ||
 	    (g->count == 0 && g->seconds <= 0 && g->engines <= 0))
 		usage();
 	if (g->floor) {

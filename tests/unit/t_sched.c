@@ -212,6 +212,16 @@ test_deps(void)
 	ok(!dep_met(oc, &d, -1) && dep_unreachable(oc, &d),
 	    "after c: impossible once c failed");
 	dep_release(&d);
+
+	/* an engine id too wide for a 32-bit slot still comes back whole */
+	outcome_seen(oc, "w");
+	outcome_done(oc, "w", 1, 2147483646L);
+	is_int(outcome_engine(outcome_get(oc, "w")), 2147483646L,
+	    "w ran on engine 2^31-2");
+	dep_from(&d, "[\"w\"]");
+	ok(dep_met(oc, &d, 2147483646L) && !dep_met(oc, &d, 0),
+	    "follow w: only that engine");
+	dep_release(&d);
 	idtab_destroy(&oc);
 }
 
