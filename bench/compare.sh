@@ -95,7 +95,7 @@ for s in "${scripts[@]}"; do
 		[ "$mo" = nan ] && [ "$mw" = nan ] && continue
 		case $key in
 		*_per_s) better=higher ;;
-		*_us|*_us_*|*_s) better=lower ;;
+		*_us|*_us_*|*_s|*_over_floor) better=lower ;;
 		*) better=higher ;;
 		esac
 		printf '%-36s %12s %12s %8s %-6s  old: %s  new: %s\n' "$key" \
