@@ -26,12 +26,13 @@ eng_metadata(struct eng *e, const json_t *rmd)
 
 	ipp_iso_now(now, sizeof(now));
 	v = json_object_get(rmd, "original_msg_id");
-	return json_pack("{s:s, s:b, s:s, s:b, s:b, s:O}", "started", now,
+	/* "s" copies the text: no reference to take or to leak */
+	return json_pack("{s:s, s:b, s:s, s:b, s:b, s:s}", "started", now,
 	    "dependencies_met", 1, "engine", e->uuid, "is_broadcast",
 	    json_is_true(json_object_get(rmd, "is_broadcast")),
 	    "is_coalescing", json_is_true(json_object_get(rmd,
-	    "is_coalescing")), "original_msg_id", json_is_string(v) ? v :
-	    json_string(""));
+	    "is_coalescing")), "original_msg_id", json_is_string(v) ?
+	    json_string_value(v) : "");
 }
 
 /* Ids of a request, as struct ipp_buf, for building its reply. */
@@ -133,7 +134,8 @@ c_kernel_info(struct eng *e, struct ipp_msg *m)
 static void
 c_abort(struct eng *e, struct ipp_msg *m)
 {
-	py_abort(e, json_object_get(m->content, "msg_ids"));
+	py_abort(e, json_object_get(m->content, "msg_ids"),
+	    json_string_value(json_object_get(m->header, "date")));
 	reply(e, e->control, m, json_pack("{s:s}", "status", "ok"), NULL);
 }
 

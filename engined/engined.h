@@ -167,9 +167,8 @@ int	 py_launch(struct eng *);
 void	 py_hurry(struct eng *);
 void	 py_submit(struct eng *, struct job *);
 void	 py_give_shell(struct eng *, void *sock);
-void	 py_abort(struct eng *, const json_t *msg_ids);
+void	 py_abort(struct eng *, const json_t *msg_ids, const char *date);
 void	 py_take(struct eng *, struct outq *);
-int	 py_busy(struct eng *);
 void	 py_interrupt(struct eng *);
 void	 py_stop(struct eng *);
 int	 py_stream_fd(struct eng *);
@@ -206,6 +205,7 @@ struct pythread {
 	struct jobq	 jobs;
 	struct ipp_map	*aborted;	/* msg_ids to answer "aborted" */
 	int		 abort_all;	/* abort what waits on shell */
+	char		 abort_until[64]; /* ...sent no later than this */
 	int		 abandoned;	/* main gave up on us at exit: no shell */
 	struct outq	 outs;
 	int		 outs_woken;	/* py_fd written since the last py_take */
@@ -240,6 +240,7 @@ void	 py_reply_build(struct job *, json_t *content_new, json_t *md_new,
 
 /* pyreq.c: run one job (the Python thread, GIL held) */
 void	 py_run_job(struct job *);
+void	 py_drop_pending_interrupt(void);
 void	 job_free(struct job *);
 
 /* pybuf.c: message buffers to and from Python (the Python thread) */

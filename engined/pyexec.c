@@ -142,7 +142,7 @@ py_give_shell(struct eng *e, void *sock)
  * socket is, as soon as the Python thread is between requests.
  */
 void
-py_abort(struct eng *e, const json_t *ids)
+py_abort(struct eng *e, const json_t *ids, const char *date)
 {
 	const json_t *x;
 	size_t i;
@@ -157,8 +157,12 @@ py_abort(struct eng *e, const json_t *ids)
 				ipp_map_put(P.aborted, json_string_value(x),
 				    (void *)1);
 		}
-	else
+	else {
 		all = P.abort_all = 1;
+		/* the abort's own date, to tell what its client sent after */
+		snprintf(P.abort_until, sizeof(P.abort_until), "%s",
+		    date != NULL ? date : "");
+	}
 	pthread_mutex_unlock(&P.qmtx);
 	if (all)
 		wake(P.wake_fd);
@@ -289,18 +293,6 @@ py_output(const char *parent)
 	py_announce_locked(&P.psess, P.cur_job);
 	py_flush_locked(&P.psess, parent);
 	pthread_mutex_unlock(&P.iomtx);
-}
-
-/* Main thread: a shell request is running now. */
-int
-py_busy(struct eng *e)
-{
-	int busy;
-
-	pthread_mutex_lock(&P.iomtx);
-	busy = P.cur_job != NULL && P.cur_job->kind == JOB_SHELL;
-	pthread_mutex_unlock(&P.iomtx);
-	return busy;
 }
 
 /*
@@ -624,7 +616,7 @@ py_interrupt(struct eng *e)
 	/*
 	 * Under iomtx, so the request cannot end and the next start between
 	 * the look and the signal; one that lands after its request ended is
-	 * dropped before the next runs (pyreq.c, drop_pending_interrupt).
+	 * dropped before the next is published (pyshell.c, run()).
 	 */
 	pthread_mutex_lock(&P.iomtx);
 	if (P.cur_job != NULL && P.cur_job->kind == JOB_SHELL)

@@ -41,8 +41,8 @@ call(const char *name, PyObject *args)
 }
 
 /* A stray SIGINT that arrived between requests must not hit the next. */
-static void
-drop_pending_interrupt(void)
+void
+py_drop_pending_interrupt(void)
 {
 	if (PyErr_CheckSignals() == -1)
 		PyErr_Clear();
@@ -248,7 +248,7 @@ uexprs_out(PyObject *d)
 	return v != NULL ? v : json_object();
 }
 
-/* The count and execute_input were done by the main thread. */
+/* The count and execute_input were set by shell_start (pyshell.c). */
 static void
 do_execute(struct job *j)
 {
@@ -366,7 +366,6 @@ py_run_job(struct job *j)
 	const char *t = j->req.msg_type;
 	char *p;
 
-	drop_pending_interrupt();
 	switch (j->kind) {
 	case JOB_STARTUP: {
 		PyObject *r = call("startup", Py_BuildValue("(si)", j->text,

@@ -95,18 +95,41 @@ send_aborted(struct job *j)
 	    "{\"execution_state\":\"idle\"}");
 }
 
-/* Answer every request waiting on the shell now with "aborted". */
-static void
-abort_waiting(void)
+/*
+ * Whether request j was sent after until, an abort_request's date (its
+ * client's clock, the same format): only then is it not aborted.  A date
+ * that cannot be compared (none, another format) counts as before.
+ */
+static int
+sent_after(const struct job *j, const char *until)
+{
+	const char *d = json_string_value(json_object_get(j->req.header,
+	    "date"));
+
+	return until[0] != '\0' && d != NULL && strlen(d) == strlen(until) &&
+	    strcmp(d, until) > 0;
+}
+
+/*
+ * Answer the requests waiting on the shell now with "aborted", up to the
+ * first one sent after until (NULL: none is); that one is returned, to
+ * run as usual (abort-all aborts what was queued when it was asked,
+ * as ipykernel does, not what its client sent after the reply).
+ */
+static struct job *
+abort_waiting(const char *until)
 {
 	struct job *j;
 
 	while ((j = shell_recv()) != NULL) {
+		if (until != NULL && sent_after(j, until))
+			return j;
 		if ((j->parent = ipp_json_dump(j->req.header)) == NULL)
 			j->parent = xstrdup("{}");
 		send_aborted(j);
 		job_free(j);
 	}
+	return NULL;
 }
 
 /*
@@ -156,6 +179,13 @@ shell_start(struct job *j)
 static void
 run(struct job *j)
 {
+	static const struct itimerspec off;
+
+	/*
+	 * A stray SIGINT from before must not hit j; one sent once j is
+	 * published (py_interrupt, under iomtx) must.
+	 */
+	py_drop_pending_interrupt();
 	pthread_mutex_lock(&P.iomtx);
 	P.cur_job = j;
 	pthread_mutex_unlock(&P.iomtx);
@@ -165,6 +195,8 @@ run(struct job *j)
 		py_announce_locked(&P.psess, j);
 		py_pub_locked(&P.psess, "status", "status", j->parent, NULL,
 		    "{\"execution_state\":\"idle\"}");
+		/* a request that ended sooner than STREAM_EVERY wakes no one */
+		timerfd_settime(P.stream_fd, 0, &off, NULL);
 	}
 	P.cur_job = NULL;
 	pthread_mutex_unlock(&P.iomtx);
@@ -192,7 +224,7 @@ shell_run(struct job *j)
 	timerfd_settime(P.stream_fd, 0, &first, NULL);
 	run(j);
 	if (j->failed && j->stop_on_error)
-		abort_waiting();
+		(void)abort_waiting(NULL);	/* NULL: returns none */
 }
 
 /* A new shell socket from the main thread; the old one is closed. */
@@ -202,6 +234,8 @@ take_shell(struct job *j)
 	pthread_mutex_lock(&P.qmtx);
 	if (P.shell != NULL)
 		zmq_close(P.shell);
+	if (P.abandoned)	/* the engine is exiting: zmq_ctx_term waits on it */
+		zmq_close(j->sock);
 	P.shell = P.abandoned ? NULL : j->sock;
 	j->sock = NULL;
 	pthread_mutex_unlock(&P.qmtx);
@@ -212,7 +246,7 @@ take_shell(struct job *j)
  * (kept until the shell is ours: requests wait on it until then).
  */
 static struct job *
-next_job(int *abort_all)
+next_job(int *abort_all, char *until, size_t untilsz)
 {
 	struct job *j;
 
@@ -220,8 +254,10 @@ next_job(int *abort_all)
 	if ((j = TAILQ_FIRST(&P.jobs)) != NULL)
 		TAILQ_REMOVE(&P.jobs, j, q);
 	*abort_all = P.abort_all && P.shell != NULL;
-	if (*abort_all)
+	if (*abort_all) {
 		P.abort_all = 0;
+		snprintf(until, untilsz, "%s", P.abort_until);
+	}
 	pthread_mutex_unlock(&P.qmtx);
 	return j;
 }
@@ -258,13 +294,16 @@ wait_for_work(void)
 void
 py_serve(void)
 {
-	struct job *j;
+	struct job *j, *k;
+	char until[sizeof(P.abort_until)];
 	int all;
 
 	for (;;) {
-		j = next_job(&all);
-		if (all)
-			abort_waiting();
+		j = next_job(&all, until, sizeof(until));
+		if (all && (k = abort_waiting(until)) != NULL) {
+			shell_run(k);
+			job_free(k);
+		}
 		if (j != NULL) {
 			switch (j->kind) {
 			case JOB_QUIT:

@@ -3,7 +3,8 @@
 # Python thread owns the shell socket and runs a long request (engined.h):
 # heartbeats under a strict hub through a GIL-holding apply, its output
 # streamed while it runs, abort of one queued request by msg_id and of
-# everything queued (no ids) answered "aborted", stop_on_error aborting
+# everything queued (no ids) answered "aborted" (not a request sent after
+# the abort's reply, while the long one still runs), stop_on_error aborting
 # what waits behind a failed execute, execution_count and the busy /
 # execute_input / idle framing of every request as the Client sees them,
 # and shutdown while the running code ignores KeyboardInterrupt (the
@@ -64,10 +65,12 @@ def _():
     q = [e0.apply_async(lambda: 3) for _ in range(3)]
     time.sleep(0.3)
     c.abort(jobs=[], targets=[0], block=True)   # no msg_ids: all queued
+    later = e0.apply_async(lambda: 5)   # sent after the abort's reply
     for i, a in enumerate(q):
         t.raises(lambda: a.get(10), "TaskAborted", "abort with no ids: "
                  "queued request %d aborted" % i)
     t.eq(s.get(10), None, "the running request was not aborted")
+    t.eq(later.get(10), 5, "a request sent after the abort's reply ran")
     t.eq(e0.apply_sync(lambda: 4), 4, "engine serves after the aborts")
 
 
