@@ -11,15 +11,17 @@
 . "$(dirname "$0")/lib.sh"
 need_python_ipp
 
-# first_choice: engine id of the first load-balanced task, after engines
-# 0 and 1 registered in that order
+# first_choice: CHOICE is the engine id of the first load-balanced task,
+# after engines 0 and 1 registered in that order (not run in a $(...)
+# subshell: the engines' PIDs must reach stop_round and the cleanup)
 first_choice() {
+	CHOICE=
 	ENGINE_PIDS=()
 	start_engined 1
 	wait_engines 1 30 || { no "engine 0 registered"; return 1; }
 	start_engined 1
 	wait_engines 2 30 || { no "engine 1 registered"; return 1; }
-	$PY - "$PROFILE" <<'PYEOF'
+	CHOICE=$($PY - "$PROFILE" <<'PYEOF'
 import sys, ipyparallel as ipp
 c = ipp.Client(profile_dir=sys.argv[1], timeout=20)
 ar = c.load_balanced_view().apply_async(lambda: 1)
@@ -27,6 +29,7 @@ ar.get(20)
 print(ar.engine_id)
 c.close()
 PYEOF
+)
 }
 
 # stop: the controller and engines of one round
@@ -39,13 +42,15 @@ base=$PROFILE
 for scheme in leastload lru; do
 	PROFILE=$base-ipc-$scheme
 	start_ipcontroller --TaskScheduler.scheme_name="$scheme"
-	ref=$(first_choice)
+	first_choice
+	ref=$CHOICE
 	stop_round
 	is "ipcontroller ($scheme): the task ran on the newest engine" 1 echo "$ref"
 
 	PROFILE=$base-hubd-$scheme
 	start_hubd --scheme="$scheme"
-	is "hubd ($scheme): the task ran where ipcontroller's did" "$ref" first_choice
+	first_choice
+	is "hubd ($scheme): the task ran where ipcontroller's did" "$ref" echo "$CHOICE"
 	stop_round
 done
 exit $fail
