@@ -222,6 +222,10 @@ log "  $(kv "$SCRATCH/ippfs-pull" mb_per_s) MB/s" \
     "($(kv "$SCRATCH/ippfs-pull" bytes) bytes); CPU ms per pull:" \
     "$(cpu_ms_per_op "$c1" "$c2" $((PUSH_N + 1)))"
 rm -f "$MNT/engines/0/ns/x.raw"
+# hubd's history still writes the pushed and pulled buffers (1 GB at the
+# defaults) after the last pull returned; (b) starts once it is done, as
+# its figure is the batch's, not the tail of (c)'s history writes
+log "  hubd's history caught up $(settle "$CTL_PID") s after the last pull"
 
 # where the CPU goes during (b): ms per 1,000 tasks per process
 rates=()
@@ -262,7 +266,7 @@ OURS_BS=$(median "${srates[@]}")
 
 # (d) again with the history of every task above in ippfs's tables,
 # once hubd's task database has caught up
-sleep 3
+settle "$CTL_PID" >/dev/null
 measure_d 2 "$((NSTAT / 4))"
 stop_fs "$MNT" "$IPPFS_PID"
 stop_fs "$HELLO" "$HELLO_PID"

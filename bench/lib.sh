@@ -56,6 +56,22 @@ cpu_ticks() {
 	echo "$t"
 }
 
+# settle PID...: wait (at most 120 s) until the processes used at most
+# one tick of CPU in half a second - a controller's history catching up
+# on what the last phase wrote - and print how many seconds that took,
+# so that the next phase starts on a quiet cluster and the wait is shown.
+settle() {
+	local t0 a b
+	t0=$(date +%s%N)
+	while [ $((($(date +%s%N) - t0) / 1000000)) -lt 120000 ]; do
+		a=$(cpu_ticks "$@")
+		sleep 0.5
+		b=$(cpu_ticks "$@")
+		[ $((b - a)) -le 1 ] && break
+	done
+	awk -v n=$(($(date +%s%N) - t0)) 'BEGIN { printf "%.1f", n / 1e9 }'
+}
+
 # VmRSS in KiB, summed over the given pids.
 rss_kb() {
 	local p t=0 v

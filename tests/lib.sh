@@ -32,6 +32,7 @@ t_cleanup() {
 		kill -KILL -- "-$pid" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null
 	done
+	t_leftovers
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "# kept $T_DIR"
 	else
@@ -43,6 +44,33 @@ t_cleanup() {
 	fi
 }
 trap t_cleanup EXIT
+
+# t_leftovers: after the cleanup, any process whose command line names
+# $T_DIR is one the test started and lost track of (an engine started in
+# a $(...) subshell, say).  Left alive it would reconnect to ports a later
+# test's controller may take, so it fails this test, by PID, and is killed.
+# Processes get 5 s to finish exiting (children of a launcher that was
+# just stopped).  grep reads the name from a pipe, so that its own
+# command line does not hold it.
+t_leftovers() {
+	local f p cmd left=() i
+	for i in $(seq 20); do
+		left=()
+		for f in $(grep -laFf <(printf '%s\n' "$T_DIR") \
+		    /proc/[0-9]*/cmdline 2>/dev/null); do
+			p=${f#/proc/}
+			p=${p%/cmdline}
+			[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] || left+=("$p")
+		done
+		[ ${#left[@]} -eq 0 ] && return 0
+		sleep 0.25
+	done
+	for p in "${left[@]}"; do
+		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		no "the test left pid $p running: ${cmd:0:160}"
+		kill -KILL "$p" 2>/dev/null
+	done
+}
 trap 'exit 130' INT TERM
 
 skip() {
