@@ -13,7 +13,12 @@
  * ServerAlive so that a dead network ends the process too.  Once the
  * forwards listen, the connection info is rewritten to point at them,
  * so the rest of the program connects to tcp://127.0.0.1:LOCAL without
- * knowing.
+ * knowing.  The local ports are chosen free and let go for ssh to
+ * take, so another program may take one first (another engine choosing
+ * at the same moment gets ports this one just let go about once in a
+ * hundred starts): a port seen held by another process while the
+ * tunnel opens makes it choose others, and the forwards count as up
+ * only when the listeners are this ssh's own, not someone else's.
  *
  * ssh is spawned without a shell, in a session of its own (a Ctrl-C
  * meant for the program does not cut its tunnel), and dies with the
@@ -29,6 +34,8 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+
+#include <dirent.h>
 #include <netdb.h>
 
 #include <errno.h>
@@ -44,6 +51,9 @@
 #define RETRY_MIN	1.0	/* seconds before the first re-open */
 #define RETRY_MAX	30.0
 #define STABLE		30.0	/* up this long: the next failure is a first */
+#define PICK_TRIES	5	/* local ports chosen before giving up */
+
+static void	tunnel_stop(struct ipp_tunnel *);
 
 static void
 tunnel_add_port(struct ipp_tunnel *t, int port)
@@ -106,28 +116,91 @@ tunnel_pick_ports(struct ipp_tunnel *t)
 }
 
 /*
- * Does something (our ssh) listen on 127.0.0.1:port?  Read from the
- * kernel's table, not tried with a bind: a probe holding the port for a
- * moment could be the moment ssh binds it, and ssh, told
- * ExitOnForwardFailure, would give up.
+ * The sockets of process pid: their inodes, as /proc/pid/fd names them
+ * ("socket:[N]"); how many, at most max.
  */
 static int
-port_taken(int port)
+proc_sockets(pid_t pid, unsigned long *ino, int max)
 {
-	char line[256];
+	char dir[64], path[320], link[64];
+	struct dirent *d;
+	DIR *dp;
+	ssize_t len;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (n < max && (d = readdir(dp)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if ((len = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
+			n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+/*
+ * Are the forwards up?  1: our ssh listens on every local port; -1: one
+ * is held by a socket of another process (*port says which), a
+ * listener or a connection whose local end it is, so this ssh cannot
+ * take it; 0: not yet.  Read from the kernel's table, not tried with a
+ * bind: a probe holding a port for a moment could be the moment ssh
+ * binds it, and ssh, told ExitOnForwardFailure, would give up.  The
+ * table is read before ssh's descriptors, so a listener ssh opens in
+ * between is not taken for a stranger's.  A socket without an inode
+ * (TIME_WAIT) blocks no one: ssh's listeners use SO_REUSEADDR.
+ */
+static int
+tunnel_listening(const struct ipp_tunnel *t, int *port)
+{
+	struct { int port, listen; unsigned long ino; } seen[256];
+	unsigned long ours[64];
 	unsigned int addr, lport, st;
+	unsigned long ino;
+	char line[512];
 	FILE *f;
-	int taken = 0;
+	int i, j, k, nseen = 0, nours, up;
 
 	if ((f = fopen("/proc/net/tcp", "re")) == NULL)
 		return 0;
-	while (!taken && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, " %*u: %8x:%4x %*8x:%*4x %2x", &addr, &lport,
-		    &st) == 3 && st == 0x0A && (int)lport == port &&
-		    (addr == htonl(INADDR_LOOPBACK) || addr == 0))
-			taken = 1;
+	while (nseen < 256 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %*u: %8x:%4x %*8x:%*4x %2x %*x:%*x %*x:%*x "
+		    "%*x %*u %*u %lu", &addr, &lport, &st, &ino) != 4 ||
+		    ino == 0 || (addr != htonl(INADDR_LOOPBACK) && addr != 0))
+			continue;
+		for (i = 0; i < t->n && t->lport[i] != (int)lport; i++)
+			;
+		if (i == t->n)
+			continue;
+		seen[nseen].port = (int)lport;
+		seen[nseen].listen = st == 0x0A;	/* TCP_LISTEN */
+		seen[nseen++].ino = ino;
+	}
 	fclose(f);
-	return taken;
+	nours = t->pid > 0 ? proc_sockets(t->pid, ours, 64) : 0;
+	for (up = 1, i = 0; i < t->n; i++) {
+		int mine = 0;
+
+		for (j = 0; j < nseen; j++) {
+			if (seen[j].port != t->lport[i])
+				continue;
+			for (k = 0; k < nours && ours[k] != seen[j].ino; k++)
+				;
+			if (k == nours) {
+				*port = t->lport[i];
+				return -1;
+			}
+			if (seen[j].listen)
+				mine = 1;
+		}
+		if (!mine)
+			up = 0;
+	}
+	return up;
 }
 
 /* The ssh program on PATH, as execvp would find it, decided before fork. */
@@ -303,7 +376,7 @@ ipp_tunnel_open(struct ipp_tunnel *t, const char *server,
 {
 	const char *ip;
 	double deadline;
-	int i, ready;
+	int i, port = 0, tries, up;
 
 	if (strncmp(ci->interface, "tcp://", 6) != 0) {
 		log_warnx("cannot tunnel '%s' through ssh: not tcp",
@@ -340,33 +413,52 @@ ipp_tunnel_open(struct ipp_tunnel *t, const char *server,
 	tunnel_add_port(t, ci->hb_pong);
 	for (i = 0; i < ci->nbroadcast; i++)
 		tunnel_add_port(t, ci->broadcast[i]);
-	if (tunnel_pick_ports(t) == -1) {
-		log_warn("no free local port for the ssh tunnel");
-		return -1;
-	}
-	if (tunnel_spawn(t) == -1)
-		return -1;
 	/* the forwards listen once ssh has logged in */
 	deadline = ipp_monotonic() + timeout;
-	for (;;) {
-		for (ready = 1, i = 0; ready && i < t->n; i++)
-			ready = port_taken(t->lport[i]);
-		if (ready)
+	for (tries = 1; ; tries++) {
+		if (tunnel_pick_ports(t) == -1) {
+			log_warn("no free local port for the ssh tunnel");
+			return -1;
+		}
+		if (tunnel_spawn(t) == -1)
+			return -1;
+		while ((up = tunnel_listening(t, &port)) == 0 &&
+		    !tunnel_ended(t) && ipp_monotonic() < deadline)
+			usleep(50000);
+		if (up == 0 && t->pid == 0)	/* it ended: why? */
+			up = tunnel_listening(t, &port);
+		if (up == 1)
 			break;
-		if (tunnel_ended(t)) {
+		/*
+		 * A port chosen free was taken before ssh could listen on
+		 * it: another program choosing ports at the same moment
+		 * got one this one had just let go.  Other ports, then.
+		 */
+		if (up == -1 && tries < PICK_TRIES &&
+		    ipp_monotonic() < deadline) {
+			log_warnx("ssh tunnel to '%s': local port %d was taken "
+			    "by another process; trying other local ports",
+			    t->server, port);
+			tunnel_stop(t);
+			continue;
+		}
+		if (t->pid > 0 && ipp_monotonic() >= deadline) {
+			log_warnx("ssh tunnel to '%s' not up within %.0f s",
+			    t->server, timeout);
+			errno = ETIMEDOUT;
+		} else if (up == -1) {
+			log_warnx("ssh tunnel to '%s': local port %d is taken "
+			    "by another process", t->server, port);
+			errno = EADDRINUSE;
+		} else {
 			log_warnx("cannot open the ssh tunnel to '%s' (its "
 			    "errors are above)", t->server);
 			errno = ECONNREFUSED;
-			return -1;
 		}
-		if (ipp_monotonic() >= deadline) {
-			log_warnx("ssh tunnel to '%s' not up within %.0f s",
-			    t->server, timeout);
-			ipp_tunnel_close(t);
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		usleep(50000);
+		i = errno;
+		tunnel_stop(t);
+		errno = i;
+		return -1;
 	}
 	snprintf(ci->interface, sizeof(ci->interface), "tcp://127.0.0.1");
 	ci->registration = tunnel_local(t, ci->registration);
@@ -406,8 +498,9 @@ ipp_tunnel_check(struct ipp_tunnel *t, double now)
 	return 1;
 }
 
-void
-ipp_tunnel_close(struct ipp_tunnel *t)
+/* End the ssh, if one runs, and reap it. */
+static void
+tunnel_stop(struct ipp_tunnel *t)
 {
 	pid_t r = 0;
 	int i;
@@ -426,6 +519,12 @@ ipp_tunnel_close(struct ipp_tunnel *t)
 		log_info("ssh tunnel to '%s' (pid %ld) closed", t->server,
 		    (long)t->pid);
 	t->pid = 0;
+}
+
+void
+ipp_tunnel_close(struct ipp_tunnel *t)
+{
+	tunnel_stop(t);
 	t->n = 0;
 }
 

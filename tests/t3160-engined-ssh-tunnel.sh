@@ -30,6 +30,50 @@ is "an unreachable --sshserver: exit status 1" 1 echo $?
 check "saying why" grep -q "cannot reach the controller .* through ssh to '127.0.0.1:1'" \
     "$T_DIR/bad.log"
 
+# A local port taken by someone else between the engine choosing it and
+# its ssh binding it (another engine choosing at the same moment gets
+# ports this one just released in about one start in a hundred): the
+# ssh exits, and the engine tries other ports rather than taking the
+# other process's listener for its own tunnel.  The first ssh this
+# engine starts finds its last forward's port held by a listener.
+mkdir -p "$T_DIR/steal"
+cat >"$T_DIR/steal/ssh" <<'EOF'
+#!/bin/sh
+if mkdir "$STEAL/taken" 2>/dev/null; then
+	for a; do
+		p=${a#127.0.0.1:}
+		[ "$p" = "$a" ] || last=${p%%:*}
+	done
+	"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").write("%d\n" % s.getsockname()[1]); time.sleep(600)' \
+	    "$last" "$STEAL/taken/port" </dev/null >/dev/null 2>&1 &
+	echo $! >"$STEAL/taken/pid"
+	i=0
+	while [ ! -s "$STEAL/taken/port" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+fi
+exec "$REAL_SSH" "$@"
+EOF
+chmod +x "$T_DIR/steal/ssh"
+spawn engined0 env PATH="$T_DIR/steal:$SSHPATH" STEAL="$T_DIR/steal" \
+    REAL_SSH="$T_DIR/bin/ssh" PY="$PY" "$ENGINED" \
+    --profile-dir="$PROFILE" --log-level=info
+ENGINE0=$SPAWNED
+wait_for 20 test -s "$T_DIR/steal/taken/port" || no "the first ssh's port was taken"
+THIEF=$(cat "$T_DIR/steal/taken/pid" 2>/dev/null)
+check "the engine registers all the same" \
+    wait_for 60 grep -q "engine 0 registered" "$T_DIR/hubd.log"
+check "saying why it moved" \
+    grep -q "local port [0-9]* was taken by another process; trying other" \
+    "$T_DIR/engined0.log"
+kill -TERM "$ENGINE0" "$THIEF" 2>/dev/null
+check "the first engine ended" wait_for 15 pids_gone "$ENGINE0" "$THIEF"
+check "hubd saw it go" \
+    wait_for 15 grep -q "engine 0 unregistered" "$T_DIR/hubd.log"
+
 for i in 1 2; do
 	spawn "engined$i" env PATH="$SSHPATH" "$ENGINED" \
 	    --profile-dir="$PROFILE" --log-level=info
