@@ -29,6 +29,9 @@
 #  (c') the value read back: open, read ns/x.raw to EOF in 1 MiB reads
 #      into one reused buffer, close (fsbench pull); MB/s, median of
 #      FS_PUSH_N.  Peer: DirectView.pull('x').  Target >= 1,000 MB/s.
+#  (c'') the Python client's push and pull of (c) and (c') through a
+#      fresh hubd and engined against the same through a fresh
+#      ipcontroller and ipengines (issue 13 acceptance 5: >= 3x).
 #  (d) stat of /status and open+read+close of /status (fsbench stat,
 #      read; FS_STAT each), p50.  Peer: tools/hellofs, a trivial
 #      single-threaded libfuse low-level file system with the same
@@ -363,6 +366,44 @@ log "  (a) round trip $(kv "$SCRATCH/floor-a" lat_p50_us) us -> $FA us;" \
     "reads $(awk -v r="$HRF" 'BEGIN { printf "%.0f", 1e6 / r }')/s;" \
     "(c) $(kv "$SCRATCH/floor-c" lat_p50_us) us -> $FC MB/s"
 
+# py_push KIND DIR OUT: a fresh controller (hubd with HUBD_ARGS, or
+# ipcontroller) and NENG engines of the same family (engined, ipengine),
+# the Python client's pushes and pulls (pyfs.py --only push) into OUT,
+# everything stopped again.
+py_push() {
+	local kind=$1 dir=$2 out=$3 i p
+	local pids=()
+
+	ENGINE_PGIDS=()
+	if [ "$kind" = hubd ]; then
+		start_hubd "$dir" ${HUBD_ARGS:-} || return 1
+		for i in $(seq 1 "$NENG"); do
+			"$ENGINED" --profile-dir="$dir" >"$dir/engined-$i.log" \
+			    2>&1 &
+			_pids+=("$!")
+			pids+=("$!")
+		done
+	else
+		start_ipcontroller "$dir" || return 1
+		for i in $(seq 1 "$NENG"); do
+			start_ipengine "$dir"
+		done
+	fi
+	timeout 1800 "$PY" "$BENCH_DIR/pyfs.py" --profile-dir "$dir" \
+	    --engines "$NENG" --only push --push-mb "$PUSH_MB" \
+	    --push-n "$PUSH_N" >"$out" 2>"$out.err" ||
+	    { log "pyfs.py against $kind failed"; tail -5 "$out.err" >&2; }
+	log "  push $(kv "$out" push_mb_per_s) MB/s," \
+	    "pull $(kv "$out" pull_mb_per_s) MB/s"
+	for p in "${pids[@]}"; do
+		stop_pid "$p"
+	done
+	for p in "${ENGINE_PGIDS[@]}"; do
+		stop_group "$p"
+	done
+	stop_controller
+}
+
 # ---------------------------------------------------------- the peer
 if [ -z "${FS_SKIP_PEER:-}" ]; then
 	log "Python client: $PYRTT execute, $TASKS x $REPEAT tasks," \
@@ -375,9 +416,22 @@ if [ -z "${FS_SKIP_PEER:-}" ]; then
 		tail -5 "$SCRATCH/pyfs.err" >&2
 	fi
 	grep '^tasks_round' "$SCRATCH/pyfs" >&2
+	for p in "${ENG_PIDS[@]}" "$CTL_PID"; do
+		stop_pid "$p"
+	done
+	# (c'') the Python client's pushes and pulls alone, on a fresh
+	# cluster of each kind: the one above has the whole run's history
+	# behind it, ipcontroller's would not
+	for kind in hubd ipcontroller; do
+		log "Python client, fresh $kind and $NENG engines:" \
+		    "push and pull $PUSH_MB MB x $PUSH_N"
+		py_push "$kind" "$SCRATCH/prof-push-$kind" \
+		    "$SCRATCH/pyfs-push-$kind"
+	done
 else
 	: >"$SCRATCH/pyfs"
 fi
+touch "$SCRATCH/pyfs-push-hubd" "$SCRATCH/pyfs-push-ipcontroller"
 
 A=$(kv "$SCRATCH/ippfs-exec" p50_us)
 A90=$(kv "$SCRATCH/ippfs-exec" p90_us)
@@ -387,6 +441,10 @@ C=$(kv "$SCRATCH/ippfs-push" mb_per_s)
 PC=$(kv "$SCRATCH/pyfs" push_mb_per_s)
 CP=$(kv "$SCRATCH/ippfs-pull" mb_per_s)
 PCP=$(kv "$SCRATCH/pyfs" pull_mb_per_s)
+HC=$(kv "$SCRATCH/pyfs-push-hubd" push_mb_per_s)
+HCP=$(kv "$SCRATCH/pyfs-push-hubd" pull_mb_per_s)
+IC=$(kv "$SCRATCH/pyfs-push-ipcontroller" push_mb_per_s)
+ICP=$(kv "$SCRATCH/pyfs-push-ipcontroller" pull_mb_per_s)
 DS=$DS_1 DR=$DR_1 HS=$HS_1 HR=$HR_1
 
 echo "== item 3: ippfs (hubd + $NENG engined) beside the Python client" \
@@ -415,6 +473,10 @@ printf '%-40s %12s %12s %8s\n' "(c) push MB/s, $PUSH_MB MB" "$C" "$PC" \
     "$(ratio "$C" "$PC")"
 printf '%-40s %12s %12s %8s\n' "(c') pull MB/s, $PUSH_MB MB" "$CP" "$PCP" \
     "$(ratio "$CP" "$PCP")"
+printf '%-40s %12s %12s %8s\n' "(c'') Python push, hubd / ipcontroller" \
+    "$HC" "$IC" "$(ratio "$HC" "$IC")"
+printf '%-40s %12s %12s %8s\n' "(c'') Python pull, hubd / ipcontroller" \
+    "$HCP" "$ICP" "$(ratio "$HCP" "$ICP")"
 printf '%-40s %12s %12s %8s\n' "(c) the writes alone (before close) s" \
     "$(kv "$SCRATCH/ippfs-push" write_s_p50)" "" ""
 printf '%-40s %12s %12s %8s\n' "(a) floor: bare relay + 2 hellofs reads" \
@@ -447,6 +509,11 @@ result 3b loadgen_tasks_per_s "${LG:-nan}" "${PB:-nan}" "context" INFO
 result 3c push_mb_per_s "$C" "${PC:-nan}" ">=1000" "$(check "$C" ">=" 1000)"
 result 13-5 pull_mb_per_s "${CP:-nan}" "${PCP:-nan}" ">=1000" \
     "$(check "${CP:-0}" ">=" 1000)"
+result 13-5 pyclient_push_mb_per_s "${HC:-nan}" "${IC:-nan}" ">=3x" \
+    "$(check "$(ratio "${HC:-0}" "${IC:-0}")" ">=" 3)"
+result 13-5 pyclient_pull_mb_per_s "${HCP:-nan}" "${ICP:-nan}" ">=3x" \
+    "$(check "$(ratio "${HCP:-0}" "${ICP:-0}")" ">=" 3)"
+result 13-5 floor_over_ipcontroller_push "$FC" "${IC:-nan}" "context" INFO
 result 13-4 exec_over_floor "$(ratio "$A" "$FA")" nan "<=1.3" \
     "$(check "$(ratio "$A" "$FA")" "<=" 1.3)"
 result 13-4 exec_fd_over_floor "$(ratio "$(kv "$SCRATCH/ippfs-exec-r" \
