@@ -163,18 +163,24 @@ HELLO_PID=$FS_PID
 # ---------------------------------------------------------- the cluster
 DIR=$SCRATCH/prof
 MNT=$SCRATCH/mnt
-# start_cluster DIR MNT LOG [HUBD_ARG...]: hubd, NENG engined and ippfs
-# mounted on MNT; sets CTL_PID, ENG_PIDS and FS_PID.
-start_cluster() {
-	local dir=$1 mnt=$2 logf=$3 i
-	shift 3
-	start_hubd "$dir" "$@" ${HUBD_ARGS:-} || return 1
+# start_engined DIR: NENG engined for the controller in DIR; sets ENG_PIDS.
+start_engined() {
+	local dir=$1 i
 	ENG_PIDS=()
 	for i in $(seq 1 $NENG); do
 		"$ENGINED" --profile-dir="$dir" >"$dir/engined-$i.log" 2>&1 &
 		_pids+=("$!")
 		ENG_PIDS+=("$!")
 	done
+}
+
+# start_cluster DIR MNT LOG [HUBD_ARG...]: hubd, NENG engined and ippfs
+# mounted on MNT; sets CTL_PID, ENG_PIDS and FS_PID.
+start_cluster() {
+	local dir=$1 mnt=$2 logf=$3
+	shift 3
+	start_hubd "$dir" "$@" ${HUBD_ARGS:-} || return 1
+	start_engined "$dir"
 	mount_fs "$mnt" "$logf" "$IPPFS" --profile-dir="$dir" -f \
 	    ${IPPFS_ARGS:-} "$mnt"
 }
@@ -372,17 +378,12 @@ log "  (a) round trip $(kv "$SCRATCH/floor-a" lat_p50_us) us -> $FA us;" \
 # everything stopped again.
 py_push() {
 	local kind=$1 dir=$2 out=$3 i p
-	local pids=()
 
+	ENG_PIDS=()
 	ENGINE_PGIDS=()
 	if [ "$kind" = hubd ]; then
 		start_hubd "$dir" ${HUBD_ARGS:-} || return 1
-		for i in $(seq 1 "$NENG"); do
-			"$ENGINED" --profile-dir="$dir" >"$dir/engined-$i.log" \
-			    2>&1 &
-			_pids+=("$!")
-			pids+=("$!")
-		done
+		start_engined "$dir"
 	else
 		start_ipcontroller "$dir" || return 1
 		for i in $(seq 1 "$NENG"); do
@@ -395,7 +396,7 @@ py_push() {
 	    { log "pyfs.py against $kind failed"; tail -5 "$out.err" >&2; }
 	log "  push $(kv "$out" push_mb_per_s) MB/s," \
 	    "pull $(kv "$out" pull_mb_per_s) MB/s"
-	for p in "${pids[@]}"; do
+	for p in "${ENG_PIDS[@]}"; do
 		stop_pid "$p"
 	done
 	for p in "${ENGINE_PGIDS[@]}"; do

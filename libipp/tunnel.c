@@ -34,10 +34,9 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-
-#include <dirent.h>
 #include <netdb.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -157,13 +156,13 @@ proc_sockets(pid_t pid, unsigned long *ino, int max)
 static int
 tunnel_listening(const struct ipp_tunnel *t, int *port)
 {
-	struct { int port, listen; unsigned long ino; } seen[256];
+	struct { int i, listen; unsigned long ino; } seen[256];
 	unsigned long ours[64];
 	unsigned int addr, lport, st;
 	unsigned long ino;
 	char line[512];
 	FILE *f;
-	int i, j, k, nseen = 0, nours, up;
+	int i, j, k, nseen = 0, nours, mine[IPP_TUNNEL_MAX] = { 0 };
 
 	if ((f = fopen("/proc/net/tcp", "re")) == NULL)
 		return 0;
@@ -174,33 +173,27 @@ tunnel_listening(const struct ipp_tunnel *t, int *port)
 			continue;
 		for (i = 0; i < t->n && t->lport[i] != (int)lport; i++)
 			;
-		if (i == t->n)
-			continue;
-		seen[nseen].port = (int)lport;
-		seen[nseen].listen = st == 0x0A;	/* TCP_LISTEN */
-		seen[nseen++].ino = ino;
+		if (i < t->n) {
+			seen[nseen].i = i;
+			seen[nseen].listen = st == 0x0A;	/* TCP_LISTEN */
+			seen[nseen++].ino = ino;
+		}
 	}
 	fclose(f);
 	nours = t->pid > 0 ? proc_sockets(t->pid, ours, 64) : 0;
-	for (up = 1, i = 0; i < t->n; i++) {
-		int mine = 0;
-
-		for (j = 0; j < nseen; j++) {
-			if (seen[j].port != t->lport[i])
-				continue;
-			for (k = 0; k < nours && ours[k] != seen[j].ino; k++)
-				;
-			if (k == nours) {
-				*port = t->lport[i];
-				return -1;
-			}
-			if (seen[j].listen)
-				mine = 1;
+	for (j = 0; j < nseen; j++) {
+		for (k = 0; k < nours && ours[k] != seen[j].ino; k++)
+			;
+		if (k == nours) {
+			*port = t->lport[seen[j].i];
+			return -1;
 		}
-		if (!mine)
-			up = 0;
+		mine[seen[j].i] |= seen[j].listen;
 	}
-	return up;
+	for (i = 0; i < t->n; i++)
+		if (!mine[i])
+			return 0;
+	return 1;
 }
 
 /* The ssh program on PATH, as execvp would find it, decided before fork. */
