@@ -692,7 +692,7 @@ main(int argc, char **argv)
 	engined_user_signals(&set);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((e->zctx = zmq_ctx_new()) == NULL)
+	if ((e->zctx = ipp_zctx_new()) == NULL)
 		fatalx("zmq_ctx_new");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;

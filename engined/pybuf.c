@@ -13,7 +13,9 @@
  * closed at any time), and the data is freed when the last holder closes.
  * The memoryview holds the Frame, every memoryview or array made from it
  * holds the one before, so the memory stays until the last Python object
- * built on it is gone.  The buffer is writable, as pyzmq's frames are for
+ * built on it is gone.  Each received part has a block of its own
+ * (ipp_zctx_new), so a small array kept holds its own bytes, not the
+ * libzmq receive batch it came in.  The buffer is writable, as pyzmq's frames are for
  * ipengine: the request is ours alone once received.
  *
  * Out: a reply's buffers (apply results, pulled values, display data)

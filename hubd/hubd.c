@@ -737,7 +737,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((h->zctx = zmq_ctx_new()) == NULL)
+	if ((h->zctx = ipp_zctx_new()) == NULL)
 		fatalx("zmq_ctx_new failed");
 	setup_interface(h);
 	setup_sockets(h);

@@ -634,7 +634,7 @@ client_start(const char *connfile)
 	}
 	if (client_tunnel(connfile) == -1)
 		return -1;
-	if ((fs.zctx = zmq_ctx_new()) == NULL)
+	if ((fs.zctx = ipp_zctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
 	fs.query = connect_sock(ZMQ_DEALER, fs.ci.registration, "query");
 	fs.mux = connect_sock(ZMQ_DEALER, fs.ci.mux, "mux");

@@ -57,6 +57,14 @@ struct ipp_frames {
 	int		 cap;
 };
 
+/*
+ * A ZeroMQ context whose sockets give every received part its own
+ * allocation.  By default libzmq hands out small parts as references
+ * into its 8 KiB receive batch, and one part kept (a queued history
+ * write, a pending task, a value in an engine's namespace) holds the
+ * whole batch and every part decoded from it.  NULL with errno.
+ */
+void	*ipp_zctx_new(void);
 void	 ipp_frames_init(struct ipp_frames *);
 void	 ipp_frames_release(struct ipp_frames *);
 /* Drop every part, keep the storage. */

@@ -194,10 +194,74 @@ test_frames_io(void)
 	zmq_ctx_term(ctx);
 }
 
+/*
+ * Small parts received from TCP, kept: how many sit right after the one
+ * received before them (its 100 bytes and the 2-byte frame header of the
+ * next), that is, inside one of libzmq's receive batches.
+ */
+static int
+adjacent_parts(void *ctx)
+{
+	enum { N = 64, LEN = 100 };
+	zmq_msg_t m[N];
+	char ep[64], buf[LEN];
+	size_t eplen = sizeof(ep);
+	void *in, *out;
+	int i, n = 0, adjacent = 0;
+
+	in = zmq_socket(ctx, ZMQ_PULL);
+	out = zmq_socket(ctx, ZMQ_PUSH);
+	if (zmq_bind(in, "tcp://127.0.0.1:*") == -1 ||
+	    zmq_getsockopt(in, ZMQ_LAST_ENDPOINT, ep, &eplen) == -1 ||
+	    zmq_connect(out, ep) == -1)
+		fatal("zmq tcp");
+	memset(buf, 'p', sizeof(buf));
+	for (i = 0; i < N; i++)
+		zmq_send(out, buf, sizeof(buf), 0);
+	for (n = 0; n < N; n++) {
+		zmq_msg_init(&m[n]);
+		if (zmq_msg_recv(&m[n], in, 0) != LEN)
+			break;
+	}
+	for (i = 1; i < n; i++)
+		if ((char *)zmq_msg_data(&m[i]) - (char *)zmq_msg_data(&m[i - 1])
+		    == LEN + 2)
+			adjacent++;
+	for (i = 0; i < n && i < N; i++)
+		zmq_msg_close(&m[i]);
+	if (n < N)
+		zmq_msg_close(&m[n]);
+	zmq_close(in);
+	zmq_close(out);
+	return n == N ? adjacent : -1;
+}
+
+/*
+ * ipp_zctx_new: a small part kept holds only its own block, not the
+ * receive batch of every part decoded with it.  The same count on a
+ * plain context shows the check can see sharing at all.
+ */
+static void
+test_zctx(void)
+{
+	void *plain = zmq_ctx_new(), *ours = ipp_zctx_new();
+	int shared, own;
+
+	ok(ours != NULL, "ipp_zctx_new makes a context");
+	shared = adjacent_parts(plain);
+	own = adjacent_parts(ours);
+	ok(shared > 0, "plain context: kept parts share a batch (%d of 63)",
+	    shared);
+	is_int(own, 0, "ipp_zctx_new: no kept part shares a batch");
+	zmq_ctx_term(plain);
+	zmq_ctx_term(ours);
+}
+
 int
 main(void)
 {
 	test_frames();
 	test_frames_io();
+	test_zctx();
 	return tap_done();
 }
