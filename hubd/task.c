@@ -197,11 +197,25 @@ linger(struct hub *h, struct task *t)
 {
 	t->state = TS_DONE;
 	t->linger_until = ipp_monotonic() + LINGER;
-	/* only iopub output can still arrive: keep nothing else */
+	/*
+	 * Only iopub output can still arrive: keep nothing else.  At
+	 * thousands of tasks a second the lingering ones are thousands, so
+	 * what each keeps is most of the loop's heap.
+	 */
 	ipp_frames_release(&t->frames);
 	json_decref(t->header);
 	json_decref(t->reqmeta);
 	t->header = t->reqmeta = NULL;
+	dep_release(&t->after);
+	dep_release(&t->follow);
+	strv_free(t->targets, t->ntargets);
+	strv_free(t->blacklist, t->nblacklist);
+	t->targets = t->blacklist = NULL;
+	t->ntargets = t->nblacklist = 0;
+	free(t->engine_uuid);
+	free(t->client_rid);
+	t->engine_uuid = t->client_rid = NULL;
+	t->client_ridlen = 0;
 	TAILQ_INSERT_TAIL(&h->lingering, t, q);
 }
 
