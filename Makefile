@@ -13,7 +13,7 @@ ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibip
 	      -MMD -MP
 LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/connfile.c \
+LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/hmac.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
 	   libipp/zpoll.c libipp/trace.c libipp/pyconf.c libipp/tunnel.c \
 	   libipp/jscan.c

@@ -143,6 +143,19 @@ void	 ipp_zpoll_drained(struct ipp_zpoll *, int i, int more);
 /* poll failed (EINTR): forget the revents it may have left. */
 void	 ipp_zpoll_clear(struct ipp_zpoll *);
 
+/* ----------------------------------------------------------------- hmac.c */
+
+/*
+ * HMAC-SHA256 with the key's pads hashed once; any number of threads may
+ * use one at the same time.  new: NULL with errno.
+ */
+struct ipp_hmac;
+struct ipp_hmac *ipp_hmac_new(const void *key, size_t keylen);
+void	 ipp_hmac_free(struct ipp_hmac **);
+/* The MAC of parts[0..n) concatenated; -1 (ENOMEM) if OpenSSL failed. */
+int	 ipp_hmac_sha256(const struct ipp_hmac *, const void *const parts[],
+	    const size_t lens[], int n, unsigned char mac[32]);
+
 /* -------------------------------------------------------------- session.c */
 
 struct ipp_replay;
@@ -154,6 +167,7 @@ struct ipp_replay;
 struct ipp_session {
 	unsigned char	*key;
 	size_t		 keylen;
+	struct ipp_hmac	*hmac;		/* the key made ready (hmac.c) */
 	char		 session[64];
 	char		 username[64];
 	unsigned long	 counter;

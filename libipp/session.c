@@ -4,8 +4,7 @@
  *
  * Signatures follow jupyter_client: lowercase hex HMAC-SHA256 over header,
  * parent_header, metadata and content concatenated, exactly as the bytes
- * travel (never re-serialised before checking).  libsodium's HMAC hashes
- * keys longer than the block size as RFC 2104 requires.
+ * travel (never re-serialised before checking), computed by hmac.c.
  *
  * Replay protection keeps the digests of recently accepted messages, as
  * jupyter_client does (65,536 by default).  When full, the oldest tenth is
@@ -79,6 +78,13 @@ ipp_session_init(struct ipp_session *s, const char *key, const char *sid)
 			return -1;
 		memcpy(s->key, key, kl);
 		s->keylen = kl;
+		if ((s->hmac = ipp_hmac_new(s->key, kl)) == NULL) {
+			sodium_memzero(s->key, kl);
+			free(s->key);
+			memset(s, 0, sizeof(*s));
+			errno = ENOMEM;
+			return -1;
+		}
 	}
 	if (sid != NULL && *sid != '\0')
 		snprintf(s->session, sizeof(s->session), "%s", sid);
@@ -111,6 +117,7 @@ ipp_session_release(struct ipp_session *s)
 		sodium_memzero(s->key, s->keylen);
 		free(s->key);
 	}
+	ipp_hmac_free(&s->hmac);
 	replay_free(s->replay);
 	memset(s, 0, sizeof(*s));
 }
@@ -276,18 +283,6 @@ hexify(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static void
-sign_raw(const struct ipp_session *s, const void *const parts[4],
-    const size_t lens[4], unsigned char mac[32])
-{
-	crypto_auth_hmacsha256_state st;
-	int i;
-
-	crypto_auth_hmacsha256_init(&st, s->key, s->keylen);
-	for (i = 0; i < 4; i++)
-		crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
-	crypto_auth_hmacsha256_final(&st, mac);
-}
 
 void
 ipp_sign(const struct ipp_session *s, const void *const parts[4],
@@ -299,7 +294,9 @@ ipp_sign(const struct ipp_session *s, const void *const parts[4],
 		out[0] = '\0';
 		return;
 	}
-	sign_raw(s, parts, lens, mac);
+	/* 200 bytes OpenSSL could not allocate: nothing can be sent */
+	if (ipp_hmac_sha256(s->hmac, parts, lens, 4, mac) == -1)
+		fatalx("out of memory signing a message");
 	hexify(mac, sizeof(mac), out);
 }
 
@@ -319,7 +316,8 @@ ipp_session_verify(struct ipp_session *s, const void *sig, size_t siglen,
 		errno = EACCES;
 		return -1;
 	}
-	sign_raw(s, parts, lens, mac);
+	if (ipp_hmac_sha256(s->hmac, parts, lens, 4, mac) == -1)
+		return -1;
 	if (sodium_memcmp(mac, got, sizeof(mac)) != 0) {
 		errno = EACCES;
 		return -1;

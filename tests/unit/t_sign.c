@@ -2,7 +2,10 @@
  * t_sign.c - unit tests of libipp's HMAC signing (session.c):
  * the spec's test vector, keys at and past SHA-256's block size against
  * digests computed independently with Python's hmac module, and the
- * replay history, in memory and kept in a file.  One of the libipp unit
+ * replay history, in memory and kept in a file; hmac.c against
+ * libsodium's HMAC for every key length up to two blocks and messages
+ * around the block boundaries, and from two threads sharing one key
+ * (hubd's loop and DB thread do).  One of the libipp unit
  * tests split by theme (libipp_test.h has their shared helpers).
  */
 #include <sys/stat.h>
@@ -10,12 +13,15 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "ipp.h"
 #include "tap.h"
@@ -206,10 +212,126 @@ test_replay_file(void)
 	unlink(path);
 }
 
+/* libsodium's HMAC of parts[0..n), the reference. */
+static void
+sodium_mac(const unsigned char *key, size_t keylen, const void *const *parts,
+    const size_t *lens, int n, unsigned char mac[32])
+{
+	crypto_auth_hmacsha256_state st;
+	int i;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	for (i = 0; i < n; i++)
+		crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
+	crypto_auth_hmacsha256_final(&st, mac);
+}
+
+static void
+test_hmac_vs_sodium(void)
+{
+	static const size_t mlens[] = { 0, 1, 55, 56, 63, 64, 65, 119, 120,
+	    127, 128, 129, 700, 5000 };
+	unsigned char key[130], msg[5000], a[32], b[32];
+	const void *parts[3];
+	size_t lens[3], kl, j;
+	struct ipp_hmac *m;
+	int bad = 0, cases = 0, n;
+
+	if (sodium_init() < 0)
+		fatal("sodium_init");
+	for (j = 0; j < sizeof(msg); j++)
+		msg[j] = (unsigned char)(j * 131 + 7);
+	for (kl = 1; kl <= sizeof(key); kl++) {
+		for (j = 0; j < kl; j++)
+			key[j] = (unsigned char)(kl * 17 + j);
+		if ((m = ipp_hmac_new(key, kl)) == NULL)
+			fatal("ipp_hmac_new");
+		for (j = 0; j < sizeof(mlens) / sizeof(mlens[0]); j++) {
+			/* the message in one, two or three parts */
+			for (n = 1; n <= 3; n++) {
+				parts[0] = msg;
+				lens[0] = n == 1 ? mlens[j] : mlens[j] / 3;
+				parts[1] = msg + lens[0];
+				lens[1] = n == 2 ? mlens[j] - lens[0] :
+				    mlens[j] / 3;
+				parts[2] = msg + lens[0] + lens[1];
+				lens[2] = mlens[j] - lens[0] - lens[1];
+				if (ipp_hmac_sha256(m, parts, lens, n, a) == -1)
+					fatal("ipp_hmac_sha256");
+				sodium_mac(key, kl, parts, lens, n, b);
+				cases++;
+				if (memcmp(a, b, 32) != 0) {
+					if (bad++ < 5)
+						diag("key %zu bytes, message %zu "
+						    "in %d parts: differs", kl,
+						    mlens[j], n);
+				}
+			}
+		}
+		ipp_hmac_free(&m);
+	}
+	ok(m == NULL, "ipp_hmac_free clears the pointer");
+	diag("%d cases: keys of 1-130 bytes, messages of 0-5,000 in 1-3 "
+	    "parts", cases);
+	is_int(bad, 0, "hmac.c and libsodium agree");
+}
+
+struct mac_job {
+	const struct ipp_hmac *m;
+	unsigned char	 want[32];
+	int		 bad;
+};
+
+static void *
+mac_many(void *arg)
+{
+	struct mac_job *j = arg;
+	const void *parts[1] = { TV_HEADER };
+	size_t lens[1] = { strlen(TV_HEADER) };
+	unsigned char mac[32];
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		if (ipp_hmac_sha256(j->m, parts, lens, 1, mac) == -1 ||
+		    memcmp(mac, j->want, 32) != 0)
+			j->bad++;
+	return NULL;
+}
+
+static void
+test_hmac_threads(void)
+{
+	const void *parts[1] = { TV_HEADER };
+	size_t lens[1] = { strlen(TV_HEADER) };
+	struct mac_job j[2];
+	struct ipp_hmac *m = ipp_hmac_new("a shared key", 12);
+	pthread_t th[2];
+	int i;
+
+	if (m == NULL)
+		fatal("ipp_hmac_new");
+	for (i = 0; i < 2; i++) {
+		j[i].m = m;
+		j[i].bad = 0;
+		sodium_mac((const unsigned char *)"a shared key", 12, parts,
+		    lens, 1, j[i].want);
+	}
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&th[i], NULL, mac_many, &j[i]) != 0)
+			fatal("pthread_create");
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	is_int(j[0].bad + j[1].bad, 0,
+	    "two threads sharing one key: 40,000 MACs, all right");
+	ipp_hmac_free(&m);
+}
+
 int
 main(void)
 {
 	test_sign();
+	test_hmac_vs_sodium();
+	test_hmac_threads();
 	test_replay();
 	test_replay_file();
 	return tap_done();
