@@ -9,11 +9,13 @@ include config.mk
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) \
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) $(CRYPTO_CFLAGS) \
 	      -MMD -MP
 # libcrypto: hmac.c's SHA-256; engined takes hmac_sodium.c instead
-CRYPTO_LIBS := $(shell pkg-config --libs libcrypto)
-LDLIBS	    = $(PKG_LIBS) $(CRYPTO_LIBS) -lpthread -lm
+CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
+CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
+LDLIBS_BASE = $(PKG_LIBS) -lpthread -lm
+LDLIBS	    = $(CRYPTO_LIBS) $(LDLIBS_BASE)
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/hmac.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
@@ -97,7 +99,7 @@ libipp/pyconf.o: libipp/pyconf.c libipp/pyconf_py.h
 
 engined/engined: $(ENGINED_OBJS) libipp/hmac_sodium.o libipp/libipp.a
 	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/hmac_sodium.o \
-	    libipp/libipp.a $(PKG_LIBS) -lpthread -lm $(PY_LIBS)
+	    libipp/libipp.a $(LDLIBS_BASE) $(PY_LIBS)
 
 $(IPPFS_OBJS): %.o: %.c
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<

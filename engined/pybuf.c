@@ -15,8 +15,8 @@
  * holds the one before, so the memory stays until the last Python object
  * built on it is gone.  Each received part has a block of its own
  * (ipp_zctx_new), so a small array kept holds its own bytes, not the
- * libzmq receive batch it came in.  The buffer is writable, as pyzmq's frames are for
- * ipengine: the request is ours alone once received.
+ * libzmq receive batch it came in.  The buffer is writable, as pyzmq's
+ * frames are for ipengine: the request is ours alone once received.
  *
  * Out: a reply's buffers (apply results, pulled values, display data)
  * are copied once into messages libzmq allocates and owns, while the

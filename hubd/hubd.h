@@ -89,12 +89,13 @@ struct task {
 	struct engine	*engine;	/* where it runs, or NULL */
 	/*
 	 * Allocated to their length, not IPP_UUID_MAX and IPP_RID_MAX
-	 * inline: a finished task lingers (task.c), and at tens of
-	 * thousands of tasks a second the 380 bytes were a third of what
-	 * the lingering ones held.
+	 * inline (380 bytes a task), and freed when the task finishes:
+	 * a finished task lingers (task.c), thousands at a time.
 	 */
-	char		*engine_uuid;	/* where it was sent, or NULL */
-	char		*client_rid;	/* routing id of the client, or NULL */
+	char		*engine_uuid;	/* where it was sent; NULL: not yet, or
+					   finished */
+	char		*client_rid;	/* routing id of the client; NULL: none,
+					   or finished */
 	size_t		 client_ridlen;
 	int		 has_client;
 	struct ipp_frames frames;	/* [DELIM ...] kept for dispatch/retry */

@@ -17,7 +17,7 @@
  * slots at most 70% full in a power-of-two array: 23-46 bytes an id,
  * 32 MiB at a million.  Now:
  *   - a slot is 10 bytes: 56 bits of the hash and a 24-bit value
- *     (outcome bits and engine, dep.c: engines up to 2^21 - 3).  A
+ *     (outcome bits and engine, dep.c: engines up to 2^21 - 2).  A
  *     value that does not fit is kept exactly in a side map, and the
  *     slot says so, so no answer is ever truncated.  (12-byte slots,
  *     the whole hash and 32 bits of value, were 2.5 MiB more at a

@@ -10,8 +10,8 @@
  * RFC 2104's construction is written out here over it: the inner and
  * outer pads of the key are hashed once, in ipp_hmac_new, and each MAC
  * starts from copies of those two states (1.0 us).  The states are only
- * read after that, so threads may share one ipp_hmac (hubd's loop checks
- * requests while its DB thread signs query replies).
+ * read after that, so any number of threads may use one ipp_hmac at
+ * once.
  *
  * Why OpenSSL's SHA256_* and not its HMAC or EVP interfaces, which 3.0
  * prefers (and marks these deprecated; Debian 12 ships 3.0): an HMAC

@@ -16,6 +16,7 @@
  * engined's scenario tests check its signatures with the real Python
  * client and hubd; t_sign checks hmac.c against this same libsodium HMAC.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -31,7 +32,11 @@ ipp_hmac_new(const void *key, size_t keylen)
 {
 	struct ipp_hmac *m;
 
-	if (sodium_init() < 0 || (m = calloc(1, sizeof(*m))) == NULL)
+	if (sodium_init() < 0) {
+		errno = EAGAIN;		/* no usable randomness yet */
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	crypto_auth_hmacsha256_init(&m->keyed, key, keylen);
 	return m;

@@ -283,7 +283,6 @@ hexify(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-
 void
 ipp_sign(const struct ipp_session *s, const void *const parts[4],
     const size_t lens[4], char out[IPP_SIG_HEXLEN + 1])
@@ -294,7 +293,7 @@ ipp_sign(const struct ipp_session *s, const void *const parts[4],
 		out[0] = '\0';
 		return;
 	}
-	/* 200 bytes OpenSSL could not allocate: nothing can be sent */
+	/* neither hmac.c nor hmac_sodium.c can fail; should one ever */
 	if (ipp_hmac_sha256(s->hmac, parts, lens, 4, mac) == -1)
 		fatalx("out of memory signing a message");
 	hexify(mac, sizeof(mac), out);

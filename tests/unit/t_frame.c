@@ -248,6 +248,15 @@ test_zctx(void)
 	int shared, own;
 
 	ok(ours != NULL, "ipp_zctx_new makes a context");
+	/* ZMQ_ZERO_COPY_RECV (10) is draft API: a libzmq without it
+	 * keeps its default, and there is nothing to check */
+	if (zmq_ctx_get(ours, 10) == -1) {
+		ok(1, "# SKIP libzmq has no ZMQ_ZERO_COPY_RECV");
+		ok(1, "# SKIP libzmq has no ZMQ_ZERO_COPY_RECV");
+		zmq_ctx_term(plain);
+		zmq_ctx_term(ours);
+		return;
+	}
 	shared = adjacent_parts(plain);
 	own = adjacent_parts(ours);
 	ok(shared > 0, "plain context: kept parts share a batch (%d of 63)",

@@ -50,7 +50,7 @@ test_basic(void)
 }
 
 /*
- * Values of 24 bits and more (an engine id above 2^21 - 3 in dep.c's
+ * Values of 24 bits and more (an engine id of 2^21 - 1 or more in dep.c's
  * word), and the widest that fit.
  */
 static void

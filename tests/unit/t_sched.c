@@ -213,7 +213,18 @@ test_deps(void)
 	    "after c: impossible once c failed");
 	dep_release(&d);
 
-	/* an engine id too wide for a 32-bit slot still comes back whole */
+	/*
+	 * engine ids too wide for the idtab's 24-bit values still come
+	 * back whole: the first past the limit, and one far past
+	 */
+	outcome_seen(oc, "u");
+	outcome_done(oc, "u", 0, (1L << 21) - 2);
+	is_int(outcome_engine(outcome_get(oc, "u")), (1L << 21) - 2,
+	    "u ran on engine 2^21-2, the last that fits a slot");
+	outcome_seen(oc, "v");
+	outcome_done(oc, "v", 1, (1L << 21) - 1);
+	is_int(outcome_engine(outcome_get(oc, "v")), (1L << 21) - 1,
+	    "v ran on engine 2^21-1, the first kept in the side map");
 	outcome_seen(oc, "w");
 	outcome_done(oc, "w", 1, 2147483646L);
 	is_int(outcome_engine(outcome_get(oc, "w")), 2147483646L,

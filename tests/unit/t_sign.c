@@ -5,7 +5,7 @@
  * replay history, in memory and kept in a file; hmac.c against
  * libsodium's HMAC for every key length up to two blocks and messages
  * around the block boundaries, and from two threads sharing one key
- * (hubd's loop and DB thread do).  One of the libipp unit
+ * (ipp_hmac promises they may).  One of the libipp unit
  * tests split by theme (libipp_test.h has their shared helpers).
  */
 #include <sys/stat.h>
