@@ -56,23 +56,35 @@ strv_free(char **v, int n)
 	free(v);
 }
 
+/* Everything t holds for running its request; its output stays. */
+static void
+task_drop_request(struct task *t)
+{
+	ipp_frames_release(&t->frames);
+	json_decref(t->header);
+	json_decref(t->reqmeta);
+	t->header = t->reqmeta = NULL;
+	dep_release(&t->after);
+	dep_release(&t->follow);
+	strv_free(t->targets, t->ntargets);
+	strv_free(t->blacklist, t->nblacklist);
+	t->targets = t->blacklist = NULL;
+	t->ntargets = t->nblacklist = 0;
+	free(t->engine_uuid);
+	free(t->client_rid);
+	t->engine_uuid = t->client_rid = NULL;
+	t->client_ridlen = 0;
+}
+
 void
 task_free(struct task *t)
 {
 	if (t == NULL)
 		return;
-	ipp_frames_release(&t->frames);
-	json_decref(t->header);
-	json_decref(t->reqmeta);
+	task_drop_request(t);
 	json_decref(t->io);
 	free(t->out[0].p);
 	free(t->out[1].p);
-	dep_release(&t->after);
-	dep_release(&t->follow);
-	strv_free(t->targets, t->ntargets);
-	strv_free(t->blacklist, t->nblacklist);
-	free(t->engine_uuid);
-	free(t->client_rid);
 	free(t->msg_id);
 	free(t);
 }
@@ -202,20 +214,7 @@ linger(struct hub *h, struct task *t)
 	 * thousands of tasks a second the lingering ones are thousands, so
 	 * what each keeps is most of the loop's heap.
 	 */
-	ipp_frames_release(&t->frames);
-	json_decref(t->header);
-	json_decref(t->reqmeta);
-	t->header = t->reqmeta = NULL;
-	dep_release(&t->after);
-	dep_release(&t->follow);
-	strv_free(t->targets, t->ntargets);
-	strv_free(t->blacklist, t->nblacklist);
-	t->targets = t->blacklist = NULL;
-	t->ntargets = t->nblacklist = 0;
-	free(t->engine_uuid);
-	free(t->client_rid);
-	t->engine_uuid = t->client_rid = NULL;
-	t->client_ridlen = 0;
+	task_drop_request(t);
 	TAILQ_INSERT_TAIL(&h->lingering, t, q);
 }
 

@@ -86,7 +86,7 @@ ipp_hmac_free(struct ipp_hmac **mp)
 	*mp = NULL;
 }
 
-int
+void
 ipp_hmac_sha256(const struct ipp_hmac *m, const void *const parts[],
     const size_t lens[], int n, unsigned char mac[32])
 {
@@ -102,5 +102,4 @@ ipp_hmac_sha256(const struct ipp_hmac *m, const void *const parts[],
 	SHA256_Update(&c, ih, sizeof(ih));
 	SHA256_Final(mac, &c);
 	OPENSSL_cleanse(&c, sizeof(c));
-	return 0;
 }

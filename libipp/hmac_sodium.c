@@ -54,7 +54,7 @@ ipp_hmac_free(struct ipp_hmac **mp)
 	*mp = NULL;
 }
 
-int
+void
 ipp_hmac_sha256(const struct ipp_hmac *m, const void *const parts[],
     const size_t lens[], int n, unsigned char mac[32])
 {
@@ -65,5 +65,4 @@ ipp_hmac_sha256(const struct ipp_hmac *m, const void *const parts[],
 		crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_memzero(&st, sizeof(st));
-	return 0;
 }

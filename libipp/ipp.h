@@ -152,8 +152,8 @@ void	 ipp_zpoll_clear(struct ipp_zpoll *);
 struct ipp_hmac;
 struct ipp_hmac *ipp_hmac_new(const void *key, size_t keylen);
 void	 ipp_hmac_free(struct ipp_hmac **);
-/* The MAC of parts[0..n) concatenated: 0, or -1 with errno. */
-int	 ipp_hmac_sha256(const struct ipp_hmac *, const void *const parts[],
+/* The MAC of parts[0..n) concatenated. */
+void	 ipp_hmac_sha256(const struct ipp_hmac *, const void *const parts[],
 	    const size_t lens[], int n, unsigned char mac[32]);
 
 /* -------------------------------------------------------------- session.c */

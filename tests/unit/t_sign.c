@@ -256,8 +256,7 @@ test_hmac_vs_sodium(void)
 				    mlens[j] / 3;
 				parts[2] = msg + lens[0] + lens[1];
 				lens[2] = mlens[j] - lens[0] - lens[1];
-				if (ipp_hmac_sha256(m, parts, lens, n, a) == -1)
-					fatal("ipp_hmac_sha256");
+				ipp_hmac_sha256(m, parts, lens, n, a);
 				sodium_mac(key, kl, parts, lens, n, b);
 				cases++;
 				if (memcmp(a, b, 32) != 0) {
@@ -291,10 +290,11 @@ mac_many(void *arg)
 	unsigned char mac[32];
 	int i;
 
-	for (i = 0; i < 20000; i++)
-		if (ipp_hmac_sha256(j->m, parts, lens, 1, mac) == -1 ||
-		    memcmp(mac, j->want, 32) != 0)
+	for (i = 0; i < 20000; i++) {
+		ipp_hmac_sha256(j->m, parts, lens, 1, mac);
+		if (memcmp(mac, j->want, 32) != 0)
 			j->bad++;
+	}
 	return NULL;
 }
 
