@@ -313,6 +313,8 @@ hubdb_open(struct hub *h, const struct db_ops *ops,
 		fatalx("DB queue: %s", zmq_strerror(errno));
 	if (pthread_create(&db->thr, NULL, db_thread, db) != 0)
 		fatalx("cannot start the DB thread");
+	/* so that top -H and /proc/PID/task tell it from the loop */
+	pthread_setname_np(db->thr, "hubd-db");
 	db->running = 1;
 	return db;
 }
@@ -357,6 +359,12 @@ void *
 hubdb_socket(struct hubdb *db)
 {
 	return db->loop_end;
+}
+
+int
+hubdb_forgets(const struct hubdb *db)
+{
+	return db->ops->forgets;
 }
 
 void
@@ -451,9 +459,14 @@ pend(struct hubdb *db, struct ipp_map **map, const char *key,
 void
 hubdb_put(struct hubdb *db, struct db_record *rec)
 {
-	struct dbop *op = dbop_new(DBOP_PUT);
+	struct dbop *op;
 	const char *id;
 
+	if (db->ops->forgets) {
+		db_record_release(rec);
+		return;
+	}
+	op = dbop_new(DBOP_PUT);
 	op->rec = *rec;
 	db_record_init(rec);
 	id = json_string_value(json_object_get(op->rec.fields, "msg_id"));
@@ -576,6 +589,12 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 {
 	struct dbop *op;
 
+	if (db->ops->forgets) {
+		json_decref(fields_new);
+		if (rbufs != NULL)
+			db_bufs_release(rbufs);
+		return;
+	}
 	if (merge_update(db, msg_id, fields_new, rbufs, fetched)) {
 		json_decref(fields_new);
 		return;
@@ -591,8 +610,14 @@ void
 hubdb_put_raw(struct hubdb *db, const char *msg_id, struct db_raw *raw,
     struct db_bufs *bufs)
 {
-	struct dbop *op = dbop_new(DBOP_PUT);
+	struct dbop *op;
 
+	if (db->ops->forgets) {
+		db_raw_free(raw);
+		db_bufs_release(bufs);
+		return;
+	}
+	op = dbop_new(DBOP_PUT);
 	op->raw = raw;
 	op->msg_id = xstrdup(msg_id);
 	op->rec.buffers = *bufs;
@@ -608,9 +633,15 @@ hubdb_update_raw(struct hubdb *db, const char *msg_id, struct db_raw *res,
 	struct dbop *op;
 	char why[256];
 	json_t *f;
-	int rc = merge_raw(db, msg_id, res, rbufs, fetched);
+	int rc;
 
-	if (rc == 1)
+	if (db->ops->forgets) {
+		db_raw_free(res);
+		if (rbufs != NULL)
+			db_bufs_release(rbufs);
+		return;
+	}
+	if ((rc = merge_raw(db, msg_id, res, rbufs, fetched)) == 1)
 		return;
 	if (rc == -1) {
 		/* rare: an update already waits behind it; build it here */

@@ -1,9 +1,10 @@
 /*
  * db_none.c - the task history that keeps nothing (hubd --nodb), as
- * ipyparallel's NoDB.  Writes are accepted and forgotten so the hub runs
- * its usual code path; anything that would read history back fails with
- * ENODATA, which the hub reports to the client as NoData.  Useful when a
- * cluster runs millions of tiny tasks and nobody asks for old results.
+ * ipyparallel's NoDB.  Writes are forgotten: `forgets` tells the hub not
+ * to make them at all (hubdb_forgets).  Anything that would read history
+ * back fails with ENODATA, which the hub reports to the client as
+ * NoData.  Useful when a cluster runs millions of tiny tasks and nobody
+ * asks for old results.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,6 +105,7 @@ none_stats(void *h, long *records, long long *bytes)
 
 const struct db_ops db_none_ops = {
 	.name = "none",
+	.forgets = 1,
 	.open = none_open,
 	.close = none_close,
 	.put = none_put,

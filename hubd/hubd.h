@@ -479,6 +479,8 @@ void	 hubdb_update_raw(struct hubdb *, const char *msg_id,
 void	 hubdb_query(struct hubdb *, const void *rid, size_t ridlen,
 	    struct ipp_msg *req, json_t *extra_new);
 void	*hubdb_socket(struct hubdb *);
+/* 1 when the history keeps nothing (NoDB): writes need not be built. */
+int	 hubdb_forgets(const struct hubdb *);
 /* Hand queued writes to the DB thread; the loop calls it by the time
  * hubdb_next_flush() names (monotonic). */
 void	 hubdb_flush(struct hubdb *);

@@ -361,8 +361,12 @@ iopub_tap_scan(struct hub *h, struct ipp_msg *m)
 			io_shutdown(h, sess);
 		return 1;
 	}
-	/* output of no task we know (another client's, or long gone) */
-	if (!io_kept(type) || pid[0] == '\0' || (t = task_find(h, pid)) == NULL)
+	/*
+	 * output of no task we know (another client's, or long gone), or
+	 * for a history that keeps nothing
+	 */
+	if (!io_kept(type) || hubdb_forgets(h->db) || pid[0] == '\0' ||
+	    (t = task_find(h, pid)) == NULL)
 		return 1;
 	if (strcmp(type, "stream") == 0) {
 		if (ipp_jval_str(&cv[IOC_NAME], name, sizeof(name)) == -1 ||
@@ -395,7 +399,8 @@ iopub_tap_tree(struct hub *h, struct ipp_msg *m)
 	} else if (strcmp(m->msg_type, "shutdown_reply") == 0)
 		io_shutdown(h, json_string_value(json_object_get(m->header,
 		    "session")));
-	else if (io_kept(m->msg_type) && json_is_string(pid) &&
+	else if (io_kept(m->msg_type) && !hubdb_forgets(h->db) &&
+	    json_is_string(pid) &&
 	    (t = task_find(h, json_string_value(pid))) != NULL)
 		task_iopub(h, t, m->msg_type, m->content);
 }

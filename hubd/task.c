@@ -187,6 +187,8 @@ task_record_new(struct hub *h, struct ipp_msg *m, const char *msg_id,
 	struct db_record rec;
 	int i;
 
+	if (hubdb_forgets(h->db))
+		return;
 	db_record_init(&rec);
 	for (i = m->buf0; i < m->fr.n; i++)
 		if (db_bufs_add_frame(&rec.buffers, &m->fr.f[i]) == -1)
@@ -228,9 +230,12 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 {
 	struct db_bufs rb = { NULL, 0 };
 	char now[40];
-	json_t *f, *io = io_fields(t);
+	json_t *f, *io;
 	int i;
 
+	if (hubdb_forgets(h->db))
+		goto recorded;
+	io = io_fields(t);
 	for (i = reply->buf0; i < reply->fr.n; i++)
 		if (db_bufs_add_frame(&rb, &reply->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
@@ -238,14 +243,15 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 		/* scanned, not parsed: the DB thread builds the fields */
 		hubdb_update_raw(h->db, t->msg_id, db_raw_result(reply,
 		    t->engine_uuid, io), &rb, delivered);
+		json_decref(io);
 		goto recorded;
 	}
 	ipp_iso_now(now, sizeof(now));
 	f = record_result_fields(reply->header, reply->metadata,
 	    reply->content, now, t->engine_uuid, io);
 	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
-recorded:
 	json_decref(io);
+recorded:
 	if (delivered)
 		recover_delivered(h, t->msg_id);
 	if (t->engine != NULL) {
@@ -315,7 +321,7 @@ task_iopub_stream(struct hub *h, struct task *t, const char *name,
 	struct iotext *b;
 	char *at;
 
-	if (k < 0)
+	if (k < 0 || hubdb_forgets(h->db))
 		return 0;
 	b = &t->out[k];
 	/* the text unescaped is never longer than its JSON form */
@@ -344,6 +350,8 @@ task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
 			status_seen(h, t, json_string_value(v));
 		return;
 	}
+	if (hubdb_forgets(h->db))
+		return;		/* the rest is for the record only */
 	if (strcmp(type, "stream") == 0) {
 		json_t *name = json_object_get(content, "name");
 		json_t *text = json_object_get(content, "text");
