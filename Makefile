@@ -9,13 +9,9 @@ include config.mk
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) $(CRYPTO_CFLAGS) \
+ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilibipp $(PKG_CFLAGS) \
 	      -MMD -MP
-# libcrypto: hmac.c's SHA-256; engined takes hmac_sodium.c instead
-CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
-CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
-LDLIBS_BASE = $(PKG_LIBS) -lpthread -lm
-LDLIBS	    = $(CRYPTO_LIBS) $(LDLIBS_BASE)
+LDLIBS	    = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS = libipp/frame.c libipp/codec.c libipp/session.c libipp/hmac.c libipp/connfile.c \
 	   libipp/profile.c libipp/log.c libipp/util.c libipp/map.c libipp/opts.c \
@@ -97,9 +93,9 @@ engined/pybuf.o: engined/pybuf.c
 
 libipp/pyconf.o: libipp/pyconf.c libipp/pyconf_py.h
 
-engined/engined: $(ENGINED_OBJS) libipp/hmac_sodium.o libipp/libipp.a
-	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/hmac_sodium.o \
-	    libipp/libipp.a $(LDLIBS_BASE) $(PY_LIBS)
+engined/engined: $(ENGINED_OBJS) libipp/libipp.a
+	$(CC) $(LDFLAGS) -o $@ $(ENGINED_OBJS) libipp/libipp.a $(LDLIBS) \
+	    $(PY_LIBS)
 
 $(IPPFS_OBJS): %.o: %.c
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
@@ -183,7 +179,7 @@ include tests/ipp-suite/ipp-suite.mk
 .PHONY: all lib-srcs check check-batch check-fresh bench install clean
 .SECONDARY:
 
--include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d) libipp/hmac_sodium.d
+-include $(LIB_SRCS:.c=.d) $(HUBD_SRCS:.c=.d) $(ENGINED_SRCS:.c=.d)
 -include $(LAUNCH_SRCS:.c=.d) \
 	 $(IPPFS_SRCS:.c=.d)
 -include $(TOOL_LIB_OBJS:.o=.d) $(TOOL_LIB_PROGS:=.d) $(UNIT_PROGS:=.d) \

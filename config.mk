@@ -4,4 +4,4 @@ PREFIX	?= /usr/local
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
 	  -Wmissing-prototypes -Wstrict-prototypes -Wno-format-truncation
-PKGS	= libzmq jansson sqlite3 libsodium
+PKGS	= libzmq jansson sqlite3 libsodium nettle

@@ -12,7 +12,7 @@
 #   fresh   mmdebstrap, for "make check-fresh" only
 set -eu
 build="build-essential pkg-config libzmq3-dev libjansson-dev libsqlite3-dev
-	libsodium-dev libssl-dev libpython3-dev libfuse3-dev"
+	libsodium-dev nettle-dev libpython3-dev libfuse3-dev"
 # python3-traitlets evaluates the profile's *_config.py (libipp/pyconf.c)
 run="$build fuse3 python3 python3-ipyparallel python3-jupyter-client
 	python3-traitlets"

@@ -31,7 +31,7 @@ printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\n%s\n' \
     { echo "SKIP: $CLANG cannot link -fsanitize=fuzzer"; exit 77; }
 rm -f "$out/probe" "$out/probe.c"
 
-pkgs=(libzmq jansson libsodium libcrypto)
+pkgs=(libzmq jansson libsodium nettle)
 if ! cflags=$(pkg-config --cflags "${pkgs[@]}") ||
     ! libs=$(pkg-config --libs "${pkgs[@]}"); then
 	echo "pkg-config ${pkgs[*]} failed"
