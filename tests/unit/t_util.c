@@ -30,6 +30,73 @@ iso_is(const char *in, double want, const char *name)
 		diag("got %.6f want %.6f", got, want);
 }
 
+/*
+ * The date through gmtime_r, as ipp_iso_format wrote it before it did
+ * the digits itself, but with the year in four digits as Python's
+ * isoformat() writes it (strftime's %Y has no leading zeros before 1000).
+ */
+static void
+iso_ref(long long sec, long usec, char *buf, size_t len)
+{
+	time_t t = (time_t)sec;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, usec);
+}
+
+/*
+ * The calendar arithmetic against gmtime_r: every day boundary from
+ * 1600 to 2500 (leap days, centuries, 1970 from both sides), a million
+ * pseudo-random instants from year 0 to 9999, and the years beyond,
+ * which go the slow way.
+ */
+static void
+test_iso_calendar(void)
+{
+	static const long long edges[] = { -62167219200LL, -62135596800LL,
+	    -1, 0, 1, 951782400LL, 951868799LL, 4107542400LL,
+	    253402300799LL, 253402300800LL };
+	char got[64], want[64];
+	unsigned long long x = 88172645463325252ULL;
+	long long sec, bad = 0, n = 0;
+	size_t i;
+
+	for (sec = -11676096000LL; sec < 16725225600LL; sec += 86400, n++) {
+		ipp_iso_format((double)sec, got, sizeof(got));
+		iso_ref(sec, 0, want, sizeof(want));
+		if (strcmp(got, want) != 0 && bad++ == 0)
+			diag("%lld: got %s want %s", sec, got, want);
+		ipp_iso_format((double)(sec - 1), got, sizeof(got));
+		iso_ref(sec - 1, 0, want, sizeof(want));
+		if (strcmp(got, want) != 0 && bad++ == 0)
+			diag("%lld: got %s want %s", sec - 1, got, want);
+	}
+	ok(bad == 0, "every day's first and last second, 1600-2500 (%lld "
+	    "days, %lld wrong)", n, bad);
+	for (bad = 0, n = 0; n < 1000000; n++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* whole seconds: a double far from 1970 has no microseconds */
+		sec = (long long)(x % 315537897600ULL) - 62167219200LL;
+		ipp_iso_format((double)sec, got, sizeof(got));
+		iso_ref(sec, 0, want, sizeof(want));
+		if (strcmp(got, want) != 0 && bad++ == 0)
+			diag("%lld: got %s want %s", sec, got, want);
+	}
+	ok(bad == 0, "a million seconds in years 0-9999 (%lld wrong)", bad);
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		ipp_iso_format((double)edges[i], got, sizeof(got));
+		iso_ref(edges[i], 0, want, sizeof(want));
+		ok(strcmp(got, want) == 0, "edge %lld: %s", edges[i], got);
+		if (strcmp(got, want) != 0)
+			diag("want %s", want);
+	}
+	ipp_iso_format(1795311502.130239, got, 11);
+	is_str(got, "2026-11-22", "cut to the buffer, NUL-terminated");
+}
+
 static void
 test_iso(void)
 {
@@ -225,6 +292,7 @@ int
 main(void)
 {
 	test_iso();
+	test_iso_calendar();
 	test_ids();
 	test_map();
 	return tap_done();
