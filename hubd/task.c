@@ -8,6 +8,8 @@
  * and the reply travel on different sockets, output may arrive after the
  * reply: a finished task therefore lingers (without its frames) until the
  * engine's "idle" status for it, or LINGER seconds, whichever is first.
+ * A history that keeps nothing (NoDB: hubdb_forgets) gets no records and
+ * no output; its tasks linger only so that a late duplicate is known.
  *
  * Engine death: pending direct (mux) requests get an EngineError record;
  * the Python client makes its own EngineError for them on the

@@ -410,7 +410,9 @@ iso_write(time_t sec, long usec, char *buf, size_t len)
 	struct tm tm;
 	char b[32], *p = b;
 
-	days = sec >= 0 ? sec / 86400 : -((-(long long)sec + 86399) / 86400);
+	days = sec / 86400;		/* floor: before 1970 too */
+	if (sec % 86400 < 0)
+		days--;
 	sod = sec - days * 86400;
 	z = days + 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -423,9 +425,15 @@ iso_write(time_t sec, long usec, char *buf, size_t len)
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
 	if (y < 0 || y > 9999) {
-		gmtime_r(&sec, &tm);
-		strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf, len, "%s.%06ldZ", b, usec);
+		/* beyond even struct tm's int year: the nearest ISO date */
+		if (gmtime_r(&sec, &tm) == NULL)
+			snprintf(buf, len, "%s", sec < 0 ?
+			    "0000-01-01T00:00:00.000000Z" :
+			    "9999-12-31T23:59:59.999999Z");
+		else {
+			strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(buf, len, "%s.%06ldZ", b, usec);
+		}
 		return;
 	}
 	p = digits(p, y, 4, '-');

@@ -93,6 +93,9 @@ test_iso_calendar(void)
 		if (strcmp(got, want) != 0)
 			diag("want %s", want);
 	}
+	ipp_iso_format(-0x1p63, got, sizeof(got));
+	ok(strcmp(got, "0000-01-01T00:00:00.000000Z") == 0,
+	    "the earliest time_t: the nearest ISO date (%s)", got);
 	ipp_iso_format(1795311502.130239, got, 11);
 	is_str(got, "2026-11-22", "cut to the buffer, NUL-terminated");
 }
