@@ -459,14 +459,9 @@ pend(struct hubdb *db, struct ipp_map **map, const char *key,
 void
 hubdb_put(struct hubdb *db, struct db_record *rec)
 {
-	struct dbop *op;
+	struct dbop *op = dbop_new(DBOP_PUT);
 	const char *id;
 
-	if (db->ops->forgets) {
-		db_record_release(rec);
-		return;
-	}
-	op = dbop_new(DBOP_PUT);
 	op->rec = *rec;
 	db_record_init(rec);
 	id = json_string_value(json_object_get(op->rec.fields, "msg_id"));
@@ -589,12 +584,6 @@ hubdb_update(struct hubdb *db, const char *msg_id, json_t *fields_new,
 {
 	struct dbop *op;
 
-	if (db->ops->forgets) {
-		json_decref(fields_new);
-		if (rbufs != NULL)
-			db_bufs_release(rbufs);
-		return;
-	}
 	if (merge_update(db, msg_id, fields_new, rbufs, fetched)) {
 		json_decref(fields_new);
 		return;
@@ -610,14 +599,8 @@ void
 hubdb_put_raw(struct hubdb *db, const char *msg_id, struct db_raw *raw,
     struct db_bufs *bufs)
 {
-	struct dbop *op;
+	struct dbop *op = dbop_new(DBOP_PUT);
 
-	if (db->ops->forgets) {
-		db_raw_free(raw);
-		db_bufs_release(bufs);
-		return;
-	}
-	op = dbop_new(DBOP_PUT);
 	op->raw = raw;
 	op->msg_id = xstrdup(msg_id);
 	op->rec.buffers = *bufs;
@@ -633,15 +616,9 @@ hubdb_update_raw(struct hubdb *db, const char *msg_id, struct db_raw *res,
 	struct dbop *op;
 	char why[256];
 	json_t *f;
-	int rc;
+	int rc = merge_raw(db, msg_id, res, rbufs, fetched);
 
-	if (db->ops->forgets) {
-		db_raw_free(res);
-		if (rbufs != NULL)
-			db_bufs_release(rbufs);
-		return;
-	}
-	if ((rc = merge_raw(db, msg_id, res, rbufs, fetched)) == 1)
+	if (rc == 1)
 		return;
 	if (rc == -1) {
 		/* rare: an update already waits behind it; build it here */

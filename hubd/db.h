@@ -155,9 +155,10 @@ typedef int (*db_iter_fn)(void *arg, const struct db_record *);
 struct db_ops {
 	const char	*name;
 	/*
-	 * Set by a backend that keeps nothing (NoDB): hubd then neither
-	 * builds nor hands over writes, which would only be decoded on the
-	 * DB thread to be dropped (a fifth of hubd's CPU at window 1).
+	 * Set by a backend that keeps nothing (NoDB): hubd's loop then does
+	 * not build the writes of every task (records, output), which would
+	 * only be decoded on the DB thread to be dropped (a fifth of hubd's
+	 * CPU at window 1).  Rare writes (resubmissions) still reach it.
 	 */
 	int		 forgets;
 	void		*(*open)(const struct db_config *, char *why, size_t);

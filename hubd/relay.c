@@ -309,10 +309,15 @@ io_part(const struct ipp_msg *m, int i, const char *const *keys, int nkeys,
 	    nkeys, v);
 }
 
-/* Kinds a record keeps (task_iopub), besides status. */
+/*
+ * Kinds a record keeps (task_iopub), besides status; none when the
+ * history keeps nothing.
+ */
 static int
-io_kept(const char *type)
+io_kept(struct hub *h, const char *type)
 {
+	if (hubdb_forgets(h->db))
+		return 0;
 	return strcmp(type, "stream") == 0 || strcmp(type, "error") == 0 ||
 	    strcmp(type, "execute_input") == 0 ||
 	    strcmp(type, "execute_result") == 0;
@@ -361,11 +366,8 @@ iopub_tap_scan(struct hub *h, struct ipp_msg *m)
 			io_shutdown(h, sess);
 		return 1;
 	}
-	/*
-	 * output of no task we know (another client's, or long gone), or
-	 * for a history that keeps nothing
-	 */
-	if (!io_kept(type) || hubdb_forgets(h->db) || pid[0] == '\0' ||
+	/* output of no task we know (another client's, or long gone) */
+	if (!io_kept(h, type) || pid[0] == '\0' ||
 	    (t = task_find(h, pid)) == NULL)
 		return 1;
 	if (strcmp(type, "stream") == 0) {
@@ -399,8 +401,7 @@ iopub_tap_tree(struct hub *h, struct ipp_msg *m)
 	} else if (strcmp(m->msg_type, "shutdown_reply") == 0)
 		io_shutdown(h, json_string_value(json_object_get(m->header,
 		    "session")));
-	else if (io_kept(m->msg_type) && !hubdb_forgets(h->db) &&
-	    json_is_string(pid) &&
+	else if (io_kept(h, m->msg_type) && json_is_string(pid) &&
 	    (t = task_find(h, json_string_value(pid))) != NULL)
 		task_iopub(h, t, m->msg_type, m->content);
 }

@@ -241,17 +241,16 @@ task_complete(struct hub *h, struct task *t, struct ipp_msg *reply,
 	for (i = reply->buf0; i < reply->fr.n; i++)
 		if (db_bufs_add_frame(&rb, &reply->fr.f[i]) == -1)
 			fatalx("out of memory copying buffers");
-	if (reply->header == NULL) {
+	if (reply->header == NULL)
 		/* scanned, not parsed: the DB thread builds the fields */
 		hubdb_update_raw(h->db, t->msg_id, db_raw_result(reply,
 		    t->engine_uuid, io), &rb, delivered);
-		json_decref(io);
-		goto recorded;
+	else {
+		ipp_iso_now(now, sizeof(now));
+		f = record_result_fields(reply->header, reply->metadata,
+		    reply->content, now, t->engine_uuid, io);
+		hubdb_update(h->db, t->msg_id, f, &rb, delivered);
 	}
-	ipp_iso_now(now, sizeof(now));
-	f = record_result_fields(reply->header, reply->metadata,
-	    reply->content, now, t->engine_uuid, io);
-	hubdb_update(h->db, t->msg_id, f, &rb, delivered);
 	json_decref(io);
 recorded:
 	if (delivered)
@@ -323,7 +322,7 @@ task_iopub_stream(struct hub *h, struct task *t, const char *name,
 	struct iotext *b;
 	char *at;
 
-	if (k < 0 || hubdb_forgets(h->db))
+	if (k < 0)
 		return 0;
 	b = &t->out[k];
 	/* the text unescaped is never longer than its JSON form */
@@ -352,8 +351,6 @@ task_iopub(struct hub *h, struct task *t, const char *type, json_t *content)
 			status_seen(h, t, json_string_value(v));
 		return;
 	}
-	if (hubdb_forgets(h->db))
-		return;		/* the rest is for the record only */
 	if (strcmp(type, "stream") == 0) {
 		json_t *name = json_object_get(content, "name");
 		json_t *text = json_object_get(content, "text");
